@@ -1,0 +1,488 @@
+"""Turn any image input into a ``uint8`` NumPy array, safely.
+
+:func:`load_image` accepts a file path, encoded bytes, a binary file object, a
+:class:`PIL.Image.Image` or a NumPy array and returns a C-contiguous ``uint8`` array of shape
+``(H, W, 1)`` (``color_mode="grayscale"``) or ``(H, W, 3)`` (``color_mode="rgb"``).
+
+Decoding uses Pillow. EXIF orientation is applied, alpha channels are dropped (as Pillow's
+``convert`` does, without compositing), 16-bit and float images are scaled to 8 bit, and grey is
+computed from colour with Pillow's ITU-R 601-2 luma formula whatever the input kind, so a PIL
+image and the same pixels as an array give identical results.
+
+Every problem with the *image* (not an image, truncated, unsupported array shape or dtype,
+too many pixels) raises :class:`ImageError`, a :class:`ValueError` whose message starts with the
+source (a path, the ``name`` argument, ``<bytes>``, ``<file object>``, ``<PIL image>`` or
+``<array>``) and says what was expected. A missing file raises :class:`FileNotFoundError`.
+
+Examples
+--------
+>>> import numpy as np
+>>> load_image(np.zeros((4, 5), np.uint8)).shape
+(4, 5, 3)
+>>> load_image(np.ones((2, 2, 3), np.float32), "L")[..., 0]
+array([[255, 255],
+       [255, 255]], dtype=uint8)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import IO, Final, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS", "ImageError", "load_image"]
+
+#: Default limit on ``width * height`` of a decoded image (Pillow's own default
+#: ``Image.MAX_IMAGE_PIXELS``); larger images are refused as possible decompression bombs.
+DEFAULT_MAX_PIXELS: Final[int] = 89_478_485
+
+#: Lower-case file suffixes of the image formats that datasets use and Pillow reads.
+IMAGE_EXTENSIONS: Final[frozenset[str]] = frozenset(
+    {
+        ".bmp",
+        ".gif",
+        ".jpeg",
+        ".jpg",
+        ".pbm",
+        ".pgm",
+        ".png",
+        ".ppm",
+        ".tif",
+        ".tiff",
+        ".webp",
+    }
+)
+
+#: Anything :func:`load_image` accepts.
+ImageSource: TypeAlias = (
+    str
+    | os.PathLike[str]
+    | bytes
+    | bytearray
+    | memoryview
+    | IO[bytes]
+    | Image.Image
+    | npt.NDArray[np.generic]
+)
+
+_EXPECTED_FILE = "expected a JPEG, PNG, BMP, GIF, TIFF or WebP file"
+_EXPECTED_SHAPE = "expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
+_EXPECTED_DTYPE = "expected uint8, uint16, bool or float with values in [0, 1]"
+_GRAYSCALE_NAMES = frozenset({"grayscale", "greyscale", "gray", "grey", "l"})
+_RGB_NAMES = frozenset({"rgb"})
+_SCALAR_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
+
+# What Pillow raises for data it cannot identify or decode (truncated, corrupt, unsupported).
+_DECODE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    struct.error,
+    zlib.error,
+)
+
+
+class ImageError(ValueError):
+    """An input that cannot be turned into an image array.
+
+    Raised for data that is not a readable image, truncated or corrupt files, images with more
+    pixels than allowed, and arrays of an unsupported shape, dtype or value range. The message
+    names the source and says what was expected.
+    """
+
+
+def load_image(
+    source: ImageSource,
+    color_mode: str = "rgb",
+    *,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    name: str | None = None,
+) -> npt.NDArray[np.uint8]:
+    """Load or convert an image into a ``uint8`` array.
+
+    Parameters
+    ----------
+    source
+        One of:
+
+        - a path (``str`` or :class:`os.PathLike`) to an image file;
+        - encoded image data as ``bytes``, ``bytearray`` or ``memoryview`` (a ``bytes`` object is
+          always data, never a path);
+        - a binary file object (anything with ``read()`` returning bytes), read from its current
+          position to the end and not closed;
+        - a :class:`PIL.Image.Image` (not modified);
+        - a NumPy array of shape ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (RGB) or
+          ``(H, W, 4)`` (RGBA) and dtype ``uint8``, ``uint16`` (scaled by ``1/257``),
+          ``bool`` (``True`` is 255) or float with values in ``[0, 1]`` (scaled by 255).
+    color_mode
+        ``"rgb"`` (alias ``"RGB"``) or ``"grayscale"`` (aliases ``"L"``, ``"gray"``,
+        ``"grey"``), case-insensitive.
+    max_pixels
+        Refuse encoded images (and PIL images) whose ``width * height`` exceeds this, checked
+        from the header before the pixels are decoded. ``None`` disables the check. It replaces
+        Pillow's global ``Image.MAX_IMAGE_PIXELS`` for this call, which is left unchanged.
+        Arrays are not checked: their memory is already allocated.
+    name
+        What to call the source in error messages, e.g. ``"faces.zip:train/happy/1.jpg"``
+        for bytes read from an archive. By default the path, the file object's ``name``,
+        ``"<bytes>"``, ``"<file object>"``, ``"<PIL image>"`` or ``"<array>"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        A new C-contiguous ``uint8`` array of shape ``(H, W, 1)`` for grayscale or
+        ``(H, W, 3)`` for RGB. For files, bytes and PIL images, EXIF orientation has been
+        applied and only the first frame of an animation is used. Alpha is dropped, not
+        composited. Grey is computed from colour as ``L = R*299/1000 + G*587/1000 +
+        B*114/1000`` (Pillow's ``convert("L")``). 16-bit data is scaled by ``1/257``; float
+        (mode ``F``) images are taken as 0..1 if their maximum is at most 1, else 0..255.
+
+    Raises
+    ------
+    ImageError
+        If the data is not a readable image, is truncated or corrupt, has more than
+        ``max_pixels`` pixels, or is an array of an unsupported shape, dtype or value range.
+    FileNotFoundError
+        If a path does not exist.
+    TypeError
+        If ``source`` is of an unsupported type or a file object is opened in text mode.
+    ValueError
+        If ``color_mode`` or ``max_pixels`` is invalid.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> red = Image.new("RGB", (3, 2), (255, 0, 0))
+    >>> load_image(red).shape
+    (2, 3, 3)
+    >>> load_image(red, "grayscale")[..., 0]
+    array([[76, 76, 76],
+           [76, 76, 76]], dtype=uint8)
+    >>> buffer = io.BytesIO()
+    >>> red.save(buffer, format="PNG")
+    >>> load_image(buffer.getvalue(), "L").shape
+    (2, 3, 1)
+    >>> load_image(np.array([[0, 32896, 65535]], np.uint16), "L")[..., 0]
+    array([[  0, 128, 255]], dtype=uint8)
+    >>> try:
+    ...     load_image(b"hello", name="faces.zip:1.jpg")
+    ... except ImageError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    faces.zip:1.jpg: not a readable image (cannot identify image file); expected a JPEG, ...
+    """
+    grayscale = _parse_color_mode(color_mode)
+    limit = _parse_max_pixels(max_pixels)
+
+    if isinstance(source, np.ndarray):
+        return _array_to_uint8(source, grayscale, "<array>" if name is None else name)
+    if isinstance(source, Image.Image):
+        label = name if name is not None else (getattr(source, "filename", "") or "<PIL image>")
+        return _convert_pil(source, grayscale, limit, label)
+    if isinstance(source, (str, os.PathLike)):
+        return _load_path(source, grayscale, limit, name)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = "<bytes>" if name is None else name
+        data = source.tobytes() if isinstance(source, memoryview) else source
+        if len(data) == 0:
+            raise ImageError(f"{label}: empty data (0 bytes); {_EXPECTED_FILE}")
+        return _decode(io.BytesIO(data), grayscale, limit, label)
+    if hasattr(source, "read"):
+        return _load_file_object(source, grayscale, limit, name)
+    raise TypeError(
+        f"cannot load an image from {type(source).__name__}; expected a path, bytes, a binary "
+        "file object, a PIL image or a NumPy array"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Argument checking
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_color_mode(color_mode: str) -> bool:
+    """Return ``True`` for grayscale, ``False`` for RGB."""
+    key = color_mode.lower() if isinstance(color_mode, str) else None
+    if key in _GRAYSCALE_NAMES:
+        return True
+    if key in _RGB_NAMES:
+        return False
+    raise ValueError(
+        f"unknown color_mode {color_mode!r}; expected 'rgb' (or 'RGB') or 'grayscale' "
+        "(or 'L', 'gray', 'grey')"
+    )
+
+
+def _parse_max_pixels(max_pixels: int | None) -> int | None:
+    if max_pixels is None:
+        return None
+    is_integer = isinstance(max_pixels, (int, np.integer)) and not isinstance(max_pixels, bool)
+    if is_integer and max_pixels >= 1:
+        return int(max_pixels)
+    raise ValueError(f"max_pixels must be a positive integer or None, not {max_pixels!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Pillow's global decompression-bomb limit
+# --------------------------------------------------------------------------------------------
+
+
+class _PillowLimitLifter:
+    """Temporarily set ``Image.MAX_IMAGE_PIXELS`` to ``None`` while Pillow would get in the way.
+
+    Pillow checks every image it opens (and some it loads) against the module-global
+    ``Image.MAX_IMAGE_PIXELS``, warning above it and raising above twice it. :func:`load_image`
+    applies the caller's own ``max_pixels`` instead, so when that is larger the global is lifted
+    for the duration of the Pillow call and then restored. Concurrent callers share one lift
+    (counted under a lock), so the original value is restored exactly once, when the last of
+    them is done, and a thread that needs no lift is never disturbed by another's.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._saved: int | None = None
+
+    @contextlib.contextmanager
+    def allow(self, pixels: float) -> Iterator[None]:
+        """Let Pillow handle images of up to ``pixels`` pixels without a warning or error."""
+        with self._lock:
+            limit = self._saved if self._active else Image.MAX_IMAGE_PIXELS
+            needed = limit is not None and pixels > limit
+            if needed:
+                if self._active == 0:
+                    self._saved = Image.MAX_IMAGE_PIXELS
+                    Image.MAX_IMAGE_PIXELS = None
+                self._active += 1
+        try:
+            yield
+        finally:
+            if needed:
+                with self._lock:
+                    self._active -= 1
+                    if self._active == 0:
+                        Image.MAX_IMAGE_PIXELS = self._saved
+                        self._saved = None
+
+
+_PILLOW_LIMIT = _PillowLimitLifter()
+
+
+def _check_size(size: tuple[int, int], limit: int | None, label: str) -> None:
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"{label}: image is {width}x{height}; expected at least one pixel")
+    if limit is not None and width * height > limit:
+        raise ImageError(
+            f"{label}: {width}x{height} pixels exceeds the limit of {limit}; "
+            "pass max_pixels=... to raise it"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Encoded images: paths, bytes, file objects
+# --------------------------------------------------------------------------------------------
+
+
+def _load_path(
+    path: str | os.PathLike[str], grayscale: bool, limit: int | None, name: str | None
+) -> npt.NDArray[np.uint8]:
+    label = os.fsdecode(path) if name is None else name
+    if os.path.isdir(path):
+        raise ImageError(f"{label}: is a directory; {_EXPECTED_FILE}")
+    with open(path, "rb") as file:  # FileNotFoundError names the path
+        if os.fstat(file.fileno()).st_size == 0:
+            raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
+        return _decode(file, grayscale, limit, label)
+
+
+def _load_file_object(
+    file: object, grayscale: bool, limit: int | None, name: str | None
+) -> npt.NDArray[np.uint8]:
+    file_name = getattr(file, "name", None)
+    if name is not None:
+        label = name
+    elif isinstance(file_name, str) and file_name:
+        label = file_name
+    else:
+        label = "<file object>"
+    if isinstance(file, io.TextIOBase):
+        raise TypeError(f"{label}: file object is in text mode; open it in binary mode ('rb')")
+    # Read from the current position: Pillow would seek to 0 and cannot retry non-seekable
+    # streams. Decoding needs the whole file in memory anyway.
+    data = file.read()  # type: ignore[attr-defined]
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(
+            f"{label}: read() returned {type(data).__name__}, not bytes; open the file in "
+            "binary mode ('rb')"
+        )
+    if len(data) == 0:
+        raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
+    return _decode(io.BytesIO(data), grayscale, limit, label)
+
+
+def _open(file: IO[bytes], limit: int | None) -> Image.Image:
+    """``Image.open`` under the caller's pixel limit instead of Pillow's global one."""
+    with _PILLOW_LIMIT.allow(math.inf if limit is None else limit):
+        try:
+            return Image.open(file)
+        except Image.DecompressionBombError:
+            # Over twice Pillow's limit, which was not lifted as it is at least ``limit``:
+            # read the header again without Pillow's check to report the size.
+            pass
+    with _PILLOW_LIMIT.allow(math.inf):
+        return Image.open(file)
+
+
+def _decode(
+    file: IO[bytes], grayscale: bool, limit: int | None, label: str
+) -> npt.NDArray[np.uint8]:
+    try:
+        image = _open(file, limit)
+    except UnidentifiedImageError as error:
+        raise ImageError(
+            f"{label}: not a readable image (cannot identify image file); {_EXPECTED_FILE}"
+        ) from error
+    except _DECODE_ERRORS as error:
+        raise ImageError(f"{label}: not a readable image ({error}); {_EXPECTED_FILE}") from error
+    with image:  # closes nothing of ours: ``file`` belongs to the caller
+        _check_size(image.size, limit, label)
+        kind = image.format or "image"
+        try:
+            with _PILLOW_LIMIT.allow(image.width * image.height):
+                image.load()
+                ImageOps.exif_transpose(image, in_place=True)
+        except _DECODE_ERRORS as error:
+            raise ImageError(
+                f"{label}: corrupt or truncated {kind} data ({error}); expected a complete "
+                f"{kind} file"
+            ) from error
+        return _pil_to_array(image, grayscale, label)
+
+
+def _convert_pil(
+    image: Image.Image, grayscale: bool, limit: int | None, label: str
+) -> npt.NDArray[np.uint8]:
+    _check_size(image.size, limit, label)
+    try:
+        with _PILLOW_LIMIT.allow(image.width * image.height):
+            # Loads a lazily opened image; returns a new image, leaving the caller's unchanged.
+            oriented = ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS as error:
+        raise ImageError(f"{label}: corrupt or truncated image data ({error})") from error
+    return _pil_to_array(oriented, grayscale, label)
+
+
+# --------------------------------------------------------------------------------------------
+# Pixel conversion
+# --------------------------------------------------------------------------------------------
+
+
+def _pil_to_array(image: Image.Image, grayscale: bool, label: str) -> npt.NDArray[np.uint8]:
+    """Convert a loaded, oriented PIL image to an ``(H, W, 1)`` or ``(H, W, 3)`` array."""
+    if image.mode in _SCALAR_MODES:
+        # Pillow's convert() clips 16-bit and float data to 0..255 instead of scaling it.
+        grey = _scale_scalar_image(np.asarray(image))
+        return _finish(grey.reshape(image.height, image.width, 1), grayscale)
+    if image.mode == "P" and "transparency" in image.info:
+        # Converting P straight to L/RGB warns when the transparency is per palette entry.
+        image = image.convert("RGBA")
+    target = "L" if grayscale else "RGB"
+    try:
+        converted = image if image.mode == target else image.convert(target)
+    except ValueError as error:
+        raise ImageError(
+            f"{label}: unsupported image mode {image.mode!r} ({error}); expected an L, LA, P, "
+            "RGB, RGBA, CMYK, YCbCr, 1, I, I;16 or F image"
+        ) from error
+    pixels = np.array(converted, dtype=np.uint8)
+    return np.ascontiguousarray(pixels.reshape(converted.height, converted.width, -1))
+
+
+def _scale_scalar_image(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+    """Scale mode ``I;16*`` (0..65535), ``I`` (clipped to 0..65535) or ``F`` data to 8 bit."""
+    if values.dtype.kind == "f":
+        floats = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if floats.size and floats.max() <= 1.0:
+            floats *= 255.0
+        return np.rint(np.clip(floats, 0.0, 255.0)).astype(np.uint8)
+    return _uint16_to_uint8(np.clip(values, 0, 65535))
+
+
+def _uint16_to_uint8(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
+    # floor((v + 128) / 257) == round(v / 257) for integers: v / 257 is never exactly n + 0.5.
+    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
+
+
+def _array_to_uint8(
+    array: npt.NDArray[np.generic], grayscale: bool, label: str
+) -> npt.NDArray[np.uint8]:
+    shape = array.shape
+    if array.ndim == 2:
+        array = array[:, :, np.newaxis]
+    elif array.ndim != 3 or shape[2] not in (1, 3, 4):
+        raise ImageError(f"{label}: unsupported array shape {shape}; {_EXPECTED_SHAPE}")
+    if shape[0] == 0 or shape[1] == 0:
+        raise ImageError(f"{label}: array of shape {shape} has no pixels; {_EXPECTED_SHAPE}")
+
+    dtype = array.dtype
+    pixels: npt.NDArray[np.uint8]
+    if dtype == np.uint8:
+        pixels = array.astype(np.uint8, copy=False)
+    elif dtype.kind == "b":
+        pixels = array.astype(np.uint8) * np.uint8(255)
+    elif dtype.kind == "u" and dtype.itemsize == 2:
+        pixels = _uint16_to_uint8(array)
+    elif dtype.kind == "f":
+        floats = array.astype(np.float64)
+        _check_unit_range(floats, label)
+        pixels = np.rint(floats * 255.0).astype(np.uint8)
+    else:
+        raise ImageError(f"{label}: unsupported array dtype {dtype}; {_EXPECTED_DTYPE}")
+
+    if pixels.shape[2] == 4:
+        pixels = pixels[:, :, :3]  # drop alpha without compositing, like Pillow's convert
+    if pixels.shape[2] == 3 and grayscale:
+        # Pillow's own RGB -> L conversion, so arrays and PIL images give identical grey.
+        grey = Image.fromarray(np.ascontiguousarray(pixels)).convert("L")
+        pixels = np.array(grey, dtype=np.uint8)[:, :, np.newaxis]
+    result = _finish(pixels, grayscale)
+    return result.copy() if np.may_share_memory(result, array) else result
+
+
+def _check_unit_range(floats: npt.NDArray[np.float64], label: str) -> None:
+    finite = np.isfinite(floats)
+    if finite.all() and floats.min() >= 0.0 and floats.max() <= 1.0:
+        return
+    found = []
+    if np.isnan(floats).any():
+        found.append("NaN")
+    if np.isinf(floats).any():
+        found.append("infinity")
+    if finite.any():
+        values = floats[finite]
+        found.append(f"min {values.min():g}, max {values.max():g}")
+    raise ImageError(
+        f"{label}: float array values out of range (found {', '.join(found)}); "
+        "expected values in the range [0, 1]"
+    )
+
+
+def _finish(pixels: npt.NDArray[np.uint8], grayscale: bool) -> npt.NDArray[np.uint8]:
+    """Repeat a single grey channel to RGB if asked for; make the result C-contiguous."""
+    if pixels.shape[2] == 1 and not grayscale:
+        pixels = np.repeat(pixels, 3, axis=2)
+    return np.ascontiguousarray(pixels)

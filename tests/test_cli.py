@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import zip_tree
+from emorec import __version__
+from emorec.cli import main
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"emorec {__version__}"
+
+
+def test_help_lists_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("info", "dataset", "download"):
+        assert command in out
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "usage: emorec" in capsys.readouterr().out
+
+
+def test_info_json(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["emorec"] == __version__ and "tensorflow" in info
+
+
+def test_dataset_summary(tiny_tree, tmp_path, capsys):
+    z = zip_tree(tiny_tree, tmp_path / "t.zip")
+    assert main(["dataset", "summary", str(z)]) == 0
+    out = capsys.readouterr().out
+    assert "14 images, 3 classes" in out and "angry" in out
+    assert main(["dataset", "summary", str(z), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["splits"]["train"] == {"angry": 2, "happy": 3, "sad": 2}
+
+
+def test_user_error_is_one_line_exit_2(tmp_path, capsys):
+    assert main(["dataset", "summary", str(tmp_path / "missing.zip")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("emorec: error:") and "missing.zip" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_console_script_runs_in_a_fresh_process(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("emotion,Usage\n1,Training\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "emorec.cli", "dataset", "summary", str(bad)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"emorec: error: {bad}: missing column(s) pixels; expected a header "
+        "'emotion,pixels,Usage' as in fer2013.csv"
+    ]
