@@ -26,7 +26,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """Build the Sphinx docs with warnings as errors, then run every doctest in them."""
-    session.install(".[docs]")
+    """Build the Sphinx docs with warnings as errors; run the pages' and docstrings' examples."""
+    session.install(".[docs,test]")
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest"
+    )
+    session.run("pytest", "--doctest-modules", "src/emorec", "-p", "no:cacheprovider")

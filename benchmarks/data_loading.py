@@ -36,8 +36,10 @@ def main() -> None:
     ds = EmotionDataset.from_directory(path)
     took = time.perf_counter() - start
     extra = peak_rss_mib() - before
-    print(f"from_directory({path.name}): {len(ds):,} images in {took:.1f} s "
-          f"({len(ds) / took:,.0f} img/s); peak extra memory {extra:,.0f} MiB")
+    print(
+        f"from_directory({path.name}): {len(ds):,} images in {took:.1f} s "
+        f"({len(ds) / took:,.0f} img/s); peak extra memory {extra:,.0f} MiB"
+    )
     print(ds.summary())
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -46,8 +48,10 @@ def main() -> None:
         start = time.perf_counter()
         back = EmotionDataset.from_csv(csv)
         read = time.perf_counter() - start
-    print(f"to_csv: {wrote:.1f} s; from_csv: {len(back):,} rows in {read:.1f} s "
-          f"({len(back) / read:,.0f} rows/s)")
+    print(
+        f"to_csv: {wrote:.1f} s; from_csv: {len(back):,} rows in {read:.1f} s "
+        f"({len(back) / read:,.0f} rows/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def time_import(statement: str, repeat: int) -> float:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", statement], check=True)
+        subprocess.run([sys.executable, "-c", statement], check=True, stderr=subprocess.DEVNULL)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -32,13 +32,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
     print(describe_machine())
-    check = ("import sys, emorec; bad = [m for m in ('tensorflow', 'keras') if m in sys.modules];"
-             " assert not bad, bad")
+    check = (
+        "import sys, emorec; bad = [m for m in ('tensorflow', 'keras') if m in sys.modules];"
+        " assert not bad, bad"
+    )
     subprocess.run([sys.executable, "-c", check], check=True)
     print("import emorec loads neither tensorflow nor keras: OK")
     base = time_import("pass", args.repeat)
-    print(f"median of {args.repeat} fresh processes, interpreter start-up ({base:.3f} s) "
-          "subtracted:")
+    print(
+        f"median of {args.repeat} fresh processes, interpreter start-up ({base:.3f} s) subtracted:"
+    )
     for name in ("numpy", "emorec", "tensorflow"):
         t = time_import(f"import {name}", args.repeat if name != "tensorflow" else 3)
         print(f"  import {name:<11} {t - base:6.3f} s")

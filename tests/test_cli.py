@@ -59,7 +59,9 @@ def test_console_script_runs_in_a_fresh_process(tmp_path):
     bad.write_text("emotion,Usage\n1,Training\n")
     proc = subprocess.run(
         [sys.executable, "-m", "emorec.cli", "dataset", "summary", str(bad)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [

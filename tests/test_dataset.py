@@ -97,9 +97,7 @@ def test_unreadable_image_raises_naming_file(tmp_path, content):
 def test_truncated_jpeg_skip_lists_it(tmp_path):
     make_tree(tmp_path, {"happy": 1, "sad": 1})
     buf = io.BytesIO()
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48), np.uint8)).save(
-        buf, "JPEG"
-    )
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 48), np.uint8)).save(buf, "JPEG")
     (tmp_path / "sad" / "cut.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
     with pytest.raises(ImageError, match="cut.jpg"):
         EmotionDataset.from_directory(tmp_path)
@@ -166,8 +164,15 @@ def px(n: int = 4, v: int = 5) -> str:
 
 
 def test_from_csv_usages(tmp_path):
-    p = write_csv(tmp_path / "f.csv", [f"3,{px()},Training", f"6,{px(v=9)},PublicTest",
-                                       f"0,{px()},PrivateTest", f"4,{px()},Training"])
+    p = write_csv(
+        tmp_path / "f.csv",
+        [
+            f"3,{px()},Training",
+            f"6,{px(v=9)},PublicTest",
+            f"0,{px()},PrivateTest",
+            f"4,{px()},Training",
+        ],
+    )
     ds = EmotionDataset.from_csv(p)
     assert ds.split_names == ("train", "public_test", "private_test")
     assert ds.label_names == LABELS
@@ -212,7 +217,9 @@ def test_csv_not_square(tmp_path):
     assert EmotionDataset.from_csv(p, image_size=(1, 5))["train"].images.shape == (1, 1, 5, 1)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     images=st.integers(1, 6).flatmap(
         lambda n: st.lists(st.binary(min_size=9, max_size=9), min_size=n, max_size=n)
@@ -279,8 +286,12 @@ def test_split_is_stratified_and_reproducible():
     a = ds.split("val", fraction=0.1, seed=1)
     b = ds.split("val", fraction=0.1, seed=1)
     c = ds.split("val", fraction=0.1, seed=2)
-    assert a["val"].class_counts() == {**dict.fromkeys(LABELS, 0), "angry": 5, "happy": 3,
-                                       "neutral": 2}
+    assert a["val"].class_counts() == {
+        **dict.fromkeys(LABELS, 0),
+        "angry": 5,
+        "happy": 3,
+        "neutral": 2,
+    }
     np.testing.assert_array_equal(a["val"].images, b["val"].images)
     assert not np.array_equal(a["val"].images, c["val"].images)
     # disjoint and complete
@@ -303,7 +314,7 @@ def test_summary_and_repr(tiny_tree):
     assert "happy" in text and text.splitlines()[0].split() == ["class", "train", "test", "total"]
     assert "total" in text.splitlines()[-2]
     assert repr(ds) == "EmotionDataset(train=7, test=7; labels=['angry', 'happy', 'sad'])"
-    with pytest.raises(KeyError, match="no split 'val'.*test, train"):
+    with pytest.raises(KeyError, match="no split 'val'.*train, test"):
         ds["val"]
 
 
@@ -320,8 +331,13 @@ def test_to_tf_shapes_and_labels():
 
 def test_to_tf_rgb_resize_categorical_shuffle():
     ds = EmotionDataset.from_arrays(np.zeros((8, 48, 48), np.uint8), list(range(7)) + [0])
-    x, y = next(iter(ds.to_tf("train", 8, image_size=(40, 40), color_mode="rgb",
-                              label_mode="categorical", seed=1)))
+    x, y = next(
+        iter(
+            ds.to_tf(
+                "train", 8, image_size=(40, 40), color_mode="rgb", label_mode="categorical", seed=1
+            )
+        )
+    )
     assert tuple(x.shape) == (8, 40, 40, 3)
     assert tuple(y.shape) == (8, 7) and float(y.numpy().sum()) == 8.0
 
@@ -348,18 +364,33 @@ def test_to_tf_errors():
 
 # ----------------------------------------------------------------------------- FER2013 itself
 @pytest.mark.slow
-@pytest.mark.skipif(not (Path(__file__).resolve().parents[2] / "shared").exists(),
-                    reason="../shared/datasets/fer2013 is not beside the checkout")
+@pytest.mark.skipif(
+    not (Path(__file__).resolve().parents[2] / "shared").exists(),
+    reason="../shared/datasets/fer2013 is not beside the checkout",
+)
 def test_real_fer2013_zip(tmp_path):
     zpath = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
     ds = EmotionDataset.from_directory(zpath)
     assert len(ds["train"]) == 28709 and len(ds["test"]) == 3589
     assert ds.label_names == LABELS
-    assert ds.class_counts("train") == {"angry": 3995, "disgust": 436, "fear": 4097,
-                                        "happy": 7215, "sad": 4830, "surprise": 3171,
-                                        "neutral": 4965}
-    assert ds.class_counts("test") == {"angry": 467, "disgust": 56, "fear": 496, "happy": 895,
-                                       "sad": 653, "surprise": 415, "neutral": 607}
+    assert ds.class_counts("train") == {
+        "angry": 3995,
+        "disgust": 436,
+        "fear": 4097,
+        "happy": 7215,
+        "sad": 4830,
+        "surprise": 3171,
+        "neutral": 4965,
+    }
+    assert ds.class_counts("test") == {
+        "angry": 467,
+        "disgust": 56,
+        "fear": 496,
+        "happy": 895,
+        "sad": 653,
+        "surprise": 415,
+        "neutral": 607,
+    }
     back = EmotionDataset.from_csv(ds.to_csv(tmp_path / "fer2013.csv"))
     for s in ("train", "test"):
         np.testing.assert_array_equal(back[s].images, ds[s].images)

@@ -21,8 +21,15 @@ def test_labels_are_fer2013_code_order():
 
 @pytest.mark.parametrize(
     "alias,label",
-    [("anger", "angry"), ("Sadness", "sad"), ("HAPPINESS", "happy"), ("surprised", "surprise"),
-     (" Fearful ", "fear"), ("disgusted", "disgust"), ("neutral", "neutral")],
+    [
+        ("anger", "angry"),
+        ("Sadness", "sad"),
+        ("HAPPINESS", "happy"),
+        ("surprised", "surprise"),
+        (" Fearful ", "fear"),
+        ("disgusted", "disgust"),
+        ("neutral", "neutral"),
+    ],
 )
 def test_aliases(alias, label):
     assert canonical_label(alias) == label

@@ -17,13 +17,18 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 MOUTHS = {
-    "happy": lambda d, cx, cy, r: d.arc([cx - r, cy - r, cx + r, cy + r], 20, 160, fill=20, width=2),
-    "sad": lambda d, cx, cy, r: d.arc([cx - r, cy + 2, cx + r, cy + 2 * r], 200, 340, fill=20,
-                                      width=2),
-    "surprise": lambda d, cx, cy, r: d.ellipse([cx - r // 2, cy, cx + r // 2, cy + r], outline=20,
-                                               width=2),
-    "neutral": lambda d, cx, cy, r: d.line([cx - r, cy + r // 2, cx + r, cy + r // 2], fill=20,
-                                           width=2),
+    "happy": lambda d, cx, cy, r: d.arc(
+        [cx - r, cy - r, cx + r, cy + r], 20, 160, fill=20, width=2
+    ),
+    "sad": lambda d, cx, cy, r: d.arc(
+        [cx - r, cy + 2, cx + r, cy + 2 * r], 200, 340, fill=20, width=2
+    ),
+    "surprise": lambda d, cx, cy, r: d.ellipse(
+        [cx - r // 2, cy, cx + r // 2, cy + r], outline=20, width=2
+    ),
+    "neutral": lambda d, cx, cy, r: d.line(
+        [cx - r, cy + r // 2, cx + r, cy + r // 2], fill=20, width=2
+    ),
 }
 
 

@@ -31,7 +31,7 @@ def progress(
         return
     start = last = time.monotonic()
     done = 0
-    for done, item in enumerate(items, 1):  # noqa: B007 - `done` is read after the loop
+    for done, item in enumerate(items, 1):
         yield item
         now = time.monotonic()
         if now - last >= 0.1 or done == total:

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from ._version import __version__
 from .data.kaggle import KaggleError
@@ -30,7 +31,7 @@ __all__ = ["main"]
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, KaggleError)
 
 
-def _read_dataset(path: str, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _read_dataset(path: str, args: argparse.Namespace) -> Any:
     from .data import EmotionDataset
 
     p = Path(path)
@@ -75,15 +76,17 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_dataset_summary(args: argparse.Namespace) -> int:
     ds = _read_dataset(args.path, args)
     if args.json:
-        print(json.dumps(
-            {
-                "label_names": list(ds.label_names),
-                "splits": {s: ds.class_counts(s) for s in ds.split_names},
-                "image_shape": {s: list(ds[s].images.shape[1:]) for s in ds.split_names},
-                "skipped": [list(x) for x in ds.skipped],
-            },
-            indent=2,
-        ))
+        print(
+            json.dumps(
+                {
+                    "label_names": list(ds.label_names),
+                    "splits": {s: ds.class_counts(s) for s in ds.split_names},
+                    "image_shape": {s: list(ds[s].images.shape[1:]) for s in ds.split_names},
+                    "skipped": [list(x) for x in ds.skipped],
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{args.path}: {len(ds)} images, {len(ds.label_names)} classes")
         print(ds.summary())
@@ -118,15 +121,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     q.add_argument("path", help="class folders (optionally under split folders), a .zip, or a .csv")
     q.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
-    q.add_argument("--errors", choices=["raise", "skip"], default="raise",
-                   help="on an unreadable image: stop (default) or skip it and go on")
+    q.add_argument(
+        "--errors",
+        choices=["raise", "skip"],
+        default="raise",
+        help="on an unreadable image: stop (default) or skip it and go on",
+    )
     q.add_argument("--json", action="store_true", help="print JSON")
     q.set_defaults(func=_cmd_dataset_summary)
 
     p = sub.add_parser("download", help="download a dataset through the Kaggle API")
     p.add_argument("dataset", choices=["fer2013"])
-    p.add_argument("--csv", action="store_true",
-                   help="the original challenge CSV instead of the image folders")
+    p.add_argument(
+        "--csv", action="store_true", help="the original challenge CSV instead of the image folders"
+    )
     p.add_argument("--dir", default=None, help="download folder (default ~/.cache/emorec/...)")
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(func=_cmd_download)

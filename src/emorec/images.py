@@ -34,7 +34,7 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import IO, Final, TypeAlias
+from typing import IO, Final, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,13 @@ IMAGE_EXTENSIONS: Final[frozenset[str]] = frozenset(
     }
 )
 
+
+class SupportsRead(Protocol):
+    """A binary file object: anything whose ``read()`` returns bytes."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
 #: Anything :func:`load_image` accepts.
 ImageSource: TypeAlias = (
     str
@@ -70,7 +77,7 @@ ImageSource: TypeAlias = (
     | bytes
     | bytearray
     | memoryview
-    | IO[bytes]
+    | SupportsRead
     | Image.Image
     | npt.NDArray[np.generic]
 )
@@ -146,8 +153,9 @@ def load_image(
         ``(H, W, 3)`` for RGB. For files, bytes and PIL images, EXIF orientation has been
         applied and only the first frame of an animation is used. Alpha is dropped, not
         composited. Grey is computed from colour as ``L = R*299/1000 + G*587/1000 +
-        B*114/1000`` (Pillow's ``convert("L")``). 16-bit data is scaled by ``1/257``; float
-        (mode ``F``) images are taken as 0..1 if their maximum is at most 1, else 0..255.
+        B*114/1000``, rounded (Pillow's ``convert("L")``). 16-bit data is scaled by ``1/257``
+        and rounded; float (mode ``F``) images are taken as 0..1 if their maximum is at most 1,
+        else 0..255, and clipped.
 
     Raises
     ------
@@ -310,7 +318,7 @@ def _load_path(
 
 
 def _load_file_object(
-    file: object, grayscale: bool, limit: int | None, name: str | None
+    file: SupportsRead, grayscale: bool, limit: int | None, name: str | None
 ) -> npt.NDArray[np.uint8]:
     file_name = getattr(file, "name", None)
     if name is not None:
@@ -323,7 +331,7 @@ def _load_file_object(
         raise TypeError(f"{label}: file object is in text mode; open it in binary mode ('rb')")
     # Read from the current position: Pillow would seek to 0 and cannot retry non-seekable
     # streams. Decoding needs the whole file in memory anyway.
-    data = file.read()  # type: ignore[attr-defined]
+    data = file.read()
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(
             f"{label}: read() returned {type(data).__name__}, not bytes; open the file in "
@@ -402,14 +410,23 @@ def _pil_to_array(image: Image.Image, grayscale: bool, label: str) -> npt.NDArra
         image = image.convert("RGBA")
     target = "L" if grayscale else "RGB"
     try:
-        converted = image if image.mode == target else image.convert(target)
+        converted = image if image.mode == target else _convert(image, target)
     except ValueError as error:
         raise ImageError(
             f"{label}: unsupported image mode {image.mode!r} ({error}); expected an L, LA, P, "
-            "RGB, RGBA, CMYK, YCbCr, 1, I, I;16 or F image"
+            "RGB, RGBA, CMYK, YCbCr, LAB, 1, I, I;16 or F image"
         ) from error
     pixels = np.array(converted, dtype=np.uint8)
     return np.ascontiguousarray(pixels.reshape(converted.height, converted.width, -1))
+
+
+def _convert(image: Image.Image, mode: str) -> Image.Image:
+    try:
+        return image.convert(mode)
+    except ValueError:
+        if mode != "L" or image.mode == "RGB":
+            raise
+        return image.convert("RGB").convert("L")  # e.g. LAB, which Pillow converts only to RGB
 
 
 def _scale_scalar_image(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:

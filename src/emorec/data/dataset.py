@@ -128,8 +128,9 @@ class EmotionDataset:
             raise ValueError(f"label names repeat: {self._label_names}")
         for name, part in splits.items():
             if part.label_names != self._label_names:
-                raise ValueError(f"split {name!r} has labels {part.label_names}, expected "
-                                 f"{self._label_names}")
+                raise ValueError(
+                    f"split {name!r} has labels {part.label_names}, expected {self._label_names}"
+                )
         self._splits = dict(splits)
         #: ``(source, reason)`` for each image skipped with ``errors="skip"``.
         self.skipped: tuple[tuple[str, str], ...] = tuple(skipped)
@@ -149,9 +150,8 @@ class EmotionDataset:
         try:
             return self._splits[split]
         except KeyError:
-            raise KeyError(
-                f"no split {split!r} in this dataset; it has {', '.join(self.split_names) or 'none'}"
-            ) from None
+            have = ", ".join(self.split_names) or "none"
+            raise KeyError(f"no split {split!r} in this dataset; it has {have}") from None
 
     def __contains__(self, split: object) -> bool:
         return split in self._splits
@@ -216,8 +216,13 @@ class EmotionDataset:
         if lab.size and (lab.min() < 0 or lab.max() >= len(names)):
             bad = lab[(lab < 0) | (lab >= len(names))][0]
             raise ValueError(f"label {bad} is out of range for {len(names)} label names {names}")
-        part = DatasetSplit(split, np.ascontiguousarray(arr), lab, names,
-                            tuple(f"<array>[{i}]" for i in range(len(lab))))
+        part = DatasetSplit(
+            split,
+            np.ascontiguousarray(arr),
+            lab,
+            names,
+            tuple(f"<array>[{i}]" for i in range(len(lab))),
+        )
         return cls({split: part}, names)
 
     @classmethod
@@ -292,7 +297,10 @@ class EmotionDataset:
         for split_name in sorted(images, key=_split_order):
             arr = _stack(images[split_name], sources[split_name], image_size, display)
             splits[split_name] = DatasetSplit(
-                split_name, arr, np.asarray(labels[split_name], np.int64), label_names,
+                split_name,
+                arr,
+                np.asarray(labels[split_name], np.int64),
+                label_names,
                 tuple(sources[split_name]),
             )
         if skipped:
@@ -403,8 +411,9 @@ class EmotionDataset:
                     )
                 usage = row[i_use].strip() if i_use is not None else "Training"
                 if not usage:
-                    raise ValueError(f"{path}:{line}: empty Usage; expected Training, "
-                                     "PublicTest or PrivateTest")
+                    raise ValueError(
+                        f"{path}:{line}: empty Usage; expected Training, PublicTest or PrivateTest"
+                    )
                 split = USAGE_TO_SPLIT.get(usage, usage)
                 rows.setdefault(split, []).append(pixels)
                 labels.setdefault(split, []).append(code)
@@ -497,8 +506,10 @@ class EmotionDataset:
         )
         for part in self._splits.values():
             if part.images.shape[-1] != 1:
-                raise ValueError(f"split {part.name!r} is not grayscale; fer2013.csv holds "
-                                 "grey pixels only (read with color_mode='grayscale')")
+                raise ValueError(
+                    f"split {part.name!r} is not grayscale; fer2013.csv holds "
+                    "grey pixels only (read with color_mode='grayscale')"
+                )
         tmp = path.with_name(path.name + ".partial")
         with tmp.open("w", newline="", encoding="utf-8") as fh:
             fh.write("emotion,pixels,Usage\n")
@@ -553,8 +564,10 @@ class EmotionDataset:
             k = int(round(fraction * len(part)))
             held = np.sort(rng.permutation(len(part))[:k])
         if len(held) == 0 or len(held) == len(part):
-            raise ValueError(f"split {source!r} has {len(part)} images: too few to carve "
-                             f"{fraction:.0%} out of it")
+            raise ValueError(
+                f"split {source!r} has {len(part)} images: too few to carve "
+                f"{fraction:.0%} out of it"
+            )
         keep = np.setdiff1d(np.arange(len(part)), held)
         splits = dict(self._splits)
         splits[source] = _take(part, keep, source)
@@ -584,9 +597,7 @@ class EmotionDataset:
         counts = np.bincount(self[split].labels, minlength=len(self._label_names))
         present = counts > 0
         n, k = counts.sum(), present.sum()
-        return {
-            i: (float(n / (k * c)) if c else 0.0) for i, c in enumerate(counts.tolist())
-        }
+        return {i: (float(n / (k * c)) if c else 0.0) for i, c in enumerate(counts.tolist())}
 
     # ----------------------------------------------------------------------------- display
     def summary(self) -> str:
@@ -602,9 +613,7 @@ class EmotionDataset:
         fmt = lambda r: "  ".join(  # noqa: E731
             c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))
         )
-        shapes = ", ".join(
-            f"{s.name} {'x'.join(map(str, s.images.shape[1:]))}" for s in splits
-        )
+        shapes = ", ".join(f"{s.name} {'x'.join(map(str, s.images.shape[1:]))}" for s in splits)
         lines = [fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)]
         lines.append(f"images: {shapes or 'none'} (height x width x channels), uint8")
         if self.skipped:
@@ -700,13 +709,25 @@ class EmotionDataset:
         if shuffle:
             data = data.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size, drop_remainder=drop_remainder)
-        data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+        data = data.map(
+            prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
+        )
         return data.prefetch(tf.data.AUTOTUNE)
 
 
 # --------------------------------------------------------------------------------- helpers
-_SPLIT_ORDER = ("train", "training", "val", "valid", "validation", "dev", "test", "testing",
-                "public_test", "private_test")
+_SPLIT_ORDER = (
+    "train",
+    "training",
+    "val",
+    "valid",
+    "validation",
+    "dev",
+    "test",
+    "testing",
+    "public_test",
+    "private_test",
+)
 
 
 def _split_order(name: str) -> tuple[int, str]:
@@ -760,8 +781,10 @@ class _Tree:
         path = self.path
         display = str(path)
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder; expected class folders "
-                                    "(<class>/<image>) or a .zip of them")
+            raise FileNotFoundError(
+                f"{path}: no such file or folder; expected class folders "
+                "(<class>/<image>) or a .zip of them"
+            )
         if path.is_dir():
             files = []
             for dirpath, dirnames, filenames in os.walk(path):
@@ -774,17 +797,24 @@ class _Tree:
 
             return display, files, read_file
         if not zipfile.is_zipfile(path):
-            raise ValueError(f"{path}: neither a folder nor a zip archive; expected class "
-                             "folders (<class>/<image>) or a .zip of them")
+            raise ValueError(
+                f"{path}: neither a folder nor a zip archive; expected class "
+                "folders (<class>/<image>) or a .zip of them"
+            )
         self._zip = zf = zipfile.ZipFile(path)
         files = []
         for info in zf.infolist():
             name = info.filename
             posix = PurePosixPath(name.replace("\\", "/"))
-            if name.startswith(("/", "\\")) or posix.is_absolute() or ".." in posix.parts or (
-                posix.parts and ":" in posix.parts[0]
+            if (
+                name.startswith(("/", "\\"))
+                or posix.is_absolute()
+                or ".." in posix.parts
+                or (posix.parts and ":" in posix.parts[0])
             ):
-                raise ValueError(f"{path}: member {name!r} escapes the archive; refusing to read it")
+                raise ValueError(
+                    f"{path}: member {name!r} escapes the archive; refusing to read it"
+                )
             if not info.is_dir():
                 files.append(posix)
         by_name = {PurePosixPath(i.filename.replace("\\", "/")): i for i in zf.infolist()}
@@ -815,15 +845,20 @@ def _read_tree(
     errors: Errors,
     progress_bar: bool | None,
 ) -> tuple[
-    dict[str, list[np.ndarray]], dict[str, list[int]], dict[str, list[str]], tuple[str, ...],
+    dict[str, list[np.ndarray]],
+    dict[str, list[int]],
+    dict[str, list[str]],
+    tuple[str, ...],
     list[tuple[str, str]],
 ]:
     files = [f for f in files if not _is_hidden(f)]
     images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
     others = len(files) - len(images)
     if not images:
-        raise ValueError(f"{display}: no images found; expected class folders "
-                         "(<class>/<image>.jpg|png|...) or split folders (train/<class>/...)")
+        raise ValueError(
+            f"{display}: no images found; expected class folders "
+            "(<class>/<image>.jpg|png|...) or split folders (train/<class>/...)"
+        )
     # Look through single wrapping folders (fer2013/train/happy/x.jpg).
     prefix = 0
     while (
@@ -851,7 +886,7 @@ def _read_tree(
     entries: list[tuple[str, str, PurePosixPath]] = []  # split, class, path
     for f in images:
         parts = f.parts[prefix:]
-        split, klass = (("train", parts[0]) if layout == "classes" else (parts[0], parts[1]))
+        split, klass = ("train", parts[0]) if layout == "classes" else (parts[0], parts[1])
         entries.append((split, klass, f))
     class_names = sorted({k for _, k, _ in entries})
     if len(class_names) < 2 and layout == "classes":
@@ -861,14 +896,16 @@ def _read_tree(
         )
     label_names, index = map_label_names(class_names)
     if others:
-        warnings.warn(f"{display}: skipped {others} file(s) that are not images (by suffix)",
-                      stacklevel=3)
+        warnings.warn(
+            f"{display}: skipped {others} file(s) that are not images (by suffix)", stacklevel=3
+        )
     out_images: dict[str, list[np.ndarray]] = {}
     out_labels: dict[str, list[int]] = {}
     out_sources: dict[str, list[str]] = {}
     skipped: list[tuple[str, str]] = []
-    for split, klass, f in progress(entries, len(entries), f"reading {Path(display).name}",
-                                    enabled=progress_bar):
+    for split, klass, f in progress(
+        entries, len(entries), f"reading {Path(display).name}", enabled=progress_bar
+    ):
         source = f"{display}:{f}" if not os.path.isdir(display) else str(Path(display) / f)
         try:
             arr = load_image(read(f), color_mode, name=source)
@@ -908,4 +945,3 @@ def _stack(
             f"image_size=({common[0]}, {common[1]}) to resize them on reading"
         )
     return np.stack(arrays)
-
