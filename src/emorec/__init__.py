@@ -12,14 +12,25 @@ Examples
 
 from ._version import __version__
 from .data import DatasetSplit, EmotionDataset
+from .evaluation import EvaluationReport, evaluate
 from .images import ImageError, load_image
 from .labels import LABELS
+from .models import build_model, list_models, list_pretrained, read_card, register_model
+from .training import Trainer
 
 __all__ = [
     "LABELS",
     "DatasetSplit",
     "EmotionDataset",
+    "EvaluationReport",
     "ImageError",
+    "Trainer",
     "__version__",
+    "build_model",
+    "evaluate",
+    "list_models",
+    "list_pretrained",
     "load_image",
+    "read_card",
+    "register_model",
 ]

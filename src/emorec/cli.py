@@ -5,6 +5,9 @@ Subcommands::
     emorec info                          versions and where things are
     emorec dataset summary PATH          counts per split and class of a folder, .zip or .csv
     emorec download fer2013 [--csv]      download FER2013 through the Kaggle API
+    emorec models                        registered architectures and bundled models
+    emorec train DATA --model NAME ...   train (resumes an unfinished run by itself)
+    emorec evaluate MODEL DATA --split   accuracy, macro-F1, per-class figures, confusion matrix
 
 A user error (bad path, bad file, missing credentials) prints one line to stderr and exits
 with status 2; ``--debug`` shows the traceback instead.
@@ -13,8 +16,10 @@ with status 2; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -101,6 +106,112 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .models import build_model, list_models, list_pretrained, read_card
+
+    names = list_models(args.pattern)
+    rows = []
+    for name in names:
+        params = build_model(name).count_params() if args.params else None
+        rows.append({"name": name, "parameters": params})
+    pretrained = []
+    for name in list_pretrained():
+        card = read_card(name)
+        pretrained.append(
+            {
+                "name": name,
+                "architecture": card.get("architecture", {}).get("name"),
+                "labels": card.get("labels"),
+                "metrics": card.get("metrics", {}),
+            }
+        )
+    if args.json:
+        print(json.dumps({"architectures": rows, "pretrained": pretrained}, indent=2))
+        return 0
+    print("architectures (emorec train --model NAME):")
+    for row in rows:
+        extra = f"  {row['parameters']:,} parameters at 48x48x1" if row["parameters"] else ""
+        print(f"  {row['name']}{extra}")
+    print("pretrained models (EmotionClassifier.load(NAME)):")
+    for item in pretrained:
+        acc = item["metrics"].get("public_test", {}).get("accuracy")
+        figure = f", PublicTest accuracy {acc:.1%}" if acc else ""
+        print(f"  {item['name']} ({item['architecture']}{figure})")
+    if not pretrained:
+        print("  none bundled yet")
+    return 0
+
+
+def _parse_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--model-arg {pair!r}; expected KEY=VALUE, e.g. dropout=0.4")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import shlex
+
+    from .training import Trainer
+
+    ds = _read_dataset(args.data, args)
+    command = "emorec " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    val: float | str | None = args.val_split
+    if isinstance(val, str):
+        with contextlib.suppress(ValueError):
+            val = float(val)
+    trainer = Trainer(
+        args.model,
+        ds,
+        val_split=None if val in (0, 0.0, "none") else val,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        augment=not args.no_augment,
+        class_weight=args.class_weight,
+        output_dir=args.output,
+        seed=args.seed,
+        model_kwargs=_parse_kwargs(args.model_arg),
+        early_stopping_patience=(None if args.early_stopping == 0 else args.early_stopping)
+        if args.early_stopping is not None
+        else "auto",
+        overwrite=args.overwrite,
+        data_source=args.data,
+        command=command,
+    )
+    print(f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}", file=sys.stderr)
+    trainer.fit()
+    out = Path(args.output)
+    print(
+        f"done: {out / 'best.keras'} (best on validation), {out / 'final.keras'}, "
+        f"{out / 'history.csv'}, {out / 'training_curves.png'}"
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate
+
+    ds = _read_dataset(args.data, args)
+    tta: Any = {"none": False, "flip": "flip", "shift": "shift"}[args.tta]
+    report = evaluate(args.model, ds, args.split, tta=tta, batch_size=args.batch_size)
+    if args.confusion_matrix:
+        report.plot_confusion_matrix(args.confusion_matrix)
+    print(report.to_json() if args.json else report)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emorec`` command."""
     parser = argparse.ArgumentParser(
@@ -138,13 +249,92 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="download folder (default ~/.cache/emorec/...)")
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("models", help="list architectures and bundled pretrained models")
+    p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'vgg*'")
+    p.add_argument("--params", action="store_true", help="build each to count its parameters")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser(
+        "train",
+        help="train a model; the same command resumes an unfinished run",
+        description="Train a registered architecture on DATA and write the run into --output. "
+        "Started again after an interruption, the same command resumes where it stopped.",
+    )
+    p.add_argument("data", help="class folders, a .zip of them, or fer2013.csv")
+    p.add_argument("--model", required=True, help="architecture name (see: emorec models)")
+    p.add_argument("--output", required=True, help="folder for the run's files")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd")
+    p.add_argument(
+        "--learning-rate",
+        "--lr",
+        type=float,
+        default=None,
+        help="default 0.05 for sgd, 0.001 for adam(w)",
+    )
+    p.add_argument("--schedule", choices=["plateau", "cosine", "constant"], default="plateau")
+    p.add_argument("--warmup-epochs", type=int, default=0)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument(
+        "--val-split",
+        default=0.1,
+        help="fraction of train to validate on (default 0.1), a split name, or 0",
+    )
+    p.add_argument("--class-weight", choices=["balanced"], default=None)
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        help="patience in epochs (0: off; default 10 with plateau, off otherwise)",
+    )
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture option (JSON value), e.g. --model-arg dropout=0.4",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run, or an unfinished one with other settings",
+    )
+    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a model file on a dataset split")
+    p.add_argument("model", help="a .keras file (or a bundled model's name)")
+    p.add_argument("data", help="class folders, a .zip of them, or fer2013.csv")
+    p.add_argument("--split", default="test", help="split to evaluate (default: test)")
+    p.add_argument(
+        "--tta",
+        nargs="?",
+        const="flip",
+        default="none",
+        choices=["none", "flip", "shift"],
+        help="test-time augmentation: flip (default when given) or shift (10 views)",
+    )
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--confusion-matrix", metavar="IMAGE", help="write the confusion matrix image")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.set_defaults(func=_cmd_evaluate)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``emorec`` command; returns the exit status."""
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO, format="%(message)s", stream=sys.stderr
     )

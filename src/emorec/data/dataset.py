@@ -709,10 +709,54 @@ class EmotionDataset:
         if shuffle:
             data = data.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size, drop_remainder=drop_remainder)
-        data = data.map(
-            prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
-        )
+        data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return data.prefetch(tf.data.AUTOTUNE)
+
+    def to_keras(
+        self,
+        split: str,
+        batch_size: int = 32,
+        *,
+        image_size: tuple[int, int] | None = None,
+        color_mode: ColorMode = "grayscale",
+        augment: bool | Callable[..., Any] = False,
+        shuffle: bool | None = None,
+        seed: int | None = None,
+        label_mode: Literal["int", "categorical"] = "int",
+    ) -> Any:
+        """The same batches as :meth:`to_tf`, as a ``keras.utils.PyDataset`` for any backend.
+
+        For Keras on JAX or PyTorch without TensorFlow (for example on a GPU machine that has
+        no TensorFlow); the Trainer uses it when the Keras backend is not TensorFlow.
+        Augmentation runs the same Keras preprocessing layers, on the backend's device.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = EmotionDataset.from_arrays(np.zeros((5, 48, 48), np.uint8), [0, 1, 2, 3, 4])
+        >>> batches = ds.to_keras("train", batch_size=4)
+        >>> len(batches), batches[0][0].shape
+        (2, (4, 48, 48, 1))
+        """
+        from .augment import default_augmentation
+        from .feed import ArrayBatches
+
+        part = self[split]
+        if len(part) == 0:
+            raise ValueError(f"split {split!r} is empty")
+        augmenter = default_augmentation(seed=seed) if augment is True else augment or None
+        return ArrayBatches(
+            part.images,
+            part.labels,
+            batch_size=batch_size,
+            num_classes=len(self._label_names),
+            image_size=image_size,
+            color_mode=color_mode,
+            augmenter=augmenter,
+            shuffle=split == "train" if shuffle is None else shuffle,
+            seed=seed,
+            label_mode=label_mode,
+        )
 
 
 # --------------------------------------------------------------------------------- helpers

@@ -1,0 +1,227 @@
+"""The architecture registry: ``@register_model``, :func:`build_model`, :func:`list_models`.
+
+One dict maps a name to a builder ``(*, input_shape, num_classes, **kwargs) -> keras.Model``.
+Builders come from three places: emorec's own families (registered when first needed), the
+user's ``@register_model`` decorator, and third-party packages through the entry-point group
+``emorec.models`` (loaded lazily on the first lookup; a broken plugin is a warning naming it,
+not a crash).
+
+An entry point may name a builder function (registered under the entry point's name) or a
+module (importing it registers its models through the decorator)::
+
+    [project.entry-points."emorec.models"]
+    my_net = "my_package.models:my_net"
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import importlib
+import logging
+import warnings
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any, TypeVar, overload
+
+__all__ = ["build_model", "get_builder", "list_models", "register_model"]
+
+logger = logging.getLogger("emorec")
+
+Builder = Callable[..., Any]
+F = TypeVar("F", bound=Builder)
+
+ENTRY_POINT_GROUP = "emorec.models"
+_BUILTIN_MODULES = ("seed_cnn", "vgg", "mini_xception", "resnet")
+
+_registry: dict[str, Builder] = {}
+_builtins_loaded = False
+_entry_points_loaded = False
+
+
+@overload
+def register_model(name_or_fn: F, *, override: bool = False) -> F: ...
+@overload
+def register_model(
+    name_or_fn: str | None = None, *, override: bool = False
+) -> Callable[[F], F]: ...
+
+
+def register_model(name_or_fn: str | Builder | None = None, *, override: bool = False) -> Any:
+    """Register an architecture builder, as ``@register_model`` or ``@register_model("name")``.
+
+    A builder takes keyword-only ``input_shape`` and ``num_classes`` (and any options of its
+    own) and returns a ``keras.Model`` that takes plain 0..255 pixels.
+
+    Parameters
+    ----------
+    name_or_fn : str or callable, optional
+        The name to register under; default the function's name.
+    override : bool
+        Replace a builder already registered under that name instead of raising.
+
+    Raises
+    ------
+    ValueError
+        If the name is taken and ``override`` is False.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from emorec.models import register_model, build_model
+    >>> @register_model("tiny_doc_net", override=True)
+    ... def tiny(*, input_shape, num_classes):
+    ...     inputs = keras.Input(input_shape)
+    ...     x = keras.layers.Rescaling(1 / 255)(inputs)
+    ...     x = keras.layers.GlobalAveragePooling2D()(x)
+    ...     return keras.Model(inputs, keras.layers.Dense(num_classes)(x))
+    >>> build_model("tiny_doc_net").output_shape
+    (None, 7)
+    """
+
+    def decorator(fn: F) -> F:
+        name = name_or_fn if isinstance(name_or_fn, str) else fn.__name__
+        _add(name, fn, override=override)
+        return fn
+
+    if callable(name_or_fn):
+        return decorator(name_or_fn)
+    return decorator
+
+
+def _add(name: str, fn: Builder, *, override: bool) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"model name must be a non-empty string, not {name!r}")
+    existing = _registry.get(name)
+    if existing is not None and existing is not fn and not override:
+        raise ValueError(
+            f"a model named {name!r} is registered already (by {_where(existing)}); pass "
+            "override=True to replace it, or choose another name"
+        )
+    _registry[name] = fn
+
+
+def _where(fn: Builder) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _load_builtins() -> None:
+    global _builtins_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        for module in _BUILTIN_MODULES:
+            importlib.import_module(f"emorec.models.{module}")
+
+
+def load_entry_points() -> None:
+    """Import the ``emorec.models`` entry points of installed packages (once).
+
+    A plugin that fails to load produces a warning naming it; the others still load.
+    """
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a plugin's bug must not break emorec
+            warnings.warn(
+                f"emorec: could not load model plugin {ep.name!r} ({ep.value}) from "
+                f"{getattr(ep.dist, 'name', 'an installed package')}: "
+                f"{type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            continue
+        if callable(obj) and not isinstance(obj, type) and ep.name not in _registry:
+            _add(ep.name, obj, override=False)
+        logger.debug("loaded model plugin %s = %s", ep.name, ep.value)
+
+
+def _ensure_loaded() -> None:
+    _load_builtins()
+    load_entry_points()
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Names of the registered architectures matching a shell-style pattern, sorted.
+
+    Examples
+    --------
+    >>> from emorec.models import list_models
+    >>> list_models("vgg*")
+    ['vgg_m', 'vgg_s']
+    """
+    _ensure_loaded()
+    return sorted(n for n in _registry if fnmatch.fnmatchcase(n, pattern))
+
+
+def get_builder(name: str) -> Builder:
+    """The builder registered under ``name``.
+
+    Raises
+    ------
+    KeyError
+        If no model has that name; the message lists the closest registered names.
+    """
+    _ensure_loaded()
+    try:
+        return _registry[name]
+    except KeyError:
+        close = difflib.get_close_matches(str(name), list(_registry), n=3, cutoff=0.4)
+        hint = f"did you mean {', '.join(close)}?" if close else "see emorec.list_models()"
+        raise KeyError(f"unknown model {name!r}; {hint}") from None
+
+
+def build_model(
+    name: str,
+    *,
+    num_classes: int = 7,
+    input_shape: tuple[int, int, int] = (48, 48, 1),
+    **kwargs: Any,
+) -> Any:
+    """Build a registered architecture, untrained.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_models`.
+    num_classes : int
+        Number of outputs (default 7, the FER2013 classes).
+    input_shape : (height, width, channels)
+        Shape of the pixels the model takes (channels 1 for grey, 3 for RGB).
+    **kwargs
+        The architecture's own options (for example ``dropout``).
+
+    Returns
+    -------
+    keras.Model
+        Takes float or uint8 pixels in 0..255, outputs class probabilities (softmax).
+
+    Raises
+    ------
+    KeyError
+        For an unknown name (with the closest names).
+    ValueError
+        For a bad ``input_shape`` or ``num_classes``.
+
+    Examples
+    --------
+    >>> from emorec import build_model
+    >>> model = build_model("mini_xception", num_classes=3)
+    >>> model.output_shape
+    (None, 3)
+    """
+    builder = get_builder(name)
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != 3 or shape[-1] not in (1, 3) or min(shape[:2]) < 16:
+        raise ValueError(
+            f"input_shape={tuple(input_shape)}; expected (height, width, channels) with "
+            "channels 1 (grey) or 3 (RGB) and at least 16 pixels a side"
+        )
+    if int(num_classes) < 2:
+        raise ValueError(f"num_classes={num_classes}; a classifier needs at least 2")
+    model = builder(input_shape=shape, num_classes=int(num_classes), **kwargs)
+    model._emorec_architecture = {"name": name, "kwargs": dict(kwargs)}  # for the model card
+    return model

@@ -1,0 +1,169 @@
+"""Images people would rather look at: training curves and confusion matrices.
+
+matplotlib is imported only when a plot is made, with the non-interactive ``Agg`` backend.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["plot_confusion_matrix", "plot_history", "read_history"]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
+    """Read a Keras ``CSVLogger`` file into ``{column: values}``, one value per epoch.
+
+    Rows repeated for an epoch (a run resumed after a crash between logging and backing up)
+    keep the last one.
+    """
+    by_epoch: dict[int, dict[str, str]] = {}
+    with open(path, newline="") as fh:
+        for row in csv.DictReader(fh):
+            by_epoch[int(row["epoch"])] = row
+    columns: dict[str, list[float]] = {}
+    for epoch in sorted(by_epoch):
+        for key, value in by_epoch[epoch].items():
+            columns.setdefault(key, []).append(float(value) if value not in ("", None) else np.nan)
+    return columns
+
+
+def plot_history(
+    history: Mapping[str, Sequence[float]] | str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Plot loss, accuracy and learning rate per epoch (training and validation) to an image.
+
+    Parameters
+    ----------
+    history : mapping or path
+        ``keras.callbacks.History.history``, or a ``history.csv`` from the Trainer.
+    path : str or path-like
+        Image file to write (``.png``, ``.svg``, ``.pdf``...).
+    title : str, optional
+        Figure title.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from emorec.plots import plot_history
+    >>> out = plot_history({"loss": [1.2, 0.9], "val_loss": [1.3, 1.0],
+    ...                     "accuracy": [0.4, 0.6], "val_accuracy": [0.35, 0.5]},
+    ...                    os.path.join(tempfile.mkdtemp(), "curves.png"))
+    >>> out.stat().st_size > 0
+    True
+    """
+    if not isinstance(history, Mapping):
+        history = read_history(history)
+    plt = _pyplot()
+    panels = [m for m in ("loss", "accuracy") if m in history]
+    has_lr = "learning_rate" in history
+    n = len(panels) + has_lr
+    if n == 0:
+        raise ValueError(f"nothing to plot: history has {sorted(history)}; expected loss/accuracy")
+    fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.4), squeeze=False)
+    epochs = np.arange(1, len(next(iter(history.values()))) + 1)
+    for ax, metric in zip(axes[0], panels):
+        ax.plot(epochs, history[metric], label="train")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], label="validation")
+            best = (np.nanargmax if metric == "accuracy" else np.nanargmin)(
+                history[f"val_{metric}"]
+            )
+            ax.axvline(epochs[best], color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if has_lr:
+        ax = axes[0][-1]
+        ax.plot(epochs, history["learning_rate"], color="tab:green")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("learning rate")
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def plot_confusion_matrix(
+    matrix: Any,
+    labels: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    normalize: bool = True,
+    title: str | None = None,
+) -> Path:
+    """Draw a confusion matrix (rows: true class, columns: predicted) to an image.
+
+    With ``normalize`` each row is divided by its total, so the diagonal is per-class recall;
+    each cell shows the fraction and the count.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from emorec.plots import plot_confusion_matrix
+    >>> out = plot_confusion_matrix([[5, 1], [2, 7]], ["happy", "sad"],
+    ...                             os.path.join(tempfile.mkdtemp(), "cm.png"))
+    >>> out.suffix
+    '.png'
+    """
+    counts = np.asarray(matrix, dtype=float)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.shape[0] != len(labels):
+        raise ValueError(f"matrix of shape {counts.shape} does not fit {len(labels)} labels")
+    rows = counts.sum(axis=1, keepdims=True)
+    shown = (
+        np.divide(counts, rows, out=np.zeros_like(counts), where=rows > 0) if normalize else counts
+    )
+    plt = _pyplot()
+    size = 1.0 + 0.75 * len(labels)
+    fig, ax = plt.subplots(figsize=(size + 1.2, size))
+    im = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = (shown.max() or 1) / 2
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            text = (
+                f"{shown[i, j]:.2f}\n{int(counts[i, j])}" if normalize else f"{int(counts[i, j])}"
+            )
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if shown[i, j] > threshold else "black",
+            )
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

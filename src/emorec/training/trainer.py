@@ -1,0 +1,592 @@
+"""`Trainer`: Keras ``fit`` with good defaults, automatic resume, and a complete output folder.
+
+The Trainer adds no training loop of its own: it builds (or takes) a model, compiles it with the
+chosen optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and calls
+``model.fit`` with :attr:`Trainer.callbacks`, an ordinary list of Keras callbacks. What it adds:
+
+- ``output_dir`` holds everything about a run: ``config.json`` (all settings, status, time,
+  machine), ``history.csv``, ``best.keras`` and ``final.keras`` (each with its model card),
+  ``training_curves.png`` and ``backup/`` while the run is unfinished;
+- the same command started again after the process was killed resumes from the last completed
+  epoch (Keras ``BackupAndRestore``, plus the best-so-far of the other callbacks) and ends with
+  the same number of epochs;
+- nothing is overwritten silently: a finished run, or an unfinished one with other settings,
+  is kept unless ``overwrite=True``, and the error says which settings differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .._version import __version__
+from ..models.card import write_card
+from ..models.registry import build_model
+from .callbacks import default_callbacks, restore_callback_state
+
+__all__ = ["Trainer"]
+
+logger = logging.getLogger("emorec")
+
+SCHEDULES = ("plateau", "cosine", "constant")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+DEFAULT_LEARNING_RATES = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
+#: Files a run writes into its output folder (the only ones ``overwrite=True`` removes).
+RUN_FILES = ("config.json", "history.csv", "best.keras", "final.keras", "training_curves.png")
+
+
+class Trainer:
+    """Train a model on an :class:`~emorec.EmotionDataset`.
+
+    Parameters
+    ----------
+    model : str or keras.Model
+        A registered architecture name (see :func:`emorec.list_models`), built for the data's
+        image size and label set, or a Keras model taking 0..255 pixels and outputting
+        probabilities over the dataset's labels.
+    dataset : EmotionDataset
+        The data. Trains on ``train_split``; validates on the split named ``"val"`` if there is
+        one, else on a stratified ``val_split`` fraction carved out of the training split.
+    val_split : float, str or None
+        Fraction of the training split to hold out for validation (default 0.1, ignored when the
+        dataset has a ``"val"`` split), the name of an existing split to validate on, or None
+        for no validation (the callbacks then monitor training accuracy).
+    train_split : str
+        The split to train on.
+    batch_size : int
+        Images per step.
+    epochs : int
+        Epochs to train (EarlyStopping may stop sooner).
+    optimizer : {"sgd", "adam", "adamw"} or keras.optimizers.Optimizer
+        ``"sgd"`` is SGD with Nesterov momentum 0.9. A Keras optimizer is used as given
+        (``learning_rate``, ``schedule`` and ``weight_decay`` then do not apply).
+    learning_rate : float, optional
+        Initial (peak) learning rate; default 0.05 for SGD, 0.001 for Adam(W).
+    schedule : {"plateau", "cosine", "constant"}
+        ``"plateau"`` halves the learning rate when validation loss stalls
+        (``ReduceLROnPlateau`` in the callbacks); ``"cosine"`` decays it to zero over the run
+        (after ``warmup_epochs`` of linear warm-up), and leaves ReduceLROnPlateau out.
+    warmup_epochs : int
+        Linear warm-up epochs for the cosine schedule.
+    weight_decay : float
+        Decoupled weight decay (not applied to biases and batch-norm parameters).
+    label_smoothing : float
+        Label smoothing of the cross-entropy loss.
+    augment : bool or callable
+        Augment the training images (:func:`emorec.data.augment.default_augmentation`), or a
+        Keras layer / callable to apply to each batch instead.
+    class_weight : {"balanced", None} or dict
+        Weight the loss by class: ``"balanced"`` uses :meth:`EmotionDataset.class_weights`.
+    callbacks : list of keras.callbacks.Callback, optional
+        Replaces the default callbacks (:func:`emorec.training.default_callbacks`). The list is
+        :attr:`callbacks`: append to it, remove from it or replace it before :meth:`fit`.
+    output_dir : str or path-like
+        Folder for the run's files.
+    seed : int, optional
+        Makes a run reproducible on one machine: data order, augmentation, initial weights.
+    strategy : tf.distribute.Strategy, optional
+        Build and compile the model inside this strategy's scope (several GPUs or workers).
+    model_kwargs : dict, optional
+        Options for the architecture when ``model`` is a name.
+    early_stopping_patience : int or None
+        Epochs without improvement before EarlyStopping ends the run; None for no early
+        stopping. Default: 10 with the plateau schedule, None with the others.
+    overwrite : bool
+        Replace a finished run, or an unfinished one with other settings, in ``output_dir``.
+    data_source : str, optional
+        Where the data came from (recorded in the config and the model card).
+    command : str, optional
+        The command line that started the run (recorded likewise).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from emorec import EmotionDataset, Trainer
+    >>> rng = np.random.default_rng(0)
+    >>> ds = EmotionDataset.from_arrays(rng.integers(0, 255, (40, 48, 48), np.uint8),
+    ...                                 rng.integers(0, 7, 40) % 3, ["a", "b", "c"])
+    >>> trainer = Trainer("mini_xception", ds, epochs=1, batch_size=16, seed=0,
+    ...                   output_dir=tempfile.mkdtemp(), verbose=0)
+    >>> [type(c).__name__ for c in trainer.callbacks][:2]
+    ['ReduceLROnPlateau', 'ModelCheckpoint']
+    >>> history = trainer.fit()
+    >>> sorted(p.name for p in trainer.output_dir.iterdir())
+    ['best.keras', 'config.json', 'final.keras', 'history.csv', 'training_curves.png']
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        dataset: Any,
+        *,
+        val_split: float | str | None = 0.1,
+        train_split: str = "train",
+        batch_size: int = 64,
+        epochs: int = 30,
+        optimizer: Any = "sgd",
+        learning_rate: float | None = None,
+        schedule: str = "plateau",
+        warmup_epochs: int = 0,
+        weight_decay: float = 5e-4,
+        label_smoothing: float = 0.1,
+        augment: Any = True,
+        class_weight: str | dict[int, float] | None = None,
+        callbacks: Sequence[Any] | None = None,
+        output_dir: str | os.PathLike[str] = "emorec-run",
+        seed: int | None = None,
+        strategy: Any = None,
+        model_kwargs: dict[str, Any] | None = None,
+        early_stopping_patience: int | str | None = "auto",
+        overwrite: bool = False,
+        data_source: str | None = None,
+        command: str | None = None,
+        verbose: int | str = "auto",
+    ) -> None:
+        import keras
+
+        _check(
+            isinstance(batch_size, int) and batch_size > 0,
+            f"batch_size={batch_size!r}; expected a positive integer",
+        )
+        _check(
+            isinstance(epochs, int) and epochs > 0,
+            f"epochs={epochs!r}; expected a positive integer",
+        )
+        _check(schedule in SCHEDULES, f"schedule={schedule!r}; expected one of {SCHEDULES}")
+        _check(
+            (isinstance(optimizer, str) and optimizer in OPTIMIZERS)
+            or isinstance(optimizer, keras.optimizers.Optimizer),
+            f"optimizer={optimizer!r}; expected one of {OPTIMIZERS} or a keras optimizer",
+        )
+        _check(0 <= label_smoothing < 1, f"label_smoothing={label_smoothing}; expected 0..1")
+        _check(
+            class_weight in (None, "balanced") or isinstance(class_weight, dict),
+            f"class_weight={class_weight!r}; expected 'balanced', None or a dict",
+        )
+        self.dataset = dataset
+        self.train_split = train_split
+        self.labels: tuple[str, ...] = tuple(dataset.label_names)
+        self._check_train_split()
+        self.val_name, self.dataset = self._validation(val_split)
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.schedule = schedule
+        self.warmup_epochs = int(warmup_epochs)
+        self.weight_decay = float(weight_decay)
+        self.label_smoothing = float(label_smoothing)
+        self.augment = augment
+        self.class_weight = class_weight
+        self.seed = seed
+        self.strategy = strategy
+        self.overwrite = overwrite
+        self.data_source = data_source
+        self.command = command
+        self.verbose = verbose
+        self.output_dir = Path(output_dir)
+        self.optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
+        self.learning_rate = (
+            float(learning_rate)
+            if learning_rate is not None
+            else DEFAULT_LEARNING_RATES.get(self.optimizer_name, 1e-3)
+        )
+        if early_stopping_patience == "auto":
+            early_stopping_patience = 10 if schedule == "plateau" else None
+        self.early_stopping_patience = early_stopping_patience
+        self.model_kwargs = dict(model_kwargs or {})
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+        with scope:
+            self.model = self._model(model)
+            self._compile(optimizer)
+        monitor = "val_accuracy" if self.val_name else "accuracy"
+        #: The callbacks ``fit`` passes to Keras: edit, extend or replace this list freely.
+        self.callbacks: list[Any] = (
+            list(callbacks)
+            if callbacks is not None
+            else default_callbacks(
+                self.output_dir,
+                monitor=monitor,
+                plateau=schedule == "plateau",
+                early_stopping_patience=early_stopping_patience,  # type: ignore[arg-type]
+            )
+        )
+
+    # ------------------------------------------------------------------------ setup
+    def _check_train_split(self) -> None:
+        part = self.dataset[self.train_split]
+        if len(part) == 0:
+            raise ValueError(f"split {self.train_split!r} is empty: nothing to train on")
+        counts = part.class_counts()
+        missing = [label for label, n in counts.items() if n == 0]
+        if missing:
+            raise ValueError(
+                f"no training images of class(es) {', '.join(missing)} in split "
+                f"{self.train_split!r}; add images, or read the data with only the classes "
+                "you have"
+            )
+
+    def _validation(self, val_split: float | str | None) -> tuple[str | None, Any]:
+        ds = self.dataset
+        if val_split is None or val_split == 0:
+            return None, ds
+        if isinstance(val_split, str):
+            if val_split not in ds:
+                raise ValueError(
+                    f"val_split={val_split!r}: no such split; the dataset has "
+                    f"{', '.join(ds.split_names)}"
+                )
+            return val_split, ds
+        if "val" in ds:
+            return "val", ds
+        if not 0 < float(val_split) < 1:
+            raise ValueError(f"val_split={val_split}; expected a fraction between 0 and 1")
+        return "val", ds.split("val", fraction=float(val_split), seed=0, source=self.train_split)
+
+    def _model(self, model: Any) -> Any:
+        import keras
+
+        sample = self.dataset[self.train_split].images
+        if isinstance(model, str):
+            self.model_name = model
+            return build_model(
+                model,
+                num_classes=len(self.labels),
+                input_shape=tuple(sample.shape[1:]),
+                **self.model_kwargs,
+            )
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"model={model!r}; expected a registered name or a keras.Model")
+        self.model_name = getattr(model, "_emorec_architecture", {}).get("name", model.name)
+        outputs = model.output_shape[-1]
+        if outputs != len(self.labels):
+            raise ValueError(
+                f"the model outputs {outputs} classes but the dataset has {len(self.labels)} "
+                f"labels ({', '.join(self.labels)}); build it with num_classes={len(self.labels)}"
+            )
+        shape = model.input_shape
+        if len(shape) != 4 or shape[-1] not in (1, 3):
+            raise ValueError(
+                f"the model's input shape is {shape}; expected (batch, height, width, 1 or 3)"
+            )
+        return model
+
+    def _steps_per_epoch(self) -> int:
+        return -(-len(self.dataset[self.train_split]) // self.batch_size)
+
+    def _compile(self, optimizer: Any) -> None:
+        import keras
+
+        if not isinstance(optimizer, str):
+            opt = optimizer
+        else:
+            lr: Any = self.learning_rate
+            if self.schedule == "cosine":
+                steps = self._steps_per_epoch()
+                warm = self.warmup_epochs * steps
+                lr = keras.optimizers.schedules.CosineDecay(
+                    initial_learning_rate=0.0 if warm else self.learning_rate,
+                    decay_steps=max(1, self.epochs * steps - warm),
+                    warmup_target=self.learning_rate if warm else None,
+                    warmup_steps=warm,
+                )
+            wd = self.weight_decay or None
+            if optimizer == "sgd":
+                opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=wd)
+            elif optimizer == "adam":
+                opt = keras.optimizers.Adam(lr, weight_decay=wd)
+            else:
+                opt = keras.optimizers.AdamW(lr, weight_decay=self.weight_decay)
+            if wd:
+                opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+        self.model.compile(
+            optimizer=opt,
+            loss=keras.losses.CategoricalCrossentropy(label_smoothing=self.label_smoothing),
+            metrics=["accuracy"],
+        )
+
+    # ------------------------------------------------------------------------ config
+    def config(self) -> dict[str, Any]:
+        """Every setting that defines the run (what ``config.json`` records and compares)."""
+        shape = list(self.model.input_shape[1:])
+        return {
+            "model": self.model_name,
+            "model_kwargs": self.model_kwargs,
+            "parameters": int(self.model.count_params()),
+            "input_shape": shape,
+            "labels": list(self.labels),
+            "data": self.data_source,
+            "train_split": self.train_split,
+            "train_images": len(self.dataset[self.train_split]),
+            "val_split": self.val_name,
+            "val_images": len(self.dataset[self.val_name]) if self.val_name else 0,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "optimizer": self.optimizer_name,
+            "learning_rate": self.learning_rate,
+            "schedule": self.schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "weight_decay": self.weight_decay,
+            "label_smoothing": self.label_smoothing,
+            "augment": self.augment if isinstance(self.augment, bool) else repr(self.augment),
+            "class_weight": self.class_weight,
+            "early_stopping_patience": self.early_stopping_patience,
+            "seed": self.seed,
+        }
+
+    def _state(self) -> str:
+        """``"new"`` or ``"resume"``; raises if the folder holds a run that must be kept."""
+        file = self.output_dir / "config.json"
+        if not file.exists():
+            leftovers = [n for n in RUN_FILES if (self.output_dir / n).exists()]
+            if leftovers and not self.overwrite:
+                raise FileExistsError(
+                    f"{self.output_dir} holds {', '.join(leftovers)} from another run but no "
+                    "config.json; pass overwrite=True (--overwrite) or choose another folder"
+                )
+            return "new"
+        saved = json.loads(file.read_text())
+        if self.overwrite:
+            return "new"
+        if saved.get("status") == "finished":
+            raise FileExistsError(
+                f"{self.output_dir} holds a finished run ({saved['config'].get('model')}, "
+                f"{saved.get('epochs_done')} epochs, finished {saved.get('finished')}); pass "
+                "overwrite=True (--overwrite) to train again there, or choose another folder"
+            )
+        mine = json.loads(json.dumps(self.config()))
+        theirs = saved.get("config", {})
+        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if diff:
+            details = "; ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} now" for k in diff)
+            raise FileExistsError(
+                f"{self.output_dir} holds an unfinished run with other settings ({details}); "
+                "run the same command to resume it, pass overwrite=True (--overwrite) to "
+                "start again, or choose another folder"
+            )
+        return "resume"
+
+    def _clear(self) -> None:
+        for name in RUN_FILES:
+            (self.output_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(self.output_dir / "backup", ignore_errors=True)
+
+    def _write_config(self, **fields: Any) -> None:
+        file = self.output_dir / "config.json"
+        data = json.loads(file.read_text()) if file.exists() else {}
+        data.update(fields)
+        tmp = file.with_suffix(".json.partial")
+        tmp.write_text(json.dumps(data, indent=2, default=str))
+        os.replace(tmp, file)
+
+    # ------------------------------------------------------------------------ data
+    def _data(self, split: str, *, train: bool) -> Any:
+        import keras
+
+        shape = self.model.input_shape
+        kwargs = dict(
+            image_size=tuple(shape[1:3]),
+            color_mode="rgb" if shape[-1] == 3 else "grayscale",
+            augment=self.augment if train else False,
+            shuffle=train,
+            seed=self.seed,
+            label_mode="categorical",
+        )
+        if keras.backend.backend() == "tensorflow":
+            return self.dataset.to_tf(split, self.batch_size, **kwargs)
+        return self.dataset.to_keras(split, self.batch_size, **kwargs)
+
+    # ------------------------------------------------------------------------ fit
+    def fit(self) -> Any:
+        """Train; returns the Keras ``History`` (of the epochs run by this call).
+
+        Writes ``config.json``, ``history.csv``, ``best.keras``, ``final.keras`` and
+        ``training_curves.png`` into :attr:`output_dir`; resumes an unfinished run with the same
+        settings by itself.
+
+        Raises
+        ------
+        FileExistsError
+            If ``output_dir`` holds a finished run, or an unfinished one with other settings,
+            and ``overwrite`` is False.
+        """
+        from ..plots import plot_history, read_history
+
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        state = self._state()
+        history_file = self.output_dir / "history.csv"
+        has_backup = (self.output_dir / "backup").exists()
+        if state == "new":
+            self._clear()
+        elif not has_backup:
+            # Resuming, but nothing to resume from (the backup callback was removed, or the
+            # run was killed before its first epoch ended): start the epochs again.
+            history_file.unlink(missing_ok=True)
+        previous = read_history(history_file) if history_file.exists() else {}
+        started = time.time()
+        self._write_config(
+            emorec_version=__version__,
+            status="running",
+            config=self.config(),
+            command=self.command,
+            machine=_machine(),
+            **({"started": _now()} if state == "new" else {"resumed": _now()}),
+        )
+        if state == "resume":
+            logger.info(
+                "resuming the unfinished run in %s (%d epochs done)",
+                self.output_dir,
+                len(previous.get("epoch", [])),
+            )
+        train = self._data(self.train_split, train=True)
+        val = self._data(self.val_name, train=False) if self.val_name else None
+        class_weight = (
+            self.dataset.class_weights(self.train_split)
+            if self.class_weight == "balanced"
+            else self.class_weight
+        )
+        callbacks = [*self.callbacks, _resume_state(self.callbacks, previous)]
+        verbose = self.verbose
+        if verbose == "auto":
+            verbose = 1 if sys.stdout.isatty() else 2
+        history = self.model.fit(
+            train,
+            validation_data=val,
+            epochs=self.epochs,
+            shuffle=False,  # the pipeline shuffles, reproducibly with the seed
+            class_weight=class_weight,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+        self._finish(started, previous)
+        if history_file.exists():
+            plot_history(
+                history_file,
+                self.output_dir / "training_curves.png",
+                title=f"{self.model_name} on {self.data_source or 'data'}",
+            )
+        return history
+
+    def _finish(self, started: float, previous: dict[str, list[float]]) -> None:
+        from ..plots import read_history
+
+        out = self.output_dir
+        history_file = out / "history.csv"
+        hist = read_history(history_file) if history_file.exists() else {}
+        epochs_done = len(hist.get("epoch", []))
+        self.model.save(out / "final.keras")
+        previous_time = 0.0
+        with contextlib.suppress(Exception):
+            previous_time = float(
+                json.loads((out / "config.json").read_text()).get("training_time_s", 0.0)
+            )
+        total_time = previous_time + (time.time() - started)
+        card = {
+            "labels": list(self.labels),
+            "input_shape": list(self.model.input_shape[1:]),
+            "color_mode": "rgb" if self.model.input_shape[-1] == 3 else "grayscale",
+            "architecture": {"name": self.model_name, "kwargs": self.model_kwargs},
+            "parameters": int(self.model.count_params()),
+            "training": {
+                "config": self.config(),
+                "command": self.command,
+                "epochs_done": epochs_done,
+                "training_time_s": round(total_time, 1),
+                "machine": _machine(),
+                "finished": _now(),
+            },
+        }
+        val_key = "val_accuracy"
+        final_metrics: dict[str, Any] = {}
+        best_metrics: dict[str, Any] = {}
+        if self.val_name and hist.get(val_key):
+            final_metrics = {
+                self.val_name: {
+                    "accuracy": hist[val_key][-1],
+                    "loss": hist.get("val_loss", [None])[-1],
+                }
+            }
+            best_i = max(range(len(hist[val_key])), key=lambda i: hist[val_key][i])
+            best_metrics = {
+                self.val_name: {
+                    "accuracy": hist[val_key][best_i],
+                    "loss": hist.get("val_loss", [None] * (best_i + 1))[best_i],
+                    "epoch": int(hist["epoch"][best_i]) + 1,
+                }
+            }
+        write_card(out / "final.keras", {**card, "checkpoint": "final", "metrics": final_metrics})
+        if (out / "best.keras").exists():
+            write_card(out / "best.keras", {**card, "checkpoint": "best", "metrics": best_metrics})
+        self._write_config(
+            status="finished",
+            finished=_now(),
+            epochs_done=epochs_done,
+            training_time_s=round(total_time, 1),
+        )
+
+
+def _resume_state(callbacks: Sequence[Any], history: dict[str, list[float]]) -> Any:
+    """A callback, run after the others' ``on_train_begin``, that restores their best-so-far."""
+    import keras
+
+    class ResumeState(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            if history:
+                restore_callback_state(callbacks, history)
+
+    return ResumeState()
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _machine() -> str:
+    try:
+        import keras
+
+        backend = keras.backend.backend()
+    except ImportError:  # pragma: no cover
+        backend = "?"
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as fh:
+        cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    gpus = ""
+    with contextlib.suppress(Exception):
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
+        elif backend == "jax":
+            import jax
+
+            gpus = ", ".join(d.device_kind for d in jax.devices() if d.platform == "gpu")
+    return (
+        f"{cpu}, {os.cpu_count()} cores{'; GPU ' + gpus if gpus else ''}; "
+        f"Python {platform.python_version()}, Keras {_version('keras')} ({backend}), "
+        f"emorec {__version__}"
+    )
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
