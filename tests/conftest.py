@@ -50,3 +50,72 @@ def tiny_tree(tmp_path: Path) -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+def separable_dataset(n: int = 60, size: int = 48, labels=("a", "b", "c"), seed: int = 0):
+    """A tiny dataset a model can learn: each class has its own brightness band."""
+    from emorec import EmotionDataset
+
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % len(labels)
+    base = (y * (200 // max(1, len(labels) - 1))).astype(np.int64)
+    images = np.clip(base[:, None, None] + rng.integers(0, 40, (n, size, size)), 0, 255)
+    return EmotionDataset.from_arrays(images.astype(np.uint8), y, list(labels))
+
+
+@pytest.fixture
+def tiny_ds():
+    return separable_dataset()
+
+
+PLUGIN_SOURCE = '''
+import keras
+from emorec.models import register_model
+
+
+@keras.saving.register_keras_serializable(package="emorec_test_plugin")
+class Brighten(keras.layers.Layer):
+    """A custom layer: adds a learned offset (tests the round trip of custom layers)."""
+
+    def build(self, input_shape):
+        self.offset = self.add_weight(shape=(), initializer="zeros", name="offset")
+
+    def call(self, x):
+        return x + self.offset
+
+
+def plugin_net(*, input_shape, num_classes, width=8):
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = Brighten()(x)
+    x = keras.layers.Conv2D(width, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(num_classes, activation="softmax")(x))
+'''
+
+
+def install_plugin(root: Path, *, broken: bool = False) -> Path:
+    """Write a real distribution (module + ``*.dist-info`` with ``entry_points.txt``) to root."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "emorec_test_plugin.py").write_text(PLUGIN_SOURCE)
+    info = root / "emorec_test_plugin-1.0.dist-info"
+    info.mkdir(exist_ok=True)
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: emorec-test-plugin\nVersion: 1.0\n"
+    )
+    lines = ["[emorec.models]", "plugin_net = emorec_test_plugin:plugin_net"]
+    if broken:
+        lines.append("broken_net = emorec_test_plugin_missing:nothing")
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch):
+    """Let a test load entry points again, and forget what it registered afterwards."""
+    from emorec.models import registry
+
+    registry._load_builtins()
+    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    return registry

@@ -190,7 +190,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         data_source=args.data,
         command=command,
     )
-    print(f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}", file=sys.stderr)
+    print(
+        f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",
+        file=sys.stderr,
+    )
     trainer.fit()
     out = Path(args.output)
     print(

@@ -709,7 +709,12 @@ class EmotionDataset:
         if shuffle:
             data = data.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
         data = data.batch(batch_size, drop_remainder=drop_remainder)
-        data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        # Keras' random layers keep their state in a variable: parallel calls would draw in a
+        # racy order, so a seeded augmenting pipeline maps sequentially (still prefetched).
+        if seed is not None and augmenter is not None:
+            data = data.map(prepare)
+        else:
+            data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         return data.prefetch(tf.data.AUTOTUNE)
 
     def to_keras(

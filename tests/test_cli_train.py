@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import install_plugin, zip_tree
+from emorec.cli import main
+
+
+@pytest.fixture
+def data_zip(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "faces"
+    for split, n in (("train", 12), ("test", 3)):
+        for c, label in enumerate(("happy", "sad", "surprised")):
+            folder = root / split / label
+            folder.mkdir(parents=True)
+            for i in range(n):
+                img = np.clip(c * 100 + rng.integers(0, 40, (48, 48)), 0, 255).astype("uint8")
+                Image.fromarray(img).save(folder / f"{i}.png")
+    return zip_tree(root, tmp_path / "faces.zip")
+
+
+def test_train_then_evaluate(data_zip, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = [
+        "train",
+        str(data_zip),
+        "--model",
+        "mini_xception",
+        "--epochs",
+        "2",
+        "--output",
+        str(out),
+        "--batch-size",
+        "8",
+        "--seed",
+        "0",
+        "--model-arg",
+        "dropout=0.1",
+    ]
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert (
+        config["command"].startswith("emorec train ")
+        and "--model-arg dropout=0.1" in config["command"]
+    )
+    assert config["config"]["model_kwargs"] == {"dropout": 0.1}
+    assert config["config"]["labels"] == ["happy", "sad", "surprise"]
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                str(out / "best.keras"),
+                str(data_zip),
+                "--split",
+                "test",
+                "--tta",
+                "--json",
+                "--confusion-matrix",
+                str(tmp_path / "cm.png"),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 9 and report["tta"] == "flip" and (tmp_path / "cm.png").exists()
+    # the same command on a finished run: one-line error, exit 2, nothing touched
+    assert main(args) == 2
+    assert "finished run" in capsys.readouterr().err
+
+
+def test_entry_point_architecture_through_the_cli(
+    data_zip, tmp_path, monkeypatch, fresh_registry, capsys
+):
+    monkeypatch.syspath_prepend(str(install_plugin(tmp_path / "site")))
+    assert main(["models", "plugin*"]) == 0
+    assert "plugin_net" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "train",
+                str(data_zip),
+                "--model",
+                "plugin_net",
+                "--epochs",
+                "1",
+                "--output",
+                str(tmp_path / "p"),
+                "--batch-size",
+                "8",
+            ]
+        )
+        == 0
+    )
+
+
+def test_bad_model_name_is_one_line(data_zip, tmp_path, capsys):
+    assert (
+        main(
+            [
+                "train",
+                str(data_zip),
+                "--model",
+                "vgg_z",
+                "--epochs",
+                "1",
+                "--output",
+                str(tmp_path / "x"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("emorec: error: unknown model 'vgg_z'") and "\n" not in err

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from emorec import EmotionDataset, build_model, evaluate
+from emorec.evaluation import EvaluationReport, predict_proba
+
+
+def test_report_figures_from_a_known_matrix(tmp_path):
+    cm = np.array([[8, 2, 0], [1, 3, 0], [0, 0, 0]])  # class c is absent
+    r = EvaluationReport(("a", "b", "c"), cm, split="test", model="m")
+    assert r.n == 14 and r.accuracy == pytest.approx(11 / 14)
+    np.testing.assert_allclose(r.recall[:2], [0.8, 0.75])
+    np.testing.assert_allclose(r.precision[:2], [8 / 9, 3 / 5])
+    f1_a = 2 * (8 / 9) * 0.8 / (8 / 9 + 0.8)
+    f1_b = 2 * 0.6 * 0.75 / 1.35
+    assert r.macro_f1 == pytest.approx((f1_a + f1_b) / 2)  # over present classes only
+    data = json.loads(r.to_json())
+    assert data["per_class"]["c"]["recall"] is None and data["confusion_matrix"] == cm.tolist()
+    assert "accuracy 78.57%" in str(r)
+    png = r.plot_confusion_matrix(tmp_path / "cm.png")
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+class Constant:
+    """A stand-in model: always predicts ``cls`` (with the input shape of a real one)."""
+
+    def __init__(self, cls, k=7, shape=(48, 48, 1)):
+        self.cls, self.k, self.input_shape, self.output_shape = cls, k, (None, *shape), (None, k)
+        self.calls = 0
+
+    def predict_on_batch(self, x):
+        self.calls += 1
+        p = np.zeros((len(x), self.k), np.float32)
+        p[:, self.cls] = 1
+        return p
+
+
+def test_evaluate_maps_dataset_labels_to_model_outputs():
+    # folder-style labels (a FER subset, in FER order) against a 7-output FER model
+    ds = EmotionDataset.from_arrays(np.zeros((4, 48, 48), np.uint8), [0, 0, 1, 1], ["happy", "sad"])
+    r = evaluate(Constant(3), ds, "train")  # 3 == happy in FER order
+    assert r.labels[3] == "happy" and r.accuracy == 0.5
+    assert r.confusion[4, 3] == 2  # true sad predicted happy
+
+
+def test_evaluate_refuses_unknown_class():
+    ds = EmotionDataset.from_arrays(np.zeros((2, 48, 48), np.uint8), [0, 1], ["happy", "pain"])
+    with pytest.raises(ValueError, match="'pain' is not one of the model's labels"):
+        evaluate(Constant(0, k=7), ds, "train")
+
+
+def test_tta_views_and_batching():
+    model = Constant(0)
+    images = np.zeros((10, 48, 48, 1), np.uint8)
+    assert predict_proba(model, images, batch_size=4, tta="shift").shape == (10, 7)
+    assert model.calls == 3  # one call per batch, all views together
+    with pytest.raises(ValueError, match="tta="):
+        predict_proba(model, images, tta="rotate")
+
+
+def test_tta_flip_averages_mirror_views():
+    model = build_model("mini_xception", num_classes=3)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 255, (3, 48, 48, 1)).astype(np.uint8)
+    plain = predict_proba(model, x)
+    mirrored = predict_proba(model, x[:, :, ::-1])
+    np.testing.assert_allclose(
+        predict_proba(model, x, tta="flip"), (plain + mirrored) / 2, rtol=1e-4, atol=1e-6
+    )
+
+
+def test_input_conversion_rgb_and_size():
+    model = Constant(1, k=3, shape=(32, 32, 3))
+    assert predict_proba(model, np.zeros((2, 48, 48, 1), np.uint8)).shape == (2, 3)

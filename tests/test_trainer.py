@@ -1,0 +1,255 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import install_plugin, separable_dataset
+from emorec import EmotionDataset, Trainer, build_model, read_card
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make(tiny_ds, tmp_path, **kw):
+    kw = {
+        "epochs": 2,
+        "batch_size": 16,
+        "seed": 0,
+        "output_dir": tmp_path / "run",
+        "verbose": 0,
+        **kw,
+    }
+    return Trainer(kw.pop("model", "mini_xception"), tiny_ds, **kw)
+
+
+def test_fit_writes_the_run_folder(tiny_ds, tmp_path):
+    trainer = make(tiny_ds, tmp_path)
+    history = trainer.fit()
+    out = tmp_path / "run"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "best.keras",
+        "config.json",
+        "final.keras",
+        "history.csv",
+        "training_curves.png",
+    ]
+    assert len(history.history["loss"]) == 2
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "finished" and config["epochs_done"] == 2
+    assert config["config"]["model"] == "mini_xception" and config["config"]["val_split"] == "val"
+    card = read_card(out / "best.keras")
+    assert card["labels"] == ["a", "b", "c"] and card["input_shape"] == [48, 48, 1]
+    assert card["architecture"]["name"] == "mini_xception"
+    assert card["metrics"]["val"]["accuracy"] == max(history.history["val_accuracy"])
+    # the file loads with plain Keras and predicts from raw pixels
+    model = keras.saving.load_model(out / "final.keras", safe_mode=True)
+    assert model.predict(tiny_ds["train"].images[:2], verbose=0).shape == (2, 3)
+
+
+def test_default_callbacks_and_schedules(tiny_ds, tmp_path):
+    names = [type(c).__name__ for c in make(tiny_ds, tmp_path).callbacks]
+    assert names == [
+        "ReduceLROnPlateau",
+        "ModelCheckpoint",
+        "EarlyStopping",
+        "BackupAndRestore",
+        "CSVLogger",
+        "TerminateOnNaN",
+    ]
+    cosine = [type(c).__name__ for c in make(tiny_ds, tmp_path, schedule="cosine").callbacks]
+    assert "ReduceLROnPlateau" not in cosine and "EarlyStopping" not in cosine
+
+
+class Recorder(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+def test_callbacks_can_be_added_removed_and_replaced(tiny_ds, tmp_path):
+    trainer = make(tiny_ds, tmp_path / "a")
+    recorder = Recorder()
+    trainer.callbacks.append(recorder)
+    trainer.callbacks[:] = [
+        c for c in trainer.callbacks if not isinstance(c, keras.callbacks.EarlyStopping)
+    ]
+    trainer.fit()
+    assert recorder.epochs == [0, 1]
+
+    only = Recorder()
+    trainer = make(tiny_ds, tmp_path / "b", callbacks=[only])
+    assert trainer.callbacks == [only]
+    trainer.fit()
+    out = tmp_path / "b" / "run"
+    assert only.epochs == [0, 1]
+    assert not (out / "best.keras").exists() and (out / "final.keras").exists()
+
+
+def test_finished_run_is_kept_unless_overwrite(tiny_ds, tmp_path):
+    make(tiny_ds, tmp_path, epochs=1).fit()
+    before = (tmp_path / "run" / "final.keras").read_bytes()
+    with pytest.raises(FileExistsError, match="finished run.*overwrite=True"):
+        make(tiny_ds, tmp_path, epochs=1).fit()
+    assert (tmp_path / "run" / "final.keras").read_bytes() == before
+    make(tiny_ds, tmp_path, epochs=1, overwrite=True).fit()
+
+
+def test_unfinished_run_with_other_settings_names_them(tiny_ds, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    config = make(tiny_ds, tmp_path).config()
+    (out / "config.json").write_text(json.dumps({"status": "running", "config": config}))
+    with pytest.raises(FileExistsError, match=r"batch_size: 16 there, 32 now.*epochs: 2 there"):
+        make(tiny_ds, tmp_path, batch_size=32, epochs=3).fit()
+
+
+def test_same_seed_same_first_epoch_loss(tiny_ds, tmp_path):
+    a = make(tiny_ds, tmp_path / "a", epochs=1).fit().history["loss"][0]
+    b = make(tiny_ds, tmp_path / "b", epochs=1).fit().history["loss"][0]
+    assert a == pytest.approx(b, rel=1e-5)
+
+
+RESUME_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys
+    import keras, numpy as np
+    sys.path.insert(0, {tests!r})
+    from conftest import separable_dataset
+    from emorec import Trainer
+
+    class Kill(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == int(os.environ.get("KILL_AT", "-1")):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    trainer = Trainer("mini_xception", separable_dataset(), epochs=4, batch_size=16, seed=0,
+                      output_dir=sys.argv[1], verbose=0, schedule="cosine")
+    trainer.callbacks.append(Kill())
+    trainer.fit()
+    """
+)
+
+
+def test_sigkill_then_same_command_resumes(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(RESUME_SCRIPT.format(tests=str(ROOT / "tests")))
+    out = tmp_path / "run"
+    env = {**os.environ, "KILL_AT": "1", "PYTHONPATH": str(ROOT / "src")}
+    first = subprocess.run([sys.executable, str(script), str(out)], env=env, check=False)
+    assert first.returncode == -signal.SIGKILL
+    assert json.loads((out / "config.json").read_text())["status"] == "running"
+    assert (out / "backup").exists()
+    env["KILL_AT"] = "-1"
+    second = subprocess.run(
+        [sys.executable, str(script), str(out)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert second.returncode == 0, second.stderr[-2000:]
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "finished" and config["epochs_done"] == 4
+    lines = (out / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1", "2", "3"]
+    assert not (out / "backup").exists()
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,message",
+    [
+        ({"model": "no_such_net"}, KeyError, "unknown model"),
+        ({"model": "mini_xception", "epochs": 0}, ValueError, "epochs=0"),
+        ({"model": "mini_xception", "schedule": "linear"}, ValueError, "schedule='linear'"),
+        ({"model": "mini_xception", "val_split": "nope"}, ValueError, "no such split"),
+    ],
+)
+def test_bad_arguments(tiny_ds, tmp_path, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make(tiny_ds, tmp_path, **kwargs)
+
+
+def test_model_with_wrong_outputs_or_input(tiny_ds, tmp_path):
+    with pytest.raises(ValueError, match="outputs 7 classes but the dataset has 3"):
+        make(tiny_ds, tmp_path, model=build_model("mini_xception"))
+    flat = keras.Sequential([keras.Input((10,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match="input shape"):
+        make(tiny_ds, tmp_path, model=flat)
+
+
+def test_empty_split_and_missing_label(tmp_path):
+    images = np.zeros((6, 48, 48), np.uint8)
+    ds = EmotionDataset.from_arrays(images, [0, 1, 0, 1, 0, 1], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="no training images of class.*c"):
+        Trainer("mini_xception", ds, output_dir=tmp_path)
+    empty = EmotionDataset.from_arrays(np.zeros((0, 48, 48), np.uint8), [], ["a", "b"])
+    with pytest.raises(ValueError, match="is empty"):
+        Trainer("mini_xception", empty, output_dir=tmp_path)
+
+
+def test_keras_model_optimizer_strategy_and_class_weight(tiny_ds, tmp_path):
+    import tensorflow as tf
+
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    trainer = make(
+        tiny_ds,
+        tmp_path,
+        model="vgg_s",
+        strategy=strategy,
+        optimizer="adamw",
+        class_weight="balanced",
+        schedule="cosine",
+        warmup_epochs=1,
+        epochs=1,
+    )
+    history = trainer.fit()
+    assert np.isfinite(history.history["loss"][0])
+
+
+CUSTOM_LOAD = textwrap.dedent(
+    """
+    import sys, numpy as np
+    import emorec.models
+    model = emorec.models.load_model(sys.argv[1])  # imports the plugin via its entry point
+    print(type(model.layers[2]).__name__, model.predict(np.zeros((1, 48, 48, 1)), verbose=0).shape)
+    """
+)
+
+
+def test_custom_architecture_round_trip_in_a_fresh_process(tmp_path, monkeypatch, fresh_registry):
+    site = install_plugin(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(site))
+    trainer = Trainer(
+        "plugin_net",
+        separable_dataset(),
+        epochs=1,
+        batch_size=16,
+        verbose=0,
+        output_dir=tmp_path / "run",
+        seed=0,
+    )
+    trainer.fit()
+    script = tmp_path / "load.py"
+    script.write_text(CUSTOM_LOAD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT / "src")])}
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run" / "final.keras")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-3:] == ["Brighten", "(1,", "3)"]
+    sys.modules.pop("emorec_test_plugin", None)
