@@ -59,3 +59,4 @@ intersphinx_mapping = (
 html_theme = "furo"
 html_title = f"emorec {release}"
 exclude_patterns = ["_build"]
+html_static_path = ["_static"]

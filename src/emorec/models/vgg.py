@@ -7,7 +7,7 @@ is the design that tops single-network FER2013 results (Khaireddin & Chen 2021, 
 ========  ====================  ===========
 name      widths                parameters
 ========  ====================  ===========
-vgg_s     32, 64, 128, 256      1.17 M
+vgg_s     32, 64, 128, 256      1.18 M
 vgg_m     40, 80, 160, 320      1.83 M
 ========  ====================  ===========
 """
@@ -68,7 +68,7 @@ def vgg_s(*, input_shape: tuple[int, int, int], num_classes: int, **kwargs: Any)
     --------
     >>> from emorec import build_model
     >>> build_model("vgg_s").count_params()
-    1176071
+    1176359
     """
     return vgg(
         input_shape=input_shape,

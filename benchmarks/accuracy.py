@@ -1,0 +1,101 @@
+"""Accuracy of the bundled model on FER2013 PublicTest (and the validation split it was chosen on).
+
+    python benchmarks/accuracy.py [PATH_TO_fer2013.zip] [--model NAME_OR_FILE] [--tta MODE]
+                                  [--figure docs/_static/confusion_matrix.png] [--write-card]
+
+Evaluates with :func:`emorec.evaluate` on ``test`` (PublicTest in the Kaggle layout) with the
+test-time augmentation the classifier applies by default (``emorec.evaluation.DEFAULT_TTA``),
+and, for comparison, every other TTA mode; prints accuracy, macro-F1, per-class recall and the
+confusion matrix, and draws the matrix as an image. ``--write-card`` stores the figures in
+the model file's card under ``metrics`` (this is how the bundled card gets them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from _machine import describe_machine
+
+from emorec import EmotionDataset, evaluate, read_card
+from emorec.evaluation import DEFAULT_TTA
+from emorec.models import pretrained_path, write_card
+from emorec.models.card import DEFAULT_PRETRAINED
+
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("--model", default=DEFAULT_PRETRAINED)
+    parser.add_argument("--tta", default=DEFAULT_TTA, choices=["none", "flip", "shift"])
+    parser.add_argument("--figure", default=None, help="write the confusion matrix image here")
+    parser.add_argument("--write-card", action="store_true")
+    args = parser.parse_args()
+    if not Path(args.data).exists():
+        sys.exit(f"{args.data}: not found; pass the path of FER2013's fer2013.zip")
+    print(describe_machine())
+    path = Path(args.model) if Path(args.model).exists() else pretrained_path(args.model)
+    card = read_card(path)
+    config = card.get("training", {}).get("config", {})
+    ds = EmotionDataset.from_directory(args.data)
+    if config.get("val_split") == "val":
+        # the validation split the model was selected on: same fraction, same seed
+        ds = ds.split("val", fraction=0.1, seed=0)
+    print(
+        f"model: {path} ({card.get('architecture', {}).get('name')}, "
+        f"{card.get('parameters'):,} parameters)"
+    )
+    metrics = dict(card.get("metrics", {}))
+    for split, label in (
+        ("val", "val (10 % of Training, selection)"),
+        ("test", "PublicTest (test/)"),
+    ):
+        if split not in ds:
+            continue
+        for mode in ("none", "flip", "shift"):
+            report = evaluate(path, ds, split, tta=mode)
+            marker = "  <- classifier default" if mode == args.tta else ""
+            print(
+                f"{label:<36} tta={mode:<6} accuracy {report.accuracy:.2%}  "
+                f"macro-F1 {report.macro_f1:.2%}{marker}"
+            )
+            if mode == args.tta:
+                key = "public_test" if split == "test" else "val"
+                metrics[key] = {
+                    "accuracy": round(report.accuracy, 4),
+                    "macro_f1": round(report.macro_f1, 4),
+                    "tta": mode,
+                    "n": report.n,
+                }
+                if split == "test":
+                    final = report
+    print()
+    print(final)
+    print("\nconfusion matrix (rows: true, columns: predicted):")
+    print(" " * 10 + "".join(f"{name[:8]:>9}" for name in final.labels))
+    for name, row in zip(final.labels, final.confusion):
+        print(f"{name:<10}" + "".join(f"{v:>9}" for v in row))
+    if args.figure:
+        final.plot_confusion_matrix(
+            args.figure,
+            title=(
+                f"{path.stem} on FER2013 PublicTest (tta={args.tta}): accuracy {final.accuracy:.1%}"
+            ),
+        )
+        print(f"wrote {args.figure}")
+    if args.write_card:
+        card["metrics"] = metrics
+        write_card(path, {k: v for k, v in card.items() if k not in ("format", "emorec_version")})
+        print(f"wrote the metrics into {path}'s card")
+
+
+if __name__ == "__main__":
+    main()

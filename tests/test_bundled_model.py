@@ -1,0 +1,52 @@
+"""The bundled pretrained model: its file, its card, and (slow) its PublicTest accuracy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emorec import LABELS, list_pretrained, read_card
+from emorec.evaluation import DEFAULT_TTA
+from emorec.models import load_model, pretrained_path
+from emorec.models.card import DEFAULT_PRETRAINED
+
+FER_ZIP = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
+
+
+def test_bundled_file_and_card():
+    assert DEFAULT_PRETRAINED in list_pretrained()
+    path = pretrained_path()
+    assert path.stat().st_size <= 10_000_000
+    card = read_card(DEFAULT_PRETRAINED)
+    assert tuple(card["labels"]) == LABELS
+    assert card["input_shape"] == [48, 48, 1] and card["color_mode"] == "grayscale"
+    assert card["training"]["command"].startswith("KERAS_BACKEND=jax emorec train ")
+    assert "FER2013" in card["data_notice"] and card["license"].startswith("MIT")
+    for split in ("val", "public_test"):
+        assert 0.5 < card["metrics"][split]["accuracy"] < 1
+    assert card["metrics"]["public_test"]["tta"] == DEFAULT_TTA
+
+
+def test_bundled_model_predicts_probabilities():
+    model = load_model(DEFAULT_PRETRAINED)
+    x = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 1)).astype("float32")
+    probs = model.predict_on_batch(x)
+    assert probs.shape == (3, 7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, rtol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not FER_ZIP.exists(), reason="../shared/datasets/fer2013 is not beside the checkout"
+)
+def test_bundled_model_public_test_accuracy_matches_its_card():
+    from emorec import EmotionDataset, evaluate
+
+    ds = EmotionDataset.from_directory(FER_ZIP)
+    report = evaluate(DEFAULT_PRETRAINED, ds, "test", tta=DEFAULT_TTA)
+    recorded = read_card(DEFAULT_PRETRAINED)["metrics"]["public_test"]["accuracy"]
+    assert report.n == 3589
+    assert report.accuracy == pytest.approx(recorded, abs=0.002)
+    assert report.accuracy > 0.64
