@@ -11,6 +11,7 @@ Examples
 """
 
 from ._version import __version__
+from .classifier import EmotionClassifier, FacePrediction, PredictionError, predict_emotion
 from .data import DatasetSplit, EmotionDataset
 from .evaluation import EvaluationReport, evaluate
 from .images import ImageError, load_image
@@ -21,9 +22,12 @@ from .training import Trainer
 __all__ = [
     "LABELS",
     "DatasetSplit",
+    "EmotionClassifier",
     "EmotionDataset",
     "EvaluationReport",
+    "FacePrediction",
     "ImageError",
+    "PredictionError",
     "Trainer",
     "__version__",
     "build_model",
@@ -31,6 +35,7 @@ __all__ = [
     "list_models",
     "list_pretrained",
     "load_image",
+    "predict_emotion",
     "read_card",
     "register_model",
 ]

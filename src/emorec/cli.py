@@ -5,6 +5,7 @@ Subcommands::
     emorec info                          versions and where things are
     emorec dataset summary PATH          counts per split and class of a folder, .zip or .csv
     emorec download fer2013 [--csv]      download FER2013 through the Kaggle API
+    emorec predict PHOTO...              the emotion of every face (boxes, labels, probabilities)
     emorec models                        registered architectures and bundled models
     emorec train DATA --model NAME ...   train (resumes an unfinished run by itself)
     emorec evaluate MODEL DATA --split   accuracy, macro-F1, per-class figures, confusion matrix
@@ -215,6 +216,81 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .classifier import EmotionClassifier, PredictionError
+    from .plots import annotate
+
+    photos = [Path(p) for p in args.photos]
+    clf = EmotionClassifier.load(
+        args.model, detector=args.detector, tta={"none": False}.get(args.tta, args.tta)
+    )
+    detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
+    results = clf.predict(
+        [str(p) for p in photos],
+        detect_faces=detect,
+        errors="skip" if args.skip_errors else "raise",
+    )
+    targets = _annotation_targets(photos, args.annotate, args.overwrite)
+    for photo, (index, result) in zip(photos, enumerate(results)):
+        if isinstance(result, PredictionError):
+            print(f"emorec: error: {result.source}: {result.error}", file=sys.stderr)
+            continue
+        if targets:
+            annotate(str(photo), result).save(targets[index])
+    if args.output:
+        out = Path(args.output)
+        if out.exists() and not args.overwrite:
+            raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    payload = [
+        {
+            "photo": str(photo),
+            **(
+                {"error": r.error}
+                if isinstance(r, PredictionError)
+                else {"faces": [f.to_dict() for f in r]}
+            ),
+        }
+        for photo, r in zip(photos, results)
+    ]
+    if args.output:
+        Path(args.output).write_text(json.dumps(payload, indent=2))
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        for photo, result in zip(photos, results):
+            if isinstance(result, PredictionError):
+                continue
+            if not result:
+                print(f"{photo}: no face found")
+            for n, face in enumerate(result, 1):
+                others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
+                rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
+                print(f"{photo}: face {n} at {face.box}: {face.label} {face.score:.0%} ({rest})")
+    for target in targets:
+        print(f"wrote {target}", file=sys.stderr)
+    failed = sum(isinstance(r, PredictionError) for r in results)
+    return 2 if failed else 0
+
+
+def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: bool) -> list[Path]:
+    """Where each annotated photo goes: a file (one photo) or DIR/<name>_emotions.<ext>."""
+    if not annotate:
+        return []
+    target = Path(annotate)
+    image_suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+    if len(photos) == 1 and target.suffix.lower() in image_suffixes:
+        targets = [target]
+    else:
+        if target.suffix.lower() in image_suffixes:
+            raise ValueError(f"--annotate {target}: {len(photos)} photos need a folder, not a file")
+        target.mkdir(parents=True, exist_ok=True)
+        targets = [target / f"{p.stem}_emotions{p.suffix or '.jpg'}" for p in photos]
+    clash = [str(t) for t in targets if t.exists()]
+    if clash and not overwrite:
+        raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
+    return targets
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emorec`` command."""
     parser = argparse.ArgumentParser(
@@ -252,6 +328,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="download folder (default ~/.cache/emorec/...)")
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(func=_cmd_download)
+
+    p = sub.add_parser("predict", help="the emotion of every face in photos")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files")
+    p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
+    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
+    p.add_argument(
+        "--detect-faces",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="auto: small images (<= 96 px) are face crops; no: whole image",
+    )
+    p.add_argument("--tta", choices=["none", "flip", "shift"], default="flip")
+    p.add_argument("--annotate", metavar="OUT.jpg|DIR", help="draw boxes and emotions")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--output", metavar="FILE", help="write the results as JSON to FILE")
+    p.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="report unreadable photos and go on (exit status 2 at the end)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser("models", help="list architectures and bundled pretrained models")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'vgg*'")

@@ -27,7 +27,7 @@ TTA = Literal["none", "flip", "shift"] | bool | None
 #: The test-time augmentation the classifier applies by default, and with which the bundled
 #: model's headline accuracy is measured (``benchmarks/accuracy.py``). ``"flip"`` doubles the
 #: model's work (two views a face) for about 2 points of FER2013 accuracy.
-DEFAULT_TTA = "flip"
+DEFAULT_TTA: Literal["none", "flip", "shift"] = "flip"
 
 
 @dataclass
@@ -211,13 +211,13 @@ def predict_proba(
     return np.concatenate(out)
 
 
-def _tta_name(tta: TTA) -> str:
+def _tta_name(tta: TTA) -> Literal["none", "flip", "shift"]:
     if tta in (None, False, "none"):
         return "none"
     if tta is True:
         return "flip"
-    if tta in ("flip", "shift"):
-        return str(tta)
+    if tta == "flip" or tta == "shift":
+        return tta
     raise ValueError(f"tta={tta!r}; expected False, True, 'flip' or 'shift'")
 
 

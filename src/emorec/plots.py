@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_history", "read_history"]
+__all__ = ["annotate", "plot_confusion_matrix", "plot_history", "read_history"]
 
 
 def _pyplot() -> Any:
@@ -167,3 +167,66 @@ def plot_confusion_matrix(
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def annotate(
+    image: Any,
+    predictions: Sequence[Any],
+    *,
+    line_width: int | None = None,
+    show_probability: bool = True,
+) -> Any:
+    """Draw each face's box and emotion onto a copy of the image; returns a PIL image.
+
+    Parameters
+    ----------
+    image : image
+        Anything :func:`emorec.load_image` reads (the photo the predictions were made on).
+    predictions : sequence of FacePrediction
+        From :meth:`emorec.EmotionClassifier.predict` for this image.
+    line_width : int, optional
+        Box line width; default scales with the image.
+    show_probability : bool
+        Write the label's probability after it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.classifier import FacePrediction
+    >>> from emorec.plots import annotate
+    >>> face = FacePrediction((10, 10, 30, 30), "happy", 0.9, {"happy": 0.9, "sad": 0.1})
+    >>> annotate(np.zeros((64, 64, 3), np.uint8), [face]).size
+    (64, 64)
+    """
+    from PIL import Image, ImageDraw, ImageFont
+
+    from .images import load_image
+
+    canvas = Image.fromarray(load_image(image, "rgb"))
+    draw = ImageDraw.Draw(canvas)
+    width = line_width or max(2, round(max(canvas.size) / 250))
+    font_size = max(12, round(max(canvas.size) / 40))
+    try:
+        font: Any = ImageFont.load_default(size=font_size)
+    except TypeError:  # Pillow < 10.1
+        font = ImageFont.load_default()
+    palette = {
+        "angry": (220, 40, 40),
+        "disgust": (120, 160, 30),
+        "fear": (150, 60, 200),
+        "happy": (250, 200, 0),
+        "sad": (40, 110, 220),
+        "surprise": (255, 130, 0),
+        "neutral": (200, 200, 200),
+    }
+    for p in predictions:
+        x, y, w, h = p.box
+        colour = palette.get(p.label, (0, 220, 120))
+        draw.rectangle([x, y, x + w - 1, y + h - 1], outline=colour, width=width)
+        text = f"{p.label} {p.score:.0%}" if show_probability else p.label
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        tw, th = right - left, bottom - top
+        ty = y - th - 2 * width if y - th - 2 * width >= 0 else y + h
+        draw.rectangle([x, ty, x + tw + 2 * width, ty + th + 2 * width], fill=colour)
+        draw.text((x + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
+    return canvas
