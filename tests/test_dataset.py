@@ -395,3 +395,24 @@ def test_real_fer2013_zip(tmp_path):
     for s in ("train", "test"):
         np.testing.assert_array_equal(back[s].images, ds[s].images)
         np.testing.assert_array_equal(back[s].labels, ds[s].labels)
+
+
+def test_map_labels_merges_and_drops():
+    ds = EmotionDataset.from_arrays(np.arange(7, dtype=np.uint8)[:, None, None], list(range(7)))
+    three = ds.map_labels(
+        {
+            "negative": ["angry", "disgust", "fear", "sad"],
+            "positive": "happy",
+            "other": ["surprise", "neutral"],
+        }
+    )
+    assert three.label_names == ("negative", "positive", "other")
+    assert three["train"].labels.tolist() == [0, 0, 0, 1, 0, 2, 2]
+    with pytest.raises(ValueError, match="no new label takes in disgust"):
+        ds.map_labels({"a": ["angry"], "b": ["fear", "happy", "sad", "surprise", "neutral"]})
+    two = ds.map_labels({"a": "angry", "h": "happy"}, drop_unmapped=True)
+    assert two["train"].images[:, 0, 0, 0].tolist() == [0, 3]
+    with pytest.raises(ValueError, match="'pain' is not a label"):
+        ds.map_labels({"x": "pain"})
+    with pytest.raises(ValueError, match="mapped twice"):
+        ds.map_labels({"x": "sad", "y": "sad"}, drop_unmapped=True)

@@ -446,43 +446,89 @@ class EmotionClassifier:
         dataset: Any,
         *,
         output_dir: str | os.PathLike[str],
+        labels: Sequence[str] | None = None,
         epochs: int = 10,
-        learning_rate: float = 0.01,
+        freeze_backbone: bool = True,
+        learning_rate: float | None = None,
         **trainer_kwargs: Any,
     ) -> EmotionClassifier:
-        """Fine-tune on your own data (and labels); returns a new classifier.
+        """Fine-tune on your own :class:`~emorec.EmotionDataset`; returns a new classifier.
 
         When the dataset's labels differ from :attr:`labels`, the last dense layer is replaced
-        by a new one for the dataset's labels; the rest of the network keeps its trained
-        weights. Training goes through :class:`emorec.Trainer` (cosine schedule, SGD at
-        ``learning_rate`` by default); the best model by validation accuracy is returned.
+        by a new one for the dataset's labels (a new head); the rest of the network keeps its
+        trained weights. Training goes through :class:`emorec.Trainer` (cosine schedule by
+        default); the best model by validation accuracy is returned. This classifier is left
+        unchanged.
+
+        Parameters
+        ----------
+        dataset : EmotionDataset
+            Your data; trains on its ``train`` split (validation as in the Trainer).
+        output_dir : str or path-like
+            Folder for the run (see :class:`~emorec.Trainer`).
+        labels : sequence of str, optional
+            Names for the outputs, in the order of ``dataset.label_names`` (default: those
+            names).
+        epochs : int
+            Epochs to train.
+        freeze_backbone : bool
+            Train only the head (the last dense layer) and keep the rest fixed, batch
+            normalisation included: quick, and safe with a few hundred images. False trains
+            the whole network.
+        learning_rate : float, optional
+            Default 0.01 with a frozen backbone, 0.005 for the whole network (SGD).
+        **trainer_kwargs
+            Other :class:`~emorec.Trainer` arguments (``batch_size``, ``augment``, ``seed``...).
+
+        Examples
+        --------
+        >>> clf = EmotionClassifier.load()  # doctest: +SKIP
+        >>> mine = clf.fine_tune(EmotionDataset.from_directory("my_faces/"),  # doctest: +SKIP
+        ...                      output_dir="runs/mine", epochs=5)
         """
         import keras
 
         from .training import Trainer
 
+        names = tuple(dataset.label_names if labels is None else labels)
+        if len(names) != len(dataset.label_names):
+            raise ValueError(
+                f"labels={list(names)} does not name the dataset's "
+                f"{len(dataset.label_names)} classes {list(dataset.label_names)}"
+            )
         model = keras.models.clone_model(self.model)
         model.set_weights(self.model.get_weights())
-        if tuple(dataset.label_names) != self.labels:
-            model = _new_head(model, len(dataset.label_names))
+        if names != self.labels:
+            model = _new_head(model, len(names))
+        if freeze_backbone:
+            for layer in model.layers[:-2]:
+                layer.trainable = False
+        if labels is not None:
+            dataset = type(dataset)(
+                {s: _renamed(dataset[s], names) for s in dataset.split_names}, names
+            )
         trainer_kwargs.setdefault("schedule", "cosine")
+        rate = learning_rate or (0.01 if freeze_backbone else 0.005)
         trainer = Trainer(
             model,
             dataset,
             epochs=epochs,
-            learning_rate=learning_rate,
+            learning_rate=rate,
             output_dir=output_dir,
             **trainer_kwargs,
         )
         trainer.fit()
         best = Path(output_dir) / "best.keras"
-        return EmotionClassifier.load(
+        tuned = EmotionClassifier.load(
             best if best.exists() else Path(output_dir) / "final.keras",
             detector=self._detector_spec,
             tta=self._tta,
             margin=self.margin,
             batch_size=self.batch_size,
         )
+        for layer in tuned.model.layers:
+            layer.trainable = True
+        return tuned
 
     def __repr__(self) -> str:
         arch = self.card.get("architecture", {}).get("name", self.model.name)
@@ -527,6 +573,12 @@ def _new_head(model: Any, num_classes: int) -> Any:
     logits = keras.layers.Dense(num_classes, name="new_logits")(features)
     outputs = keras.layers.Activation("softmax", dtype="float32", name="new_probabilities")(logits)
     return keras.Model(model.inputs, outputs, name=f"{model.name}_finetuned")
+
+
+def _renamed(part: Any, names: tuple[str, ...]) -> Any:
+    from dataclasses import replace
+
+    return replace(part, label_names=names)
 
 
 def predict_emotion(image: Any, **kwargs: Any) -> str | None:

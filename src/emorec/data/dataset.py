@@ -574,6 +574,54 @@ class EmotionDataset:
         splits[name] = _take(part, held, name)
         return type(self)(splits, self._label_names, skipped=self.skipped)
 
+    def map_labels(
+        self, mapping: Mapping[str, str | Sequence[str]], *, drop_unmapped: bool = False
+    ) -> EmotionDataset:
+        """Merge or rename classes: a new dataset whose labels are ``mapping``'s keys, in order.
+
+        Parameters
+        ----------
+        mapping : mapping of str to str or sequence of str
+            New label -> the old label(s) it takes in.
+        drop_unmapped : bool
+            Drop images of old labels that no new label takes in (default: an error).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> ds = EmotionDataset.from_arrays(np.zeros((4, 2, 2), np.uint8), [0, 3, 4, 6])
+        >>> three = ds.map_labels({"negative": ["angry", "sad"], "positive": "happy",
+        ...                        "other": ["surprise", "neutral"]}, drop_unmapped=True)
+        >>> three.label_names, three["train"].labels.tolist()
+        (('negative', 'positive', 'other'), [0, 1, 0, 2])
+        """
+        old_to_new: dict[int, int] = {}
+        for new_index, olds in enumerate(mapping.values()):
+            for old in [olds] if isinstance(olds, str) else olds:
+                if old not in self._label_names:
+                    raise ValueError(
+                        f"{old!r} is not a label of this dataset ({', '.join(self._label_names)})"
+                    )
+                if self._label_names.index(old) in old_to_new:
+                    raise ValueError(f"{old!r} is mapped twice")
+                old_to_new[self._label_names.index(old)] = new_index
+        unmapped = [n for i, n in enumerate(self._label_names) if i not in old_to_new]
+        if unmapped and not drop_unmapped:
+            raise ValueError(
+                f"no new label takes in {', '.join(unmapped)}; map them or pass drop_unmapped=True"
+            )
+        lookup = np.full(len(self._label_names), -1, np.int64)
+        for old_index, new_index in old_to_new.items():
+            lookup[old_index] = new_index
+        names = tuple(mapping)
+        splits = {}
+        for name, part in self._splits.items():
+            new = lookup[part.labels]
+            keep = np.flatnonzero(new >= 0)
+            taken = _take(part, keep, name)
+            splits[name] = DatasetSplit(name, taken.images, new[keep], names, taken.sources)
+        return type(self)(splits, names, skipped=self.skipped)
+
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         """Images per class in one split, or over all splits (``split=None``)."""
         parts = [self[split]] if split is not None else list(self._splits.values())

@@ -1,0 +1,209 @@
+"""End-to-end latency of ``EmotionClassifier.load().predict(photo)``, against the ``fer`` package.
+
+    python benchmarks/latency.py [--repeat 20] [--seconds 6] [--batch 256]
+                                 [--fer-python ~/venvs/fer/bin/python | --no-fer]
+
+emorec, in this process:
+
+- import time of TensorFlow and Keras (``import emorec`` itself does not import them), the
+  time of ``EmotionClassifier.load()`` and of the first ``predict`` (detector start-up and
+  graph tracing);
+- ``predict(photo)`` on ``examples/photos/astronaut.jpg`` (one face, 512x512) and on the group
+  photos ``group_large.jpg`` and ``group_small.jpg`` (1024x683; see
+  ``examples/photos/make_test_photos.py``): median of ``--repeat`` calls after three warm-up
+  calls, the photo decoded beforehand, with the classifier's default test-time augmentation
+  (``flip``) and with ``tta="none"``;
+- ``predict_proba`` throughput on a batch of ``--batch`` random 48x48 grey crops, with
+  ``tta="none"`` and with the default TTA, in images per second (time-boxed to ``--seconds``).
+
+The ``fer`` package (``FER(mtcnn=False)``: OpenCV's Haar cascade, then its mini-Xception, by
+default the quantized TFLite model it classifies face by face) in the same run, through
+``benchmarks/_fer_peer.py`` in fer's own virtualenv: import, ``FER()``, first call,
+``detect_emotions(photo)`` on the same photos (BGR array, as fer expects), and its classifier
+on the same kind of batch (48x48 crops resized to 64x64 and scaled as fer does, both with its
+default TFLite model and its Keras model). The two sides find different numbers of faces on the
+group photos (fer's detector skips faces under 50 px); the table says how many.
+
+The output in ``benchmarks/results/latency.txt`` comes from::
+
+    python benchmarks/latency.py > benchmarks/results/latency.txt
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+from _fer_peer import add_fer_python_argument, run_peer
+from _machine import describe_machine
+
+from emorec import load_image
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ["astronaut.jpg", "group_large.jpg", "group_small.jpg"]
+
+
+def median_ms(fn, repeat: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def rate(fn, images: int, seconds: float, min_calls: int = 3) -> float:
+    fn()  # warm-up
+    calls, start = 0, time.perf_counter()
+    while calls < min_calls or time.perf_counter() - start < seconds:
+        fn()
+        calls += 1
+    return calls * images / (time.perf_counter() - start)
+
+
+def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better: bool) -> str:
+    """How many times better emorec is (``>1``: emorec faster)."""
+    if not emorec_value or not fer_value:
+        return "-"
+    value = emorec_value / fer_value if higher_is_better else fer_value / emorec_value
+    return f"{value:.1f}x"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", default=str(ROOT / "examples" / "photos"))
+    parser.add_argument("--repeat", type=int, default=20, help="timed predict calls per photo")
+    parser.add_argument("--seconds", type=float, default=6.0, help="time box of each rate")
+    parser.add_argument("--batch", type=int, default=256)
+    add_fer_python_argument(parser)
+    args = parser.parse_args()
+    paths = [Path(args.photos) / name for name in PHOTOS]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        sys.exit(f"{', '.join(missing)}: not found; run examples/photos/make_test_photos.py")
+    print(describe_machine())
+    print(
+        f"photos: {', '.join(str(p.relative_to(ROOT)) for p in paths)}; predict: median of "
+        f"{args.repeat} calls after 3 warm-ups, decoded photo in memory; rates: batch "
+        f"{args.batch} of random 48x48 grey crops, {args.seconds:g} s each"
+    )
+    print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
+
+    start = time.perf_counter()
+    import keras
+    import tensorflow as tf
+
+    import_s = time.perf_counter() - start
+    from emorec import EmotionClassifier, __version__
+    from emorec.evaluation import DEFAULT_TTA
+
+    start = time.perf_counter()
+    clf = EmotionClassifier.load()
+    load_s = time.perf_counter() - start
+    images = {p.name: load_image(p, "rgb") for p in paths}
+    start = time.perf_counter()
+    clf.predict(images[PHOTOS[0]])
+    first_s = time.perf_counter() - start
+    print(
+        f"emorec {__version__} (TensorFlow {tf.__version__}, Keras {keras.__version__}): "
+        f"{clf!r}, detector {clf.detector!r}, default tta={DEFAULT_TTA}"
+    )
+    ours: dict[str, dict[str, float]] = {}
+    for name, rgb in images.items():
+        ours[name] = {
+            "faces": len(clf.predict(rgb)),
+            "ms": median_ms(lambda r=rgb: clf.predict(r), args.repeat),
+            "ms_none": median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat),
+        }
+    crops = np.random.default_rng(0).integers(0, 256, (args.batch, 48, 48, 1), dtype=np.uint8)
+    rates = {
+        mode: rate(lambda m=mode: clf.predict_proba(crops, tta=m), args.batch, args.seconds)
+        for mode in ("none", DEFAULT_TTA)
+    }
+
+    peer = None
+    if not args.no_fer:
+        peer = run_peer(
+            args.fer_python,
+            "latency",
+            *map(str, paths),
+            "--repeat",
+            str(args.repeat),
+            "--batch",
+            str(args.batch),
+            "--seconds",
+            str(args.seconds),
+        )
+    if peer is not None:
+        versions = ", ".join(f"{k} {v}" for k, v in peer["versions"].items())
+        print(
+            f"fer: FER(mtcnn=False) (Haar cascade, min face 50 px; quantized TFLite "
+            f"mini-Xception by default) ({versions})"
+        )
+    fer = peer or {}
+    fer_photos = fer.get("photos", {})
+    fer_rates = fer.get("crops_per_s", {})
+
+    def fmt(value: float | None, unit: str, digits: int = 0) -> str:
+        return "-" if value is None else f"{value:,.{digits}f} {unit}"
+
+    rows: list[tuple[str, float | None, float | None, str, int, bool]] = []
+
+    def row(
+        label: str,
+        mine: float | None,
+        theirs: float | None,
+        unit: str,
+        digits: int = 1,
+        higher_is_better: bool = False,
+    ) -> None:
+        rows.append((label, mine, theirs, unit, digits, higher_is_better))
+
+    row("import TensorFlow (+ Keras / fer, cv2)", import_s, fer.get("import_s"), "s", 2)
+    row("load model (EmotionClassifier.load / FER())", load_s, fer.get("load_s"), "s", 2)
+    row(f"first predict, {PHOTOS[0]}", first_s, fer.get("first_call_s"), "s", 2)
+    for name, mine in ours.items():
+        theirs = fer_photos.get(name, {})
+        faces = f"{mine['faces']:.0f} / {theirs.get('faces', '-')} faces"
+        row(f"predict {name} ({faces}), tta={DEFAULT_TTA}", mine["ms"], theirs.get("ms"), "ms")
+        row(f"predict {name} ({faces}), tta=none", mine["ms_none"], theirs.get("ms"), "ms")
+    batch = f"predict_proba, batch {args.batch}"
+    row(
+        f"{batch}, tta=none (fer: its Keras model, batched)",
+        rates["none"],
+        fer_rates.get("keras"),
+        "img/s",
+        0,
+        True,
+    )
+    row(
+        f"{batch}, tta={DEFAULT_TTA} (fer: its default, TFLite)",
+        rates[DEFAULT_TTA],
+        fer_rates.get("tflite"),
+        "img/s",
+        0,
+        True,
+    )
+    if fer:
+        row("load fer's Keras model (FER(use_tflite=False))", None, fer.get("keras_load_s"), "s", 2)
+    print()
+    print("faces: emorec / fer; ratio: how many times faster emorec is (fer / emorec for times)")
+    print(f"{'what':<64}{'emorec':>12}{'fer':>12}{'ratio':>8}")
+    for label, mine_value, fer_value, unit, digits, higher in rows:
+        print(
+            f"{label:<64}{fmt(mine_value, unit, digits):>12}{fmt(fer_value, unit, digits):>12}"
+            f"{ratio(mine_value, fer_value, higher):>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()
