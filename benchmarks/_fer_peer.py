@@ -6,7 +6,7 @@
 
 ``fer`` (https://pypi.org/project/fer/) pins its own TensorFlow, OpenCV, moviepy and
 facenet-pytorch, so it lives in a virtualenv of its own and emorec's stays clean; the
-benchmark scripts (``detection.py``, ``latency.py``, ``fer_peer_accuracy.py``) run this file
+benchmark scripts (``detection.py``, ``photo_latency.py``, ``fer_peer_accuracy.py``) run this file
 with that virtualenv's Python (``--fer-python``, default ``$EMOREC_FER_PYTHON`` or
 ``~/venvs/fer/bin/python``) and read back its JSON. Set it up with::
 

@@ -11,9 +11,9 @@ virtualenv) resizes each crop to the model's 64x64 input with ``cv2.resize`` and
 probabilities of both models the package ships: the quantized TFLite model (its default since
 25.10) and the original Keras ``emotion_model.hdf5``. fer's outputs are mapped to the dataset's
 labels by name (both use FER2013's order: angry, disgust, fear, happy, sad, surprise,
-neutral). No test-time augmentation: fer has none. For comparison the script prints the
-bundled emorec model's PublicTest figure from its model card (measured by
-``benchmarks/accuracy.py``).
+neutral). No test-time augmentation: fer has none. For comparison, the same run evaluates
+emorec's bundled model on the same split, without and with its default test-time augmentation
+(as ``benchmarks/accuracy.py`` does).
 
 The output in ``benchmarks/results/fer_peer_accuracy.txt`` comes from::
 
@@ -35,8 +35,8 @@ import numpy as np
 from _fer_peer import add_fer_python_argument, run_peer
 from _machine import describe_machine
 
-from emorec import EmotionDataset, read_card
-from emorec.evaluation import EvaluationReport
+from emorec import EmotionDataset, evaluate
+from emorec.evaluation import DEFAULT_TTA, EvaluationReport
 from emorec.models import pretrained_path
 from emorec.models.card import DEFAULT_PRETRAINED
 
@@ -93,18 +93,16 @@ def main() -> None:
     print()
     for model, report in reports.items():
         print(f"{names[model]:<50} accuracy {report.accuracy:.2%}  macro-F1 {report.macro_f1:.2%}")
-    card = read_card(pretrained_path(DEFAULT_PRETRAINED))
-    public = card.get("metrics", {}).get("public_test")
-    if public:
-        print(
-            f"{'emorec ' + DEFAULT_PRETRAINED + ' (model card)':<50} accuracy "
-            f"{public['accuracy']:.2%}  macro-F1 {public['macro_f1']:.2%}  (tta={public['tta']}; "
-            "benchmarks/accuracy.py)"
-        )
+    path = pretrained_path(DEFAULT_PRETRAINED)
+    for mode in ("none", DEFAULT_TTA):
+        report = evaluate(path, ds, args.split, tta=mode)
+        default = " (its default)" if mode == DEFAULT_TTA else ""
+        label = f"emorec {DEFAULT_PRETRAINED}, tta={mode}{default}"
+        print(f"{label:<50} accuracy {report.accuracy:.2%}  macro-F1 {report.macro_f1:.2%}")
     for model, report in reports.items():
         print(f"\n{names[model]}")
         print(report)
-        print("confusion matrix (rows: true, columns: predicted):")
+        print("\nconfusion matrix (rows: true, columns: predicted):")
         print(" " * 10 + "".join(f"{name[:8]:>9}" for name in report.labels))
         for name, row in zip(report.labels, report.confusion):
             print(f"{name:<10}" + "".join(f"{v:>9}" for v in row))

@@ -15,15 +15,19 @@ slightly rotated (at most 10 degrees) and brightened or darkened, onto scikit-im
 
 Written into ``--out``:
 
-- ``group_small.jpg``: 10 faces, 30 to 70 pixels wide, on grass.
-- ``group_large.jpg``: 6 faces, 80 to 150 pixels wide, on brick.
-- ``tilted.jpg``: 5 faces of about 110 pixels turned by -10 to +10 degrees, on gravel.
-- ``dark.jpg``: 4 faces at 25 to 55 % of their brightness, one lit from the side, with noise.
+- ``group_small.jpg``: 10 faces (2 profiles), 30 to 70 pixels wide, turned up to 4 degrees,
+  on grass.
+- ``group_large.jpg``: 6 faces (2 profiles), 80 to 150 pixels wide, on brick.
+- ``tilted.jpg``: 5 faces (1 profile), 100 to 125 pixels wide, turned by -10 to +10 degrees,
+  on gravel.
+- ``dark.jpg``: 4 faces (1 profile) at 25 to 55 % of their brightness, one lit from the side,
+  with noise.
 - ``camera.jpg``: the cameraman photo itself (one profile face).
 - ``no_face.jpg``: no person: the cat ``chelsea``, ``coffee``, ``rocket`` and the left
   view of ``stereo_motorcycle``, tiled 2 x 2.
 - ``faces.json``: the ground-truth boxes of every photo, including the existing
-  ``astronaut.jpg`` (``skimage.data.astronaut()`` as a JPEG; this script does not rewrite it).
+  ``astronaut.jpg`` (``skimage.data.astronaut()`` as a JPEG; this script writes it only into
+  a folder that lacks it, and never rewrites the one in the repository).
 - ``ground_truth.png``: every photo with its ground-truth boxes drawn, on one contact sheet.
 
 Box convention (``faces.json``): ``[x, y, width, height]`` in the photo's pixels, from the
@@ -305,11 +309,17 @@ def no_face(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image.Ima
 PHOTOS = {
     "group_small.jpg": (
         group_small,
-        "10 planted faces, 30-70 px wide, turned up to 4 degrees, on grass",
+        "10 planted faces (2 profiles), 30-70 px wide, turned up to 4 degrees, on grass",
     ),
-    "group_large.jpg": (group_large, "6 planted faces, 80-150 px wide, on brick"),
-    "tilted.jpg": (tilted, "5 planted faces, 100-125 px wide, turned -10..+10 degrees, on gravel"),
-    "dark.jpg": (dark, "4 planted faces at 25-55 % brightness (one lit from the side), noise"),
+    "group_large.jpg": (group_large, "6 planted faces (2 profiles), 80-150 px wide, on brick"),
+    "tilted.jpg": (
+        tilted,
+        "5 planted faces (1 profile), 100-125 px wide, turned -10..+10 degrees, on gravel",
+    ),
+    "dark.jpg": (
+        dark,
+        "4 planted faces (1 profile) at 25-55 % brightness, one lit from the side, noise",
+    ),
     "camera.jpg": (camera, "skimage.data.camera(): one grey three-quarter profile face (CC0)"),
     "no_face.jpg": (no_face, "no person: skimage chelsea (a cat), coffee, rocket, motorcycle"),
 }
@@ -375,6 +385,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not args.sheet_only:
         src = sources()
+        if not (out / "astronaut.jpg").exists():
+            Image.fromarray(src["astronaut"].image).save(out / "astronaut.jpg", quality=QUALITY)
         truth: dict = {
             "convention": CONVENTION,
             "photos": {

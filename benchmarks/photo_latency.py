@@ -1,6 +1,6 @@
 """End-to-end latency of ``EmotionClassifier.load().predict(photo)``, against the ``fer`` package.
 
-    python benchmarks/latency.py [--repeat 20] [--seconds 6] [--batch 256]
+    python benchmarks/photo_latency.py [--repeat 20] [--seconds 6] [--batch 256]
                                  [--fer-python ~/venvs/fer/bin/python | --no-fer]
 
 emorec, in this process:
@@ -24,9 +24,9 @@ on the same kind of batch (48x48 crops resized to 64x64 and scaled as fer does, 
 default TFLite model and its Keras model). The two sides find different numbers of faces on the
 group photos (fer's detector skips faces under 50 px); the table says how many.
 
-The output in ``benchmarks/results/latency.txt`` comes from::
+The output in ``benchmarks/results/photo_latency.txt`` comes from::
 
-    python benchmarks/latency.py > benchmarks/results/latency.txt
+    python benchmarks/photo_latency.py > benchmarks/results/photo_latency.txt
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better:
     if not emorec_value or not fer_value:
         return "-"
     value = emorec_value / fer_value if higher_is_better else fer_value / emorec_value
-    return f"{value:.1f}x"
+    return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"
 
 
 def main() -> None:
@@ -176,9 +176,9 @@ def main() -> None:
         faces = f"{mine['faces']:.0f} / {theirs.get('faces', '-')} faces"
         row(f"predict {name} ({faces}), tta={DEFAULT_TTA}", mine["ms"], theirs.get("ms"), "ms")
         row(f"predict {name} ({faces}), tta=none", mine["ms_none"], theirs.get("ms"), "ms")
-    batch = f"predict_proba, batch {args.batch}"
+    batch = f"predict_proba, {args.batch} crops"
     row(
-        f"{batch}, tta=none (fer: its Keras model, batched)",
+        f"{batch}, tta=none (fer: Keras model, batched)",
         rates["none"],
         fer_rates.get("keras"),
         "img/s",
@@ -186,7 +186,7 @@ def main() -> None:
         True,
     )
     row(
-        f"{batch}, tta={DEFAULT_TTA} (fer: its default, TFLite)",
+        f"{batch}, tta={DEFAULT_TTA} (fer: default TFLite)",
         rates[DEFAULT_TTA],
         fer_rates.get("tflite"),
         "img/s",
@@ -197,10 +197,10 @@ def main() -> None:
         row("load fer's Keras model (FER(use_tflite=False))", None, fer.get("keras_load_s"), "s", 2)
     print()
     print("faces: emorec / fer; ratio: how many times faster emorec is (fer / emorec for times)")
-    print(f"{'what':<64}{'emorec':>12}{'fer':>12}{'ratio':>8}")
+    print(f"{'what':<64}{'emorec':>13}{'fer':>13}{'ratio':>8}")
     for label, mine_value, fer_value, unit, digits, higher in rows:
         print(
-            f"{label:<64}{fmt(mine_value, unit, digits):>12}{fmt(fer_value, unit, digits):>12}"
+            f"{label:<64}{fmt(mine_value, unit, digits):>13}{fmt(fer_value, unit, digits):>13}"
             f"{ratio(mine_value, fer_value, higher):>8}"
         )
 
