@@ -36,12 +36,14 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata, resources
+from importlib import resources
 from typing import Any, Final, Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
+
+from .._plugins import load_plugins, where
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -732,14 +734,10 @@ def _add(name: str, factory: Callable[..., Any], *, override: bool) -> None:
     existing = _registry.get(name)
     if existing is not None and existing is not factory and not override:
         raise ValueError(
-            f"a detector named {name!r} is registered already (by {_where(existing)}); pass "
+            f"a detector named {name!r} is registered already (by {where(existing)}); pass "
             "override=True to replace it, or choose another name"
         )
     _registry[name] = factory
-
-
-def _where(fn: Callable[..., Any]) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def load_entry_points() -> None:
@@ -751,21 +749,9 @@ def load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a plugin's bug must not break emorec
-            warnings.warn(
-                f"emorec: could not load detector plugin {ep.name!r} ({ep.value}) from "
-                f"{getattr(ep.dist, 'name', 'an installed package')}: "
-                f"{type(exc).__name__}: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            continue
-        if callable(obj) and ep.name not in _registry:
-            _add(ep.name, obj, override=False)
-        logger.debug("loaded detector plugin %s = %s", ep.name, ep.value)
+    for name, obj in load_plugins(ENTRY_POINT_GROUP, "detector"):
+        if callable(obj) and name not in _registry:
+            _add(name, obj, override=False)
 
 
 def list_detectors(pattern: str = "*") -> list[str]:
@@ -831,7 +817,7 @@ def get_detector(detector: str | FaceDetector = "default", **kwargs: Any) -> Fac
     built = factory(**kwargs)
     if not callable(getattr(built, "detect", None)):
         raise TypeError(
-            f"detector {name!r} ({_where(factory)}) returned {built!r}, which has no "
+            f"detector {name!r} ({where(factory)}) returned {built!r}, which has no "
             "detect(image) method"
         )
     return built

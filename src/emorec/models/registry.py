@@ -19,10 +19,10 @@ import difflib
 import fnmatch
 import importlib
 import logging
-import warnings
 from collections.abc import Callable
-from importlib import metadata
 from typing import Any, TypeVar, overload
+
+from .._plugins import load_plugins, where
 
 __all__ = ["build_model", "get_builder", "list_models", "register_model"]
 
@@ -95,14 +95,10 @@ def _add(name: str, fn: Builder, *, override: bool) -> None:
     existing = _registry.get(name)
     if existing is not None and existing is not fn and not override:
         raise ValueError(
-            f"a model named {name!r} is registered already (by {_where(existing)}); pass "
+            f"a model named {name!r} is registered already (by {where(existing)}); pass "
             "override=True to replace it, or choose another name"
         )
     _registry[name] = fn
-
-
-def _where(fn: Builder) -> str:
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
 def _load_builtins() -> None:
@@ -122,21 +118,9 @@ def load_entry_points() -> None:
     if _entry_points_loaded:
         return
     _entry_points_loaded = True
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-        except Exception as exc:  # a plugin's bug must not break emorec
-            warnings.warn(
-                f"emorec: could not load model plugin {ep.name!r} ({ep.value}) from "
-                f"{getattr(ep.dist, 'name', 'an installed package')}: "
-                f"{type(exc).__name__}: {exc}",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            continue
-        if callable(obj) and not isinstance(obj, type) and ep.name not in _registry:
-            _add(ep.name, obj, override=False)
-        logger.debug("loaded model plugin %s = %s", ep.name, ep.value)
+    for name, obj in load_plugins(ENTRY_POINT_GROUP, "model"):
+        if callable(obj) and not isinstance(obj, type) and name not in _registry:
+            _add(name, obj, override=False)
 
 
 def _ensure_loaded() -> None:
