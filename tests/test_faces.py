@@ -29,7 +29,7 @@ from emorec.faces import (
     register_detector,
 )
 
-# The astronaut's face in skimage.data.astronaut() (512x512), as (x, y, width, height).
+# The astronaut's face in the astronaut photo (512x512), as (x, y, width, height).
 ASTRONAUT_FACE = (175, 72, 100, 100)
 # The tile cut from the astronaut for the group image: face and some context.
 TILE = (125, 30, 200, 200)
@@ -56,10 +56,13 @@ def assert_matches(found: list[FaceBox], truth: list[tuple[float, ...]], min_iou
     assert (matrix.max(axis=1) >= min_iou).all(), matrix
 
 
+ASTRONAUT_JPG = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+
+
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
-    data = pytest.importorskip("skimage.data")
-    return np.ascontiguousarray(data.astronaut())
+    """skimage.data.astronaut() as shipped in examples/photos (so tests need no scikit-image)."""
+    return np.asarray(Image.open(ASTRONAUT_JPG).convert("RGB"))
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,39 @@ __all__ = ["main"]
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, KaggleError)
 
 
+#: Commands that run a model (TensorFlow is imported up front, with its native start-up log
+#: lines silenced unless --debug).
+TF_COMMANDS = {"predict", "train", "evaluate", "models"}
+
+
+def _import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the C++ start-up lines (oneDNN, CUDA probes) kept off stderr.
+
+    TensorFlow writes them before its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` does
+    not reach them; the file descriptor is redirected for the import and the device probe
+    only. Python errors raised meanwhile still surface once stderr is back.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # a captured or replaced stderr
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _read_dataset(path: str, args: argparse.Namespace) -> Any:
     from .data import EmotionDataset
 
@@ -443,6 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in TF_COMMANDS and not args.debug:
+            _import_tensorflow_quietly()
         return int(args.func(args))
     except KeyboardInterrupt:
         print("emorec: interrupted", file=sys.stderr)
