@@ -226,3 +226,11 @@ def test_cli_predict(tmp_path, capsys):
     assert main(["predict", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("emorec: error:") and "bad.jpg" in err and "\n" not in err
+
+
+def test_model_and_detector_load_once(clf):
+    clf.predict(str(ASTRONAUT))
+    detector, interpreter, model = clf.detector, clf.detector._interpreter, clf.model
+    clf.predict([str(ASTRONAUT), str(ASTRONAUT)])
+    assert clf.detector is detector and clf.detector._interpreter is interpreter
+    assert clf.model is model
