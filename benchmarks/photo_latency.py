@@ -1,6 +1,6 @@
 """End-to-end latency of ``EmotionClassifier.load().predict(photo)``, against the ``fer`` package.
 
-    python benchmarks/photo_latency.py [--repeat 20] [--seconds 6] [--batch 256]
+    python benchmarks/photo_latency.py [--repeat 20] [--seconds 6] [--batch 256] [--iou 0.5]
                                  [--fer-python ~/venvs/fer/bin/python | --no-fer]
 
 emorec, in this process:
@@ -8,11 +8,12 @@ emorec, in this process:
 - import time of TensorFlow and Keras (``import emorec`` itself does not import them), the
   time of ``EmotionClassifier.load()`` and of the first ``predict`` (detector start-up and
   graph tracing);
-- ``predict(photo)`` on ``examples/photos/astronaut.jpg`` (one face, 512x512) and on the group
-  photos ``group_large.jpg`` and ``group_small.jpg`` (1024x683; see
-  ``examples/photos/make_test_photos.py``): median of ``--repeat`` calls after three warm-up
-  calls, the photo decoded beforehand, with the classifier's default test-time augmentation
-  (``flip``) and with ``tta="none"``;
+- ``predict(photo)`` on a portrait, ``examples/photos/astronaut.jpg`` (one face, 512x512), a
+  couple, ``couple.jpg`` (two faces, 640x480), and the group photos ``group_large.jpg`` (6
+  faces) and ``group_small.jpg`` (10 faces, 1024x683) and ``group_class.jpg`` (24 faces in
+  rows, 1280x800; see ``examples/photos/make_test_photos.py``): median of ``--repeat`` calls
+  after three warm-up calls, the photo decoded beforehand, with the classifier's default
+  test-time augmentation (``flip``) and with ``tta="none"``;
 - ``predict_proba`` throughput on a batch of ``--batch`` random 48x48 grey crops, with
   ``tta="none"`` and with the default TTA, in images per second (time-boxed to ``--seconds``).
 
@@ -24,6 +25,13 @@ on the same kind of batch (48x48 crops resized to 64x64 and scaled as fer does, 
 default TFLite model and its Keras model). The two sides find different numbers of faces on the
 group photos (fer's detector skips faces under 50 px); the table says how many.
 
+A second table scores, per photo and over all of them, the faces each side's ``predict`` /
+``detect_emotions`` returned against the ground-truth boxes of ``examples/photos/faces.json``:
+recall (found / faces) and precision (true / detections), matched at IoU >= ``--iou`` by the
+greedy matching of ``benchmarks/detection.py`` (imported from it). fer's boxes come from one
+more call of the peer, ``_fer_peer.py detect`` (``FER.find_faces``, which ``detect_emotions``
+calls with the same settings and whose boxes it returns unchanged).
+
 The output in ``benchmarks/results/photo_latency.txt`` comes from::
 
     python benchmarks/photo_latency.py > benchmarks/results/photo_latency.txt
@@ -32,6 +40,7 @@ The output in ``benchmarks/results/photo_latency.txt`` comes from::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -43,11 +52,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from _fer_peer import add_fer_python_argument, run_peer
 from _machine import describe_machine
+from detection import Score, pct, score
 
 from emorec import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ["astronaut.jpg", "group_large.jpg", "group_small.jpg"]
+#: a portrait, a couple, and groups of 6, 10 and 24 faces
+PHOTOS = ["astronaut.jpg", "couple.jpg", "group_large.jpg", "group_small.jpg", "group_class.jpg"]
 
 
 def median_ms(fn, repeat: int, warmup: int = 3) -> float:
@@ -84,12 +95,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed predict calls per photo")
     parser.add_argument("--seconds", type=float, default=6.0, help="time box of each rate")
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU a match needs")
     add_fer_python_argument(parser)
     args = parser.parse_args()
     paths = [Path(args.photos) / name for name in PHOTOS]
-    missing = [str(p) for p in paths if not p.exists()]
+    truth_file = Path(args.photos) / "faces.json"
+    missing = [str(p) for p in [*paths, truth_file] if not p.exists()]
     if missing:
         sys.exit(f"{', '.join(missing)}: not found; run examples/photos/make_test_photos.py")
+    truth_photos = json.loads(truth_file.read_text())["photos"]
+    truth = {p.name: [tuple(box) for box in truth_photos[p.name]["faces"]] for p in paths}
     print(describe_machine())
     print(
         f"photos: {', '.join(str(p.relative_to(ROOT)) for p in paths)}; predict: median of "
@@ -117,10 +132,12 @@ def main() -> None:
         f"emorec {__version__} (TensorFlow {tf.__version__}, Keras {keras.__version__}): "
         f"{clf!r}, detector {clf.detector!r}, default tta={DEFAULT_TTA}"
     )
-    ours: dict[str, dict[str, float]] = {}
+    ours: dict[str, dict] = {}
     for name, rgb in images.items():
+        found = clf.predict(rgb)
         ours[name] = {
-            "faces": len(clf.predict(rgb)),
+            "faces": len(found),
+            "boxes": [tuple(face.box) for face in found],
             "ms": median_ms(lambda r=rgb: clf.predict(r), args.repeat),
             "ms_none": median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat),
         }
@@ -143,6 +160,10 @@ def main() -> None:
             "--seconds",
             str(args.seconds),
         )
+    peer_boxes = None
+    if peer is not None:
+        # detect_emotions returns find_faces' boxes; one more pass for them (its time unused)
+        peer_boxes = run_peer(args.fer_python, "detect", *map(str, paths), "--repeat", "1")
     if peer is not None:
         versions = ", ".join(f"{k} {v}" for k, v in peer["versions"].items())
         print(
@@ -203,6 +224,53 @@ def main() -> None:
             f"{label:<64}{fmt(mine_value, unit, digits):>13}{fmt(fer_value, unit, digits):>13}"
             f"{ratio(mine_value, fer_value, higher):>8}"
         )
+
+    # faces found on the same photos, scored against the ground truth
+    sides = {"emorec": {name: mine["boxes"] for name, mine in ours.items()}}
+    if peer_boxes is not None:
+        sides["fer"] = {
+            name: [tuple(b) for b in entry["boxes"]] for name, entry in peer_boxes["photos"].items()
+        }
+        for name, boxes in sides["fer"].items():
+            if len(boxes) != fer_photos.get(name, {}).get("faces", len(boxes)):
+                print(
+                    f"note: fer's find_faces gave {len(boxes)} boxes on {name}, "
+                    f"detect_emotions {fer_photos[name]['faces']} faces"
+                )
+    times = {
+        "emorec": {name: mine["ms"] for name, mine in ours.items()},
+        "fer": {name: entry.get("ms") for name, entry in fer_photos.items()},
+    }
+    print()
+    print(
+        f"faces found by predict (emorec, tta={DEFAULT_TTA}) and detect_emotions (fer) against "
+        f"{truth_file.name} (IoU >= {args.iou}); ms: median per photo, as above"
+    )
+    header = "".join(
+        f"{f'{side} ms':>11}{'found':>7}{'recall':>8}{'precision':>10}" for side in sides
+    )
+    print(f"{'photo':<17}{'size':>10}{'faces':>7}{header}")
+    totals = {side: Score() for side in sides}
+    for name, rgb in images.items():
+        cells = ""
+        for side, side_boxes in sides.items():
+            ms = times[side].get(name)
+            s = score(name, truth[name], side_boxes[name], args.iou, ms)
+            totals[side].add(s)
+            cells += (
+                f"{'-' if ms is None else f'{ms:.1f}':>11}{s.detections:>7}"
+                f"{pct(s.recall):>8}{pct(s.precision):>10}"
+            )
+        size = f"{rgb.shape[1]}x{rgb.shape[0]}"
+        print(f"{name:<17}{size:>10}{len(truth[name]):>7}{cells}")
+    cells = ""
+    for s in totals.values():
+        total_ms = f"{sum(s.ms):.1f}" if len(s.ms) == len(images) else "-"
+        cells += f"{total_ms:>11}{s.detections:>7}{pct(s.recall):>8}{pct(s.precision):>10}"
+    print(f"{f'all {len(images)} (ms: sum)':<27}{totals['emorec'].faces:>7}{cells}")
+    for side, s in totals.items():
+        print(f"{side}: missed {len(s.missed)}: {'; '.join(s.missed) or '-'}")
+        print(f"{' ' * len(side)}  false positives {len(s.false)}: {'; '.join(s.false) or '-'}")
 
 
 if __name__ == "__main__":

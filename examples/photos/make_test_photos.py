@@ -15,9 +15,14 @@ slightly rotated (at most 10 degrees) and brightened or darkened, onto scikit-im
 
 Written into ``--out``:
 
+- ``couple.jpg``: 2 faces side by side at portrait scale (122 and 153 pixels wide), one
+  mirrored, turned by -3 and +6 degrees, each in front of another background (brick, grass).
 - ``group_small.jpg``: 10 faces (2 profiles), 30 to 70 pixels wide, turned up to 4 degrees,
   on grass.
 - ``group_large.jpg``: 6 faces (2 profiles), 80 to 150 pixels wide, on brick.
+- ``group_class.jpg``: 24 faces (3 profiles) in three rows of 9, 8 and 7 like a class
+  photo, 45 to 90 pixels wide (smaller at the back), 5 turned by 3 to 8 degrees, brightness
+  70 to 125 %, some mirrored, on a blue-grey brick wall (1280x800).
 - ``tilted.jpg``: 5 faces (1 profile), 100 to 125 pixels wide, turned by -10 to +10 degrees,
   on gravel.
 - ``dark.jpg``: 4 faces (1 profile) at 25 to 55 % of their brightness, one lit from the side,
@@ -235,6 +240,72 @@ def group_large(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image
     return canvas, boxes
 
 
+def couple(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image.Image, list]:
+    size = (640, 480)
+    # a different background behind each face: brick on the left, grass on the right, with a
+    # soft seam between them
+    left = np.asarray(texture("brick", size, (80, 50, 40), (205, 160, 130)), np.float32)
+    right = np.asarray(texture("grass", size, (45, 75, 35), (160, 195, 120)), np.float32)
+    ramp = np.clip((np.arange(size[0], dtype=np.float32) - 300) / 40, 0.0, 1.0)
+    ramp = ramp[np.newaxis, :, np.newaxis]
+    canvas = Image.fromarray((left * (1 - ramp) + right * ramp).astype(np.uint8))
+    specs = [  # face width, centre, mirrored, angle, brightness
+        (150, (185, 235), False, -3.0, 1.0),
+        (125, (460, 250), True, 6.0, 0.9),
+    ]
+    boxes = []
+    for width, (cx, cy), mirror, angle, level in specs:
+        boxes.append(
+            plant(
+                canvas,
+                src["astronaut"],
+                face_width=width + float(rng.uniform(-5, 5)),
+                centre=(cx + rng.uniform(-10, 10), cy + rng.uniform(-10, 10)),
+                mirror=mirror,
+                angle=angle,
+                brightness=level * float(rng.uniform(0.95, 1.05)),
+            )
+        )
+    return canvas, boxes
+
+
+def group_class(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image.Image, list]:
+    """A class photo: rows of 9, 8 and 7 faces, smaller at the back, the front row last."""
+    size = (1280, 800)
+    canvas = texture("brick", size, (45, 55, 75), (150, 160, 185))
+    rows = [  # faces, row centre y, face widths (low, high)
+        (9, 200, (45, 58)),
+        (8, 400, (56, 72)),
+        (7, 620, (72, 90)),
+    ]
+    count = sum(n for n, _, _ in rows)
+    # three profiles, one in each row, and five faces turned by 3 to 8 degrees either way
+    profiles = {int(rng.integers(0, 9)), 9 + int(rng.integers(0, 8)), 17 + int(rng.integers(0, 7))}
+    turned = set(rng.choice([i for i in range(count) if i not in profiles], 5, replace=False))
+    boxes = []
+    index = 0
+    for n, cy, (low, high) in rows:
+        cell = size[0] / n
+        for i in range(n):
+            angle = float(rng.uniform(3, 8) * rng.choice([-1, 1])) if index in turned else 0.0
+            boxes.append(
+                plant(
+                    canvas,
+                    src["camera" if index in profiles else "astronaut"],
+                    face_width=float(rng.uniform(low, high)),
+                    centre=(
+                        (i + 0.5) * cell + rng.uniform(-0.06, 0.06) * cell,
+                        cy + rng.uniform(-10, 10),
+                    ),
+                    mirror=bool(rng.integers(2)),
+                    angle=angle,
+                    brightness=float(rng.uniform(0.7, 1.25)),
+                )
+            )
+            index += 1
+    return canvas, boxes
+
+
 def tilted(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image.Image, list]:
     size = (960, 640)
     canvas = texture("gravel", size, (60, 60, 70), (190, 185, 175))
@@ -307,11 +378,21 @@ def no_face(src: dict[str, Source], rng: np.random.Generator) -> tuple[Image.Ima
 
 
 PHOTOS = {
+    "couple.jpg": (
+        couple,
+        "2 planted faces, 120-155 px wide, one mirrored, turned -3 and +6 degrees, "
+        "on brick (left) and grass (right)",
+    ),
     "group_small.jpg": (
         group_small,
         "10 planted faces (2 profiles), 30-70 px wide, turned up to 4 degrees, on grass",
     ),
     "group_large.jpg": (group_large, "6 planted faces (2 profiles), 80-150 px wide, on brick"),
+    "group_class.jpg": (
+        group_class,
+        "24 planted faces (3 profiles) in rows of 9, 8 and 7 like a class photo, 45-90 px wide, "
+        "5 turned 3-8 degrees, brightness 70-125 %, on blue-grey brick",
+    ),
     "tilted.jpg": (
         tilted,
         "5 planted faces (1 profile), 100-125 px wide, turned -10..+10 degrees, on gravel",
