@@ -52,6 +52,13 @@ class FacePrediction:
         Probability of every label, in the model's label order.
     face_score : float or None
         The face detector's confidence (None when boxes were given or detection skipped).
+
+    Examples
+    --------
+    >>> from emorec import FacePrediction
+    >>> face = FacePrediction((10, 20, 50, 50), "happy", 0.9, {"happy": 0.9, "sad": 0.1})
+    >>> face.to_dict()["box"], face.label
+    ([10, 20, 50, 50], 'happy')
     """
 
     box: tuple[int, int, int, int]
@@ -73,7 +80,16 @@ class FacePrediction:
 
 @dataclass(frozen=True)
 class PredictionError:
-    """An input of a batch that could not be read (``errors="skip"``)."""
+    """An input of a batch that could not be read (``errors="skip"``).
+
+    Examples
+    --------
+    >>> from emorec import EmotionClassifier, PredictionError
+    >>> clf = EmotionClassifier.load()
+    >>> results = clf.predict([b"not an image"], errors="skip")
+    >>> isinstance(results[0], PredictionError), results[0].index
+    (True, 0)
+    """
 
     index: int
     source: str

@@ -46,6 +46,16 @@ class EvaluationReport:
         Which model (a path or a name).
     tta : str
         Test-time augmentation used (``"none"``, ``"flip"`` or ``"shift"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec import EvaluationReport
+    >>> report = EvaluationReport(("happy", "sad"), np.array([[8, 2], [1, 9]]), split="test")
+    >>> round(report.accuracy, 2), report.recall.tolist()
+    (0.85, [0.8, 0.9])
+    >>> report.to_dict()["per_class"]["sad"]["support"]
+    10
     """
 
     labels: tuple[str, ...]
@@ -197,6 +207,15 @@ def predict_proba(
 
     Images are converted to the model's input size and channels; with ``tta`` the
     probabilities of all views are averaged. One batched model call per batch of views.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec import build_model
+    >>> from emorec.evaluation import predict_proba
+    >>> model = build_model("mini_xception", num_classes=3)
+    >>> predict_proba(model, np.zeros((5, 48, 48, 1), np.uint8), tta="flip").shape
+    (5, 3)
     """
     mode = _tta_name(tta)
     input_shape = tuple(model.input_shape[1:])

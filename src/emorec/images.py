@@ -107,6 +107,15 @@ class ImageError(ValueError):
     Raised for data that is not a readable image, truncated or corrupt files, images with more
     pixels than allowed, and arrays of an unsupported shape, dtype or value range. The message
     names the source and says what was expected.
+
+    Examples
+    --------
+    >>> from emorec.images import ImageError, load_image
+    >>> try:
+    ...     load_image(b"not an image", name="notes.jpg")
+    ... except ImageError as exc:
+    ...     print(str(exc).split(";")[0])
+    notes.jpg: not a readable image (cannot identify image file)
     """
 
 

@@ -30,6 +30,16 @@ def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
 
     Rows repeated for an epoch (a run resumed after a crash between logging and backing up)
     keep the last one.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec.plots import read_history
+    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
+    >>> with open(path, "w") as fh:
+    ...     _ = fh.write("epoch,loss\\n0,1.5\\n1,1.2\\n1,1.1\\n")
+    >>> read_history(path)["loss"]
+    [1.5, 1.1]
     """
     by_epoch: dict[int, dict[str, str]] = {}
     with open(path, newline="") as fh:

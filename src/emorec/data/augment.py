@@ -49,6 +49,14 @@ def default_augmentation(
     -------
     keras.Sequential
         Call it on a float batch in 0..255 with ``training=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.data.augment import default_augmentation
+    >>> batch = np.full((2, 48, 48, 1), 100.0, "float32")
+    >>> tuple(default_augmentation(rotation=0, seed=1)(batch, training=True).shape)
+    (2, 48, 48, 1)
     """
     import keras
 

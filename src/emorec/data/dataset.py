@@ -68,6 +68,14 @@ class DatasetSplit:
         The dataset's label set, in output order.
     sources : tuple of str
         For each image, the file (or ``file:line``) it was read from.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec import EmotionDataset
+    >>> part = EmotionDataset.from_arrays(np.zeros((3, 48, 48), np.uint8), [3, 3, 4])["train"]
+    >>> len(part), part.images.shape, part.class_counts()["happy"]
+    (3, (3, 48, 48, 1), 2)
     """
 
     name: str

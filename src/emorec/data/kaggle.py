@@ -93,11 +93,29 @@ _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
 class KaggleError(RuntimeError):
-    """A Kaggle download failed; the message says why and what to do about it."""
+    """A Kaggle download failed; the message says why and what to do about it.
+
+    Examples
+    --------
+    >>> from emorec.data.kaggle import KaggleError
+    >>> try:
+    ...     raise KaggleError("no Kaggle credentials; see ~/.kaggle/kaggle.json")
+    ... except RuntimeError as exc:
+    ...     print(exc)
+    no Kaggle credentials; see ~/.kaggle/kaggle.json
+    """
 
 
 class KaggleNotInstalledError(KaggleError, ImportError):
-    """The ``kaggle`` package is not installed (also an :class:`ImportError`)."""
+    """The ``kaggle`` package is not installed (also an :class:`ImportError`).
+
+    Examples
+    --------
+    >>> from emorec.data.kaggle import KaggleError, KaggleNotInstalledError
+    >>> issubclass(KaggleNotInstalledError, KaggleError), issubclass(
+    ...     KaggleNotInstalledError, ImportError)
+    (True, True)
+    """
 
 
 class _KaggleApiLike(Protocol):

@@ -104,6 +104,17 @@ def write_card(path: str | os.PathLike[str], card: dict[str, Any]) -> None:
     ------
     ValueError
         If the card has no ``labels`` or the file is not a zip.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec import build_model, read_card
+    >>> from emorec.models import write_card
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+    >>> build_model("mini_xception", num_classes=2).save(path)
+    >>> write_card(path, {"labels": ["yes", "no"], "metrics": {"val": {"accuracy": 0.9}}})
+    >>> read_card(path)["labels"]
+    ['yes', 'no']
     """
     file = Path(path)
     if not card.get("labels"):
@@ -143,6 +154,12 @@ def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
     ------
     KeyError
         If no bundled model has that name.
+
+    Examples
+    --------
+    >>> from emorec.models import pretrained_path
+    >>> pretrained_path().name
+    'fer2013_vgg_m.keras'
     """
     file = WEIGHTS_DIR / f"{name}.keras"
     if not file.is_file():
@@ -180,6 +197,12 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
     ValueError
         If Keras refuses the file, for example a ``Lambda`` layer under ``safe_mode`` or an
         unknown custom layer; the message says what to do.
+
+    Examples
+    --------
+    >>> from emorec.models import load_model
+    >>> load_model("fer2013_vgg_m").output_shape
+    (None, 7)
     """
     from .registry import load_entry_points
 

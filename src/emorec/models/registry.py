@@ -148,6 +148,12 @@ def get_builder(name: str) -> Builder:
     ------
     KeyError
         If no model has that name; the message lists the closest registered names.
+
+    Examples
+    --------
+    >>> from emorec.models import get_builder
+    >>> get_builder("vgg_s").__name__
+    'vgg_s'
     """
     _ensure_loaded()
     try:

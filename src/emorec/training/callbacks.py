@@ -92,6 +92,15 @@ def restore_callback_state(
     ``on_train_begin`` (which resets them); ``history`` is the run's ``history.csv`` so far.
     It sets ``best`` (and ``wait``) of Keras' ``ModelCheckpoint``, ``EarlyStopping`` and
     ``ReduceLROnPlateau`` (and subclasses); other callbacks are left alone.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from emorec.training import restore_callback_state
+    >>> stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max")
+    >>> restore_callback_state([stop], {"val_accuracy": [0.5, 0.7, 0.6, 0.65]})
+    >>> stop.best, stop.wait
+    (0.7, 2)
     """
     import keras
 
