@@ -68,3 +68,17 @@ def test_console_script_runs_in_a_fresh_process(tmp_path):
         f"emorec: error: {bad}: missing column(s) pixels; expected a header "
         "'emotion,pixels,Usage' as in fer2013.csv"
     ]
+
+
+def test_image_size_option_resizes_mixed_sizes(tmp_path, capsys):
+    from PIL import Image
+
+    for name, size in (("happy", (48, 48)), ("sad", (64, 80))):
+        (tmp_path / name).mkdir()
+        Image.new("L", size, 100).save(tmp_path / name / "a.png")
+    assert main(["dataset", "summary", str(tmp_path)]) == 2
+    assert "image_size=" in capsys.readouterr().err
+    assert main(["dataset", "summary", str(tmp_path), "--image-size", "48x48", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["image_shape"]["train"] == [48, 48, 1]
+    assert main(["dataset", "summary", str(tmp_path), "--image-size", "big"]) == 2
+    assert "expected a size such as 48" in capsys.readouterr().err

@@ -81,8 +81,23 @@ def _read_dataset(path: str, args: argparse.Namespace) -> Any:
         p,
         color_mode=getattr(args, "color_mode", "grayscale"),
         errors=getattr(args, "errors", "raise"),
+        image_size=_image_size(getattr(args, "image_size", None)),
         **kwargs,
     )
+
+
+def _image_size(text: str | None) -> tuple[int, int] | None:
+    """``"48"`` or ``"48x64"`` (height x width) -> a size; None stays None."""
+    if text is None:
+        return None
+    parts = text.lower().split("x")
+    try:
+        size = tuple(int(p) for p in parts)
+    except ValueError:
+        size = ()
+    if len(size) not in (1, 2) or min(size) < 1:
+        raise ValueError(f"--image-size {text!r}; expected a size such as 48 or 48x48")
+    return (size[0], size[-1])
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -351,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="on an unreadable image: stop (default) or skip it and go on",
     )
     q.add_argument("--json", action="store_true", help="print JSON")
+    q.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
     q.set_defaults(func=_cmd_dataset_summary)
 
     p = sub.add_parser("download", help="download a dataset through the Kaggle API")
@@ -440,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace a finished run, or an unfinished one with other settings",
     )
     p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a model file on a dataset split")
@@ -458,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--confusion-matrix", metavar="IMAGE", help="write the confusion matrix image")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
     p.set_defaults(func=_cmd_evaluate)
     return parser
 

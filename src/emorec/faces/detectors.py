@@ -305,23 +305,39 @@ def _letterbox(rgb: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.fl
     return tensor, _Letterbox(size, pad_x, pad_y, new_w / width, new_h / height)
 
 
-def _to_face_boxes(
+def _to_pixels(
     boxes: npt.NDArray[np.float64],
     keypoints: npt.NDArray[np.float64],
-    scores: npt.NDArray[np.float64],
     box: _Letterbox,
-    image_size: tuple[int, int],
-) -> list[FaceBox]:
-    """Undo the letterbox: model-input 0..1 coordinates -> original pixels, clipped."""
-    height, width = image_size
+    origin: tuple[int, int] = (0, 0),
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Undo the letterbox: model-input 0..1 coordinates -> pixels of the letterboxed image.
+
+    ``origin`` (x, y) is where that image lies in the whole picture (a tile's corner). Returns
+    boxes ``(k, 4)`` as (xmin, ymin, xmax, ymax) and keypoints ``(k, n, 2)``, not clipped.
+    """
     offset = np.array([box.pad_x, box.pad_y], dtype=np.float64)
     scale = np.array([box.scale_x, box.scale_y], dtype=np.float64)
     corners = (boxes.reshape(-1, 2, 2) * box.size - offset) / scale
     points = (keypoints * box.size - offset) / scale
-    corners = np.clip(corners, 0, [width, height])
+    if origin != (0, 0):
+        shift = np.array(origin, dtype=np.float64)
+        corners, points = corners + shift, points + shift
+    return corners.reshape(-1, 4), points
+
+
+def _pixel_face_boxes(
+    boxes: npt.NDArray[np.float64],
+    keypoints: npt.NDArray[np.float64],
+    scores: npt.NDArray[np.float64],
+    image_size: tuple[int, int],
+) -> list[FaceBox]:
+    """:class:`FaceBox` objects from pixel boxes (xmin, ymin, xmax, ymax): clipped, rounded."""
+    height, width = image_size
+    corners = np.clip(boxes.reshape(-1, 2, 2), 0, [width, height])
     corners = np.rint(corners).astype(np.int64)
     faces = []
-    for (x0, y0), (x1, y1), pts, score in zip(corners[:, 0], corners[:, 1], points, scores):
+    for (x0, y0), (x1, y1), pts, score in zip(corners[:, 0], corners[:, 1], keypoints, scores):
         if x1 > x0 and y1 > y0:
             faces.append(
                 FaceBox(
@@ -334,6 +350,18 @@ def _to_face_boxes(
                 )
             )
     return faces
+
+
+def _to_face_boxes(
+    boxes: npt.NDArray[np.float64],
+    keypoints: npt.NDArray[np.float64],
+    scores: npt.NDArray[np.float64],
+    box: _Letterbox,
+    image_size: tuple[int, int],
+) -> list[FaceBox]:
+    """Undo the letterbox: model-input 0..1 coordinates -> original pixels, clipped."""
+    corners, points = _to_pixels(boxes, keypoints, box)
+    return _pixel_face_boxes(corners, points, scores, image_size)
 
 
 def _load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> Any:
