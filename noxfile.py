@@ -34,3 +34,4 @@ def docs(session: nox.Session) -> None:
         "sphinx-build", "-W", "--keep-going", "-b", "doctest", "docs", "docs/_build/doctest"
     )
     session.run("pytest", "--doctest-modules", "src/emorec", "-p", "no:cacheprovider")
+    session.run("pytest", "tests/test_docs.py", "-p", "no:cacheprovider")

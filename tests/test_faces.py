@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pickle
@@ -35,6 +36,21 @@ ASTRONAUT_FACE = (175, 72, 100, 100)
 TILE = (125, 30, 200, 200)
 # (face size in px, tile x, tile y) on a 512x384 background; the faces are 44..110 px.
 GROUP_SPOTS = ((110, 5, 5), (84, 222, 12), (64, 386, 20), (52, 40, 250), (44, 250, 280))
+# (face size, face x, face y) on a 1600x1000 background: eight 40..50 px faces, four of them
+# across inner edges of the default tiles (x = 363, 512, 725; y = 244, 488, 512), and a
+# 150 px face (more than the tiles' 128 px overlap) across x = 875 and y = 244.
+BIG_SIZE = (1000, 1600)
+BIG_SPOTS = (
+    (44, 100, 100),
+    (46, 489, 150),  # x = 512
+    (46, 1000, 489),  # y = 488 and 512
+    (46, 340, 221),  # x = 363 and y = 244: a corner of four tiles
+    (50, 1300, 800),
+    (40, 700, 700),  # x = 725
+    (48, 1450, 300),
+    (42, 200, 850),
+    (150, 840, 230),
+)
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -82,6 +98,35 @@ def group(astronaut: np.ndarray) -> tuple[np.ndarray, list[tuple[float, ...]]]:
         canvas.paste(tile.resize((side, side), Image.Resampling.BILINEAR), (px, py))
         truth.append((px + (fx - x) * scale, py + (fy - y) * scale, face, face))
     return np.asarray(canvas), truth
+
+
+def gradient(height: int, width: int) -> Image.Image:
+    """A smooth colour gradient, the background of the composed group images."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    background = np.stack([90 + 60 * xx / width, 110 + 40 * yy / height, 140 - 30 * xx / width])
+    return Image.fromarray(np.moveaxis(background, 0, -1).astype(np.uint8))
+
+
+def paste_faces(
+    canvas: Image.Image, astronaut: np.ndarray, spots: tuple[tuple[int, int, int], ...]
+) -> tuple[np.ndarray, list[tuple[float, ...]]]:
+    """Paste the astronaut's head with its face (``size`` px) at each ``(size, x, y)``."""
+    x, y, w, h = TILE
+    tile = Image.fromarray(astronaut[y : y + h, x : x + w])
+    fx, fy, fw, _ = ASTRONAUT_FACE
+    canvas = canvas.copy()
+    for face, px, py in spots:
+        scale = face / fw
+        side = round(w * scale)
+        corner = (round(px - (fx - x) * scale), round(py - (fy - y) * scale))
+        canvas.paste(tile.resize((side, side), Image.Resampling.BILINEAR), corner)
+    return np.asarray(canvas), [(px, py, face, face) for face, px, py in spots]
+
+
+@pytest.fixture(scope="module")
+def big_group(astronaut: np.ndarray) -> tuple[np.ndarray, list[tuple[float, ...]]]:
+    """Nine copies of the astronaut's head on a 1600x1000 gradient (see BIG_SPOTS)."""
+    return paste_faces(gradient(*BIG_SIZE), astronaut, BIG_SPOTS)
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +314,12 @@ def test_bad_options() -> None:
         BlazeFaceDetector(min_score=1.5)
     with pytest.raises(ValueError, match="max_faces"):
         BlazeFaceDetector(max_faces=0)
+    for tiles in ("yes", 0, -2, True, 2.5):
+        with pytest.raises(ValueError, match="tiles="):
+            BlazeFaceDetector(tiles=tiles)  # type: ignore[arg-type]
     assert BlazeFaceDetector("short_range").model == "short"
+    assert BlazeFaceDetector(tiles=np.int64(3)).tiles == 3
+    assert repr(BlazeFaceDetector(tiles=None)).endswith("max_faces=None, tiles=None)")
 
 
 def test_detect_is_thread_safe_and_pickles(group: tuple[np.ndarray, list]) -> None:
@@ -282,6 +332,183 @@ def test_detect_is_thread_safe_and_pickles(group: tuple[np.ndarray, list]) -> No
     copy = pickle.loads(pickle.dumps(detector))
     assert copy.detect(image) == expected
     assert isinstance(detector, FaceDetector)
+    # The same with tiles (several inferences a call, one interpreter).
+    tiled = BlazeFaceDetector(tiles=2)
+    expected = tiled.detect(image)
+    interpreter = tiled._interpreter
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: tiled.detect(image), range(6)))
+    assert all(r == expected for r in results)
+    assert tiled._interpreter is interpreter
+    copy = pickle.loads(pickle.dumps(tiled))
+    assert copy.tiles == 2 and copy.detect(image) == expected
+
+
+# --------------------------------------------------------------------------------------------
+# Tiles: small faces in large images
+# --------------------------------------------------------------------------------------------
+
+
+def single_pass(detector: BlazeFaceDetector, image: np.ndarray) -> list[FaceBox]:
+    """The detector's whole-image pass alone, from its parts (what detect did before tiles)."""
+    size = detector.input_size
+    tensor, box = detectors._letterbox(image, size)
+    regressors, logits = detector._infer(tensor)
+    boxes, points, scores = detectors._decode(
+        regressors, logits, detector._anchors, size, detector.min_score
+    )
+    if len(scores) == 0:
+        return []
+    boxes, points, scores = detectors._weighted_nms(boxes, points, scores, detector.iou_threshold)
+    return detectors._to_face_boxes(boxes, points, scores, box, image.shape[:2])
+
+
+def inner_edges(grid: list[tuple[int, int, int, int]], size: tuple[int, int]) -> tuple[set, set]:
+    """x and y of the tile edges that are not on the image's border."""
+    height, width = size
+    xs = {x for x0, _, x1, _ in grid for x in (x0, x1) if 0 < x < width}
+    ys = {y for _, y0, _, y1 in grid for y in (y0, y1) if 0 < y < height}
+    return xs, ys
+
+
+@pytest.mark.parametrize(
+    ("size", "tiles", "expected"),
+    [
+        ((512, 512), "auto", []),  # not longer than twice the model input: no tiles
+        ((384, 512), "auto", []),
+        ((480, 640), "auto", [(0, 0, 512, 480), (128, 0, 640, 480)]),
+        ((800, 1280), "auto", [(x, y, x + 512, y + 512) for y in (0, 288) for x in (0, 384, 768)]),
+        (
+            (1000, 1600),
+            "auto",
+            [(x, y, x + 512, y + 512) for y in (0, 244, 488) for x in (0, 363, 725, 1088)],
+        ),
+        (
+            (3000, 4000),
+            "auto",
+            [(x, y, x + 1231, y + 1231) for y in (0, 884, 1769) for x in (0, 923, 1846, 2769)],
+        ),  # 4 along the longer side at most
+        ((900, 900), 3, [(x, y, x + 360, y + 360) for y in (0, 270, 540) for x in (0, 270, 540)]),
+        ((512, 512), 2, [(x, y, x + 293, y + 293) for y in (0, 219) for x in (0, 219)]),
+        ((2000, 3000), 1, []),
+        ((2000, 3000), None, []),
+    ],
+)
+def test_tile_grid(size: tuple[int, int], tiles: str | int | None, expected: list) -> None:
+    assert detectors._tile_grid(size, tiles, 256) == expected
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(16, 5000),
+    st.integers(16, 5000),
+    st.one_of(st.just("auto"), st.integers(2, 12)),
+    st.sampled_from([128, 256]),
+)
+def test_tile_grid_covers_the_image_with_overlap(
+    height: int, width: int, tiles: str | int, input_size: int
+) -> None:
+    longer = max(height, width)
+    grid = detectors._tile_grid((height, width), tiles, input_size)
+    if tiles == "auto" and longer <= 2 * input_size:
+        assert grid == []
+        return
+    if isinstance(tiles, int) and longer / (tiles - 0.25 * (tiles - 1)) < 16:
+        return  # tiles would be under 16 px: fewer, larger ones (or none)
+    side = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid)
+    xs = sorted({(x0, x1) for x0, _, x1, _ in grid})
+    ys = sorted({(y0, y1) for _, y0, _, y1 in grid})
+    assert len(grid) == len(xs) * len(ys)
+    if isinstance(tiles, int):
+        assert len(xs if width >= height else ys) == tiles
+    else:
+        assert side >= 2 * input_size and max(len(xs), len(ys)) <= 4
+    for spans, length in ((xs, width), (ys, height)):
+        assert spans[0][0] == 0 and spans[-1][1] == length  # covered, inside the image
+        assert all(b - a == min(side, length) for a, b in spans)  # square unless clipped
+        for (_, end), (start, _) in itertools.pairwise(spans):
+            assert end - start >= 0.25 * side - 1  # overlap, up to rounding
+
+
+def test_tile_keep_drops_cut_and_large_faces() -> None:
+    tile = (363, 0, 875, 512)  # a tile of the 1600x1000 grid: inner edges left, right, bottom
+    boxes = np.array(
+        [
+            [400, 100, 460, 160],  # inside: kept
+            [370, 100, 430, 160],  # within 8 px (1/64 of 512) of the left edge: dropped
+            [840, 100, 880, 140],  # across the right edge: dropped
+            [500, 470, 540, 510],  # near the bottom edge: dropped
+            [500, 0, 560, 60],  # on the image's top border: kept
+            [500, 200, 630, 300],  # 130 px wide, more than the 128 px overlap: dropped
+        ],
+        dtype=np.float64,
+    )
+    keep = detectors._tile_keep(boxes, tile, BIG_SIZE)
+    assert keep.tolist() == [True, False, False, False, True, False]
+
+
+def test_tiles_find_small_faces(big_group: tuple[np.ndarray, list]) -> None:
+    image, truth = big_group
+    detector = BlazeFaceDetector()
+    faces = detector.detect(image)
+    assert_matches(faces, truth, 0.5)  # all nine, one box each
+    assert [f.score for f in faces] == sorted((f.score for f in faces), reverse=True)
+    assert all(len(f.keypoints) == 6 for f in faces)
+    # The whole image at 256 px leaves 7 px faces: the single pass misses the small ones.
+    single = BlazeFaceDetector(tiles=None).detect(image)
+    found = [t for t in truth if any(iou(f.as_tuple(), t) >= 0.5 for f in single)]
+    assert all(t[2] >= 100 for t in found), single
+    # The interpreter keeps its (1, 256, 256, 3) input: one inference per tile.
+    (details,) = detector._interpreter.get_input_details()
+    assert details["shape"].tolist() == [1, 256, 256, 3]
+
+
+def test_a_face_across_tile_edges_gives_one_box(big_group: tuple[np.ndarray, list]) -> None:
+    image, truth = big_group
+    xs, ys = inner_edges(detectors._tile_grid(image.shape[:2], "auto", 256), image.shape[:2])
+    across = [
+        t
+        for t in truth
+        if any(t[0] < x < t[0] + t[2] for x in xs) or any(t[1] < y < t[1] + t[3] for y in ys)
+    ]
+    assert len(across) == 5  # the fixture does put faces across edges
+    faces = BlazeFaceDetector().detect(image)
+    for face in across:
+        overlapping = [f for f in faces if iou(f.as_tuple(), face) > 0]
+        assert len(overlapping) == 1, (face, overlapping)
+        assert iou(overlapping[0].as_tuple(), face) >= 0.6, (face, overlapping)
+
+
+@pytest.mark.parametrize("face", [46, 80, 140])
+def test_a_face_moving_across_a_tile_corner(astronaut: np.ndarray, face: int) -> None:
+    # 1024x683: tiles (0, 0, 512, 512) and (256, 0, 768, 512), (0, 171, 512, 683)...; the face
+    # slides diagonally across the corner (512, 512) of the first tile.
+    background = gradient(683, 1024)
+    detector = BlazeFaceDetector()
+    assert detectors._tile_grid((683, 1024), "auto", 256)[0] == (0, 0, 512, 512)
+    for t in np.linspace(-1.0, 0.0, 5):
+        spot = (face, round(512 + t * face), round(512 + 0.6 * t * face))
+        image, (truth,) = paste_faces(background, astronaut, (spot,))
+        faces = detector.detect(image)
+        assert len(faces) == 1 and iou(faces[0].as_tuple(), truth) >= 0.5, (spot, faces)
+
+
+def test_tiles_none_is_the_single_pass(
+    big_group: tuple[np.ndarray, list], group: tuple[np.ndarray, list], astronaut: np.ndarray
+) -> None:
+    for model in ("back", "short"):
+        untiled = BlazeFaceDetector(model, tiles=None)
+        for image in (big_group[0], group[0], astronaut):
+            expected = single_pass(untiled, image)
+            faces = untiled.detect(image)
+            assert faces == expected
+            assert [f.keypoints for f in faces] == [f.keypoints for f in expected]
+    # "auto" is the single pass up to 512 px, and always with the close-up model.
+    auto = BlazeFaceDetector()
+    for image in (group[0], astronaut):
+        assert auto.detect(image) == single_pass(auto, image)
+    short = BlazeFaceDetector("short")
+    assert short.detect(big_group[0]) == single_pass(short, big_group[0])
 
 
 def test_import_is_light() -> None:

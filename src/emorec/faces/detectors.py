@@ -6,8 +6,10 @@ pixels of that image, best score first.
 
 Built-in detectors (see :func:`list_detectors`):
 
-- ``"blazeface"`` (the default): MediaPipe's BlazeFace "back camera" model, 256x256 input,
-  finds faces down to about 20 px in group photos.
+- ``"blazeface"`` (the default): MediaPipe's BlazeFace "back camera" model, 256x256 input;
+  images over 512 px are also searched in overlapping tiles, which finds faces down to about
+  40 px in group photos up to 1664 px (``tiles=None``: one pass, faces from about 8 % of the
+  image's longer side).
 - ``"blazeface_short"``: BlazeFace short-range model, 128x128 input, for close-up faces
   (a face filling a good part of the picture).
 - ``"haar"``: OpenCV's frontal-face Haar cascade (needs ``opencv-python``).
@@ -32,6 +34,7 @@ import difflib
 import fnmatch
 import functools
 import logging
+import math
 import threading
 import warnings
 from collections.abc import Callable
@@ -130,6 +133,14 @@ class FaceDetector(Protocol):
     """Anything that finds faces: ``detect(image) -> list[FaceBox]``.
 
     ``image`` is an ``(H, W, 3)`` ``uint8`` RGB array; the boxes are in its pixels, best first.
+
+    Examples
+    --------
+    >>> class Everything:
+    ...     def detect(self, image):
+    ...         return [FaceBox(0, 0, image.shape[1], image.shape[0], 1.0)]
+    >>> isinstance(Everything(), FaceDetector), isinstance(get_detector("haar"), FaceDetector)
+    (True, True)
     """
 
     def detect(self, image: np.ndarray) -> list[FaceBox]: ...
@@ -169,11 +180,13 @@ class _BlazeFaceModel:
     filename: str
     input_size: int
     strides: tuple[int, ...]
+    auto_tiles: bool  # whether tiles="auto" tiles large images
 
 
 _BLAZEFACE_MODELS: Final[dict[str, _BlazeFaceModel]] = {
-    "back": _BlazeFaceModel("face_detection_back.tflite", 256, (16, 32, 32, 32)),
-    "short": _BlazeFaceModel("face_detection_short_range.tflite", 128, (8, 16, 16, 16)),
+    "back": _BlazeFaceModel("face_detection_back.tflite", 256, (16, 32, 32, 32), True),
+    # Close-up model: tiles find small faces with it too, but with more false ones.
+    "short": _BlazeFaceModel("face_detection_short_range.tflite", 128, (8, 16, 16, 16), False),
 }
 _MODEL_ALIASES: Final[dict[str, str]] = {"short_range": "short"}
 _NUM_KEYPOINTS: Final[int] = 6
@@ -364,6 +377,98 @@ def _to_face_boxes(
     return _pixel_face_boxes(corners, points, scores, image_size)
 
 
+#: Neighbouring tiles overlap by at least this fraction of the tile side.
+_TILE_OVERLAP: Final[float] = 0.25
+#: ``tiles="auto"``: tile side = this many model inputs; images longer than that get tiles.
+_AUTO_TILE_INPUTS: Final[int] = 2
+#: ``tiles="auto"``: at most this many tiles along the longer side (larger tiles beyond).
+_AUTO_MAX_TILES: Final[int] = 4
+#: A tile detection reaching this close (fraction of the tile side) to an edge the tile shares
+#: with a neighbour is dropped: the face may be cut there, and the overlap shows it whole in
+#: another tile (or the whole-image pass finds it).
+_TILE_EDGE_MARGIN: Final[float] = 1 / 64
+#: Tile detections larger than this fraction of the tile side are dropped: a face that large
+#: may not lie whole in any tile, and it is large enough for the whole-image pass, which sees
+#: it in context (zoomed-in tiles otherwise add large false faces, e.g. a cat's).
+_TILE_MAX_FACE: Final[float] = _TILE_OVERLAP
+#: With tiles, whole-image detections narrower than this fraction of the tile side are dropped:
+#: the tiles see such faces at least twice as large, and the whole image, shrunk, gives them
+#: boxes too small or off (one inside a tile's box of the same face would be a second face).
+_WHOLE_MIN_FACE: Final[float] = _TILE_MAX_FACE / 2
+
+_Tile = tuple[int, int, int, int]
+
+
+def _tile_starts(length: int, side: int, overlap: float) -> list[int]:
+    """Offsets of tiles of ``side`` px covering ``length`` px, evenly spread, overlap >= given."""
+    if length <= side:
+        return [0]
+    count = math.ceil((length - side) / (side * (1.0 - overlap)) - 1e-9) + 1
+    return [round(i * (length - side) / (count - 1)) for i in range(count)]
+
+
+def _tile_grid(
+    image_size: tuple[int, int], tiles: str | int | None, input_size: int
+) -> list[_Tile]:
+    """The square tiles ``(x0, y0, x1, y1)`` of an image of ``(height, width)``; [] for none.
+
+    ``tiles="auto"``: none up to ``2 * input_size`` px on the longer side; beyond, tiles of
+    ``2 * input_size`` px (a 40 px face is 20 px at the model input), or larger ones where more
+    than 4 would be needed along the longer side. An int ``k`` (>= 2): ``k`` tiles along the
+    longer side, as many of the same size as needed along the shorter one. Neighbours overlap
+    by at least ``_TILE_OVERLAP`` of the side; a tile is clipped to the image where it is
+    longer than the image's shorter side.
+    """
+    height, width = image_size
+    longer = max(height, width)
+    if tiles is None:
+        return []
+    if tiles == "auto":
+        if longer <= _AUTO_TILE_INPUTS * input_size:
+            return []
+        per_side = _AUTO_MAX_TILES - (_AUTO_MAX_TILES - 1) * _TILE_OVERLAP
+        side = max(_AUTO_TILE_INPUTS * input_size, math.ceil(longer / per_side))
+    else:
+        count = int(tiles)
+        if count < 2:
+            return []
+        side = math.ceil(longer / (count - (count - 1) * _TILE_OVERLAP))
+    side = max(side, MIN_IMAGE_SIZE)
+    if side >= longer:
+        return []  # one tile, the whole image
+    xs = _tile_starts(width, side, _TILE_OVERLAP)
+    ys = _tile_starts(height, side, _TILE_OVERLAP)
+    return [(x, y, min(x + side, width), min(y + side, height)) for y in ys for x in xs]
+
+
+def _box_side(boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The longer side of each (xmin, ymin, xmax, ymax) box."""
+    return np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+
+
+def _tile_keep(
+    boxes: npt.NDArray[np.float64], tile: _Tile, image_size: tuple[int, int]
+) -> npt.NDArray[np.bool_]:
+    """Which pixel boxes found in ``tile`` to keep: not too large, clear of its inner edges.
+
+    Inner edges are those the tile shares with a neighbour (not the image's border).
+    """
+    height, width = image_size
+    x0, y0, x1, y1 = tile
+    side = max(x1 - x0, y1 - y0)
+    margin = _TILE_EDGE_MARGIN * side
+    keep = _box_side(boxes) <= _TILE_MAX_FACE * side
+    if x0 > 0:
+        keep &= boxes[:, 0] >= x0 + margin
+    if y0 > 0:
+        keep &= boxes[:, 1] >= y0 + margin
+    if x1 < width:
+        keep &= boxes[:, 2] <= x1 - margin
+    if y1 < height:
+        keep &= boxes[:, 3] <= y1 - margin
+    return keep
+
+
 def _load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> Any:
     """A TensorFlow Lite interpreter: LiteRT (``ai_edge_litert``) if installed, else TF's."""
     try:
@@ -400,6 +505,17 @@ class BlazeFaceDetector:
     to the image's pixels. The interpreter is created on the first :meth:`detect` and reused;
     ``detect`` is thread-safe (one inference at a time per detector).
 
+    A large photo shrunk to 256 px leaves its small faces a few pixels wide, so large images
+    are also cut into overlapping square tiles, each run through the model at a larger scale
+    (see ``tiles``); the predictions of the whole image and of all tiles are merged by the same
+    weighted NMS, in the image's pixels. Before that, a tile's predictions are dropped where they
+    reach an edge the tile shares with a neighbour (the face may be cut there) or are larger
+    than a quarter of the tile side: neighbouring tiles overlap by that much, so a face up to
+    that size lies whole in some tile, and larger faces are left to the whole-image pass, which
+    sees them whole and in context. The whole-image pass, in turn, gives up faces smaller than
+    an eighth of the tile side, which the tiles see at least twice as large (shrunk that much,
+    such a face can get a box too small, which would not merge with the tiles' box).
+
     Parameters
     ----------
     model : {"back", "short"}
@@ -413,6 +529,18 @@ class BlazeFaceDetector:
         Keep at most this many faces (the best ones); default all.
     num_threads : int, optional
         Threads of the interpreter; default the runtime's choice.
+    tiles : "auto", int or None
+        Small faces in large images. ``"auto"`` (default): with the ``"back"`` model, images
+        longer than twice the model input (512 px) are also searched in square tiles of 512 px,
+        where a 40 px face is 20 px at the model input (above 1664 px, larger tiles: at most 4
+        along the longer side); e.g. 6 tiles for a 1024x683 or 1280x800 photo, each costing
+        about as much as the whole-image pass. No tiles with ``"short"``, the close-up model
+        (tiles find small faces with it too, but also more false ones). An int ``k`` forces
+        tiles at any size and with either model: ``k`` along the longer side (``k`` x ``k`` on a
+        square image) and as many of the same size as the shorter side needs; ``1`` means
+        none. Tiles smaller than the model input enlarge the image, which brings false faces.
+        ``None``: the whole-image pass only, the fastest; faces narrower than about 8 % of the
+        image's longer side (20 px at the model input) may be missed.
 
     Notes
     -----
@@ -426,7 +554,7 @@ class BlazeFaceDetector:
     >>> BlazeFaceDetector().detect(np.zeros((64, 64, 3), np.uint8))
     []
     >>> BlazeFaceDetector("short", min_score=0.6)
-    BlazeFaceDetector(model='short', min_score=0.6, iou_threshold=0.3, max_faces=None)
+    BlazeFaceDetector(model='short', min_score=0.6, iou_threshold=0.3, max_faces=None, tiles='auto')
     """
 
     def __init__(
@@ -437,6 +565,7 @@ class BlazeFaceDetector:
         iou_threshold: float = 0.3,
         max_faces: int | None = None,
         num_threads: int | None = None,
+        tiles: str | int | None = "auto",
     ) -> None:
         key = _MODEL_ALIASES.get(model, model) if isinstance(model, str) else None
         if key not in _BLAZEFACE_MODELS:
@@ -452,11 +581,21 @@ class BlazeFaceDetector:
             raise ValueError(f"max_faces={max_faces}; expected None (all) or at least 1")
         if num_threads is not None and int(num_threads) < 1:
             raise ValueError(f"num_threads={num_threads}; expected None or at least 1")
+        if not (
+            tiles is None
+            or tiles == "auto"
+            or (isinstance(tiles, (int, np.integer)) and not isinstance(tiles, bool) and tiles >= 1)
+        ):
+            raise ValueError(
+                f"tiles={tiles!r}; expected 'auto', None (no tiles) or a number of tiles per "
+                "side >= 1"
+            )
         self.model = key
         self.min_score = float(min_score)
         self.iou_threshold = float(iou_threshold)
         self.max_faces = None if max_faces is None else int(max_faces)
         self.num_threads = None if num_threads is None else int(num_threads)
+        self.tiles: str | int | None = tiles if tiles is None or tiles == "auto" else int(tiles)
         self._spec = _BLAZEFACE_MODELS[key]
         self._anchors = _ssd_anchors(self._spec.input_size, self._spec.strides)
         self._lock = threading.Lock()
@@ -466,7 +605,8 @@ class BlazeFaceDetector:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(model={self.model!r}, min_score={self.min_score}, "
-            f"iou_threshold={self.iou_threshold}, max_faces={self.max_faces})"
+            f"iou_threshold={self.iou_threshold}, max_faces={self.max_faces}, "
+            f"tiles={self.tiles!r})"
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -519,6 +659,27 @@ class BlazeFaceDetector:
             interpreter.invoke()
             return interpreter.get_tensor(regressors_index), interpreter.get_tensor(scores_index)
 
+    def _infer_each(
+        self, tensors: list[npt.NDArray[np.float32]]
+    ) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]]:
+        """Run the model on each ``(1, size, size, 3)`` tensor, in one hold of the lock.
+
+        One invocation per tensor: the models reshape their outputs for a batch of one, so a
+        resized batch input comes back with the images' anchors interleaved by head, and on
+        CPU it is no faster (measured on 2 to 12 images).
+        """
+        with self._lock:
+            interpreter = self._ensure_interpreter()
+            input_index, regressors_index, scores_index = self._indices
+            outputs = []
+            for tensor in tensors:
+                interpreter.set_tensor(input_index, tensor)
+                interpreter.invoke()
+                outputs.append(
+                    (interpreter.get_tensor(regressors_index), interpreter.get_tensor(scores_index))
+                )
+            return outputs
+
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         """Find the faces in ``image``.
 
@@ -531,7 +692,8 @@ class BlazeFaceDetector:
         -------
         list of FaceBox
             In the pixels of ``image``, best score first; ``[]`` when there is no face or the
-            image is smaller than 16 pixels a side.
+            image is smaller than 16 pixels a side. With tiles (see the class), the model runs
+            on the whole image and on each tile, and their detections are merged.
 
         Raises
         ------
@@ -541,16 +703,69 @@ class BlazeFaceDetector:
         rgb = _as_rgb(image)
         if min(rgb.shape[:2]) < MIN_IMAGE_SIZE:
             return []
-        tensor, box = _letterbox(rgb, self._spec.input_size)
-        regressors, logits = self._infer(tensor)
-        boxes, keypoints, scores = _decode(
-            regressors, logits, self._anchors, self._spec.input_size, self.min_score
-        )
-        if len(scores) == 0:
-            return []
-        boxes, keypoints, scores = _weighted_nms(boxes, keypoints, scores, self.iou_threshold)
-        faces = _to_face_boxes(boxes, keypoints, scores, box, rgb.shape[:2])
+        image_size = (rgb.shape[0], rgb.shape[1])
+        size = self._spec.input_size
+        tensor, box = _letterbox(rgb, size)
+        tiles = None if self.tiles == "auto" and not self._spec.auto_tiles else self.tiles
+        grid = _tile_grid(image_size, tiles, size)
+        if grid:
+            faces = self._detect_tiled(rgb, tensor, box, grid)
+        else:
+            regressors, logits = self._infer(tensor)
+            boxes, keypoints, scores = _decode(
+                regressors, logits, self._anchors, size, self.min_score
+            )
+            if len(scores) == 0:
+                return []
+            boxes, keypoints, scores = _weighted_nms(boxes, keypoints, scores, self.iou_threshold)
+            faces = _to_face_boxes(boxes, keypoints, scores, box, image_size)
         return faces if self.max_faces is None else faces[: self.max_faces]
+
+    def _detect_tiled(
+        self,
+        rgb: npt.NDArray[np.uint8],
+        tensor: npt.NDArray[np.float32],
+        box: _Letterbox,
+        grid: list[_Tile],
+    ) -> list[FaceBox]:
+        """Whole image (already letterboxed: ``tensor``, ``box``) plus tiles, merged in pixels."""
+        image_size = (rgb.shape[0], rgb.shape[1])
+        size = self._spec.input_size
+        tile_side = max(max(x1 - x0, y1 - y0) for x0, y0, x1, y1 in grid)
+        tensors, boxes_of = [tensor], [box]
+        for x0, y0, x1, y1 in grid:
+            tile_tensor, tile_box = _letterbox(rgb[y0:y1, x0:x1], size)
+            tensors.append(tile_tensor)
+            boxes_of.append(tile_box)
+        found_boxes, found_points, found_scores = [], [], []
+        for index, (regressors, logits) in enumerate(self._infer_each(tensors)):
+            boxes, keypoints, scores = _decode(
+                regressors, logits, self._anchors, size, self.min_score
+            )
+            if len(scores) == 0:
+                continue
+            if index == 0:
+                boxes, keypoints = _to_pixels(boxes, keypoints, boxes_of[0])
+                keep = _box_side(boxes) >= _WHOLE_MIN_FACE * tile_side
+            else:
+                tile = grid[index - 1]
+                boxes, keypoints = _to_pixels(boxes, keypoints, boxes_of[index], tile[:2])
+                keep = _tile_keep(boxes, tile, image_size)
+            if not keep.any():
+                continue
+            boxes, keypoints, scores = boxes[keep], keypoints[keep], scores[keep]
+            found_boxes.append(boxes)
+            found_points.append(keypoints)
+            found_scores.append(scores)
+        if not found_scores:
+            return []
+        boxes, keypoints, scores = _weighted_nms(
+            np.concatenate(found_boxes),
+            np.concatenate(found_points),
+            np.concatenate(found_scores),
+            self.iou_threshold,
+        )
+        return _pixel_face_boxes(boxes, keypoints, scores, image_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -816,9 +1031,9 @@ def get_detector(detector: str | FaceDetector = "default", **kwargs: Any) -> Fac
     Examples
     --------
     >>> get_detector()
-    BlazeFaceDetector(model='back', min_score=0.5, iou_threshold=0.3, max_faces=None)
-    >>> get_detector("blazeface_short", max_faces=1)
-    BlazeFaceDetector(model='short', min_score=0.5, iou_threshold=0.3, max_faces=1)
+    BlazeFaceDetector(model='back', min_score=0.5, iou_threshold=0.3, max_faces=None, tiles='auto')
+    >>> get_detector("blazeface_short", max_faces=1, tiles=None)
+    BlazeFaceDetector(model='short', min_score=0.5, iou_threshold=0.3, max_faces=1, tiles=None)
     """
     if not isinstance(detector, str):
         if callable(getattr(detector, "detect", None)):
