@@ -37,3 +37,18 @@ def load_plugins(group: str, kind: str) -> Iterator[tuple[str, Any]]:
 def where(fn: Callable[..., Any]) -> str:
     """``module.qualname`` of a callable, for messages about who registered what."""
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def add_to_registry(
+    registry: dict[str, Any], name: str, obj: Callable[..., Any], kind: str, *, override: bool
+) -> None:
+    """Register ``obj`` under ``name``; a taken name is an error unless ``override``."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{kind} name must be a non-empty string, not {name!r}")
+    existing = registry.get(name)
+    if existing is not None and existing is not obj and not override:
+        raise ValueError(
+            f"a {kind} named {name!r} is registered already (by {where(existing)}); pass "
+            "override=True to replace it, or choose another name"
+        )
+    registry[name] = obj

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from .._plugins import load_plugins, where
+from .._plugins import add_to_registry, load_plugins, where
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -968,19 +968,11 @@ def register_detector(
 
 
 def _add(name: str, factory: Callable[..., Any], *, override: bool) -> None:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"detector name must be a non-empty string, not {name!r}")
     if name == "default":
         raise ValueError(f"'default' is reserved (it means {DEFAULT_DETECTOR!r}); choose a name")
     if not callable(factory):
         raise ValueError(f"detector {name!r}: factory {factory!r} is not callable")
-    existing = _registry.get(name)
-    if existing is not None and existing is not factory and not override:
-        raise ValueError(
-            f"a detector named {name!r} is registered already (by {where(existing)}); pass "
-            "override=True to replace it, or choose another name"
-        )
-    _registry[name] = factory
+    add_to_registry(_registry, name, factory, "detector", override=override)
 
 
 def load_entry_points() -> None:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from .._plugins import load_plugins, where
+from .._plugins import add_to_registry, load_plugins
 
 __all__ = ["build_model", "get_builder", "list_models", "register_model"]
 
@@ -90,15 +90,7 @@ def register_model(name_or_fn: str | Builder | None = None, *, override: bool = 
 
 
 def _add(name: str, fn: Builder, *, override: bool) -> None:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"model name must be a non-empty string, not {name!r}")
-    existing = _registry.get(name)
-    if existing is not None and existing is not fn and not override:
-        raise ValueError(
-            f"a model named {name!r} is registered already (by {where(existing)}); pass "
-            "override=True to replace it, or choose another name"
-        )
-    _registry[name] = fn
+    add_to_registry(_registry, name, fn, "model", override=override)
 
 
 def _load_builtins() -> None:
