@@ -46,11 +46,15 @@ doctest_test_doctest_blocks = ""
 
 # The project's build machines are offline: link to other projects' docs only when asked
 # (EMOREC_DOCS_INTERSPHINX=1), so that `sphinx-build -W` passes without a network.
+TF_INVENTORY = (
+    "https://raw.githubusercontent.com/GPflow/tensorflow-intersphinx/master/tf2_py_objects.inv"
+)
 intersphinx_mapping = (
     {
         "python": ("https://docs.python.org/3", None),
         "numpy": ("https://numpy.org/doc/stable/", None),
-        "keras": ("https://keras.io/", None),
+        # TensorFlow and Keras publish no Sphinx inventory; GPflow maintains one for TF 2.
+        "tensorflow": ("https://www.tensorflow.org/api_docs/python", TF_INVENTORY),
     }
     if os.environ.get("EMOREC_DOCS_INTERSPHINX")
     else {}
