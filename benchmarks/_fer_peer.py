@@ -32,13 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from _machine import median_ms
 
 HERE = Path(__file__).resolve()
 DEFAULT_FER_PYTHON = os.environ.get(
@@ -126,17 +127,6 @@ def _versions(fer_version: str) -> dict[str, str]:
     }
 
 
-def _median_ms(fn: Any, repeat: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
 def _preprocess(crops: Any, size: tuple[int, int]) -> Any:
     """fer's own preprocessing of grey crops: cv2.resize (bilinear) to ``size``, to [-1, 1]."""
     import cv2
@@ -158,7 +148,7 @@ def cmd_detect(args: argparse.Namespace) -> dict[str, Any]:
         if bgr is None:
             raise SystemExit(f"{path}: OpenCV could not read it")
         boxes = [[int(v) for v in box] for box in detector.find_faces(bgr, bgr=True)]
-        ms = _median_ms(lambda b=bgr: detector.find_faces(b, bgr=True), args.repeat)
+        ms = median_ms(lambda b=bgr: detector.find_faces(b, bgr=True), args.repeat, warmup=1)
         photos[Path(path).name] = {"boxes": boxes, "ms": ms}
     return {
         "versions": _versions(version),
@@ -189,7 +179,7 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     photos = {}
     for name, bgr in images.items():
         faces = len(detector.detect_emotions(bgr))
-        ms = _median_ms(lambda b=bgr: detector.detect_emotions(b), args.repeat, warmup=3)
+        ms = median_ms(lambda b=bgr: detector.detect_emotions(b), args.repeat, warmup=3)
         photos[name] = {"faces": faces, "ms": ms, "shape": list(bgr.shape)}
     # batched classification of 48x48 grey crops, fer's resize and scaling included
     crops = np.random.default_rng(0).integers(0, 256, (args.batch, 48, 48), dtype=np.uint8)

@@ -1,12 +1,26 @@
-"""What every benchmark prints first: the machine, the load, and a warning when it is busy."""
+"""What the benchmarks share: the machine and load they print first (with a warning when it is
+busy), the FER2013 zip they read, and the two timers they measure with.
+
+Standard library only: ``_fer_peer.py`` imports it too, in the ``fer`` package's own venv.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import platform
+import statistics
 import sys
+import time
 import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+#: FER2013 as laid out beside the checkout (``../shared/datasets/fer2013/fer2013.zip``).
+FER2013_ZIP = (
+    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
+)
 
 
 def describe_machine() -> str:
@@ -41,3 +55,27 @@ def describe_machine() -> str:
         warnings.warn(msg, stacklevel=2)
         lines.append(f"WARNING: {msg}")
     return "\n".join(lines)
+
+
+def median_ms(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> float:
+    """Median wall time of ``repeat`` calls of ``fn`` after ``warmup`` calls, in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def rate(fn: Callable[[], Any], images: int, seconds: float = 5.0, min_calls: int = 3) -> float:
+    """Images per second of ``fn`` (which handles ``images`` a call), timed for ``seconds``
+    after two warm-up calls (tracing, oneDNN primitive caches)."""
+    fn()
+    fn()
+    calls, start = 0, time.perf_counter()
+    while calls < min_calls or time.perf_counter() - start < seconds:
+        fn()
+        calls += 1
+    return calls * images / (time.perf_counter() - start)

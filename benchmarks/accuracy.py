@@ -19,21 +19,17 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from _machine import describe_machine
+from _machine import FER2013_ZIP, describe_machine
 
 from emorec import EmotionDataset, evaluate, read_card
 from emorec.evaluation import DEFAULT_TTA
 from emorec.models import pretrained_path, write_card
 from emorec.models.card import DEFAULT_PRETRAINED
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
-)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("data", nargs="?", default=str(FER2013_ZIP))
     parser.add_argument("--model", default=DEFAULT_PRETRAINED)
     parser.add_argument("--tta", default=DEFAULT_TTA, choices=["none", "flip", "shift"])
     parser.add_argument("--figure", default=None, help="write the confusion matrix image here")

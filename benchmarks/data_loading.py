@@ -15,11 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from _machine import describe_machine
+from _machine import FER2013_ZIP, describe_machine
 
 from emorec import EmotionDataset
-
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
 
 
 def peak_rss_mib() -> float:
@@ -27,7 +25,7 @@ def peak_rss_mib() -> float:
 
 
 def main() -> None:
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else FER2013_ZIP
     if not path.exists():
         sys.exit(f"{path}: not found; pass the path of FER2013's fer2013.zip")
     print(describe_machine())

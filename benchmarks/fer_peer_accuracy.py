@@ -33,21 +33,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 from _fer_peer import add_fer_python_argument, run_peer
-from _machine import describe_machine
+from _machine import FER2013_ZIP, describe_machine
 
 from emorec import EmotionDataset, evaluate
 from emorec.evaluation import DEFAULT_TTA, EvaluationReport
 from emorec.models import pretrained_path
 from emorec.models.card import DEFAULT_PRETRAINED
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
-)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("data", nargs="?", default=str(FER2013_ZIP))
     parser.add_argument("--split", default="test")
     add_fer_python_argument(parser)
     args = parser.parse_args()

@@ -23,14 +23,11 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _machine import describe_machine
+from _machine import FER2013_ZIP, describe_machine
 
 from emorec import EmotionClassifier, EmotionDataset, Trainer, evaluate
 from emorec.evaluation import DEFAULT_TTA
 
-DEFAULT_DATA = (
-    Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
-)
 THREE = {
     "negative": ["angry", "disgust", "fear", "sad"],
     "positive": ["happy"],
@@ -40,7 +37,7 @@ THREE = {
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", nargs="?", default=str(DEFAULT_DATA))
+    parser.add_argument("data", nargs="?", default=str(FER2013_ZIP))
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()

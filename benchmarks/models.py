@@ -12,26 +12,15 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _machine import describe_machine
+from _machine import describe_machine, rate
 
 from emorec import build_model
 
 FAMILIES = ["seed_cnn", "vgg_s", "vgg_m", "mini_xception", "resnet_s"]
-
-
-def rate(fn, images: int, seconds: float = 5.0, min_calls: int = 3) -> float:
-    fn()  # warm-up (tracing, oneDNN primitive caches)
-    fn()
-    calls, start = 0, time.perf_counter()
-    while calls < min_calls or time.perf_counter() - start < seconds:
-        fn()
-        calls += 1
-    return calls * images / (time.perf_counter() - start)
 
 
 def main() -> None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -51,7 +50,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 from _fer_peer import add_fer_python_argument, run_peer
-from _machine import describe_machine
+from _machine import describe_machine, median_ms, rate
 from detection import Score, pct, score
 
 from emorec import load_image
@@ -59,26 +58,6 @@ from emorec import load_image
 ROOT = Path(__file__).resolve().parents[1]
 #: a portrait, a couple, and groups of 6, 10 and 24 faces
 PHOTOS = ["astronaut.jpg", "couple.jpg", "group_large.jpg", "group_small.jpg", "group_class.jpg"]
-
-
-def median_ms(fn, repeat: int, warmup: int = 3) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
-
-def rate(fn, images: int, seconds: float, min_calls: int = 3) -> float:
-    fn()  # warm-up
-    calls, start = 0, time.perf_counter()
-    while calls < min_calls or time.perf_counter() - start < seconds:
-        fn()
-        calls += 1
-    return calls * images / (time.perf_counter() - start)
 
 
 def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better: bool) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .images import convert_batch
 from .labels import LABELS, canonical_label
 
 __all__ = ["DEFAULT_TTA", "EvaluationReport", "evaluate", "predict_proba"]
@@ -186,18 +187,9 @@ def _views(x: np.ndarray, tta: str, shift: int) -> list[np.ndarray]:
 
 def _fit_input(images: np.ndarray, input_shape: Sequence[int | None]) -> np.ndarray:
     """Convert uint8 ``(n, h, w, c)`` images to the model's input size and channels (float32)."""
-    x = images.astype(np.float32)
-    want_c = input_shape[-1]
-    if want_c == 3 and x.shape[-1] == 1:
-        x = np.repeat(x, 3, axis=-1)
-    elif want_c == 1 and x.shape[-1] == 3:
-        x = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
     h, w = input_shape[0], input_shape[1]
-    if h is not None and w is not None and (h, w) != x.shape[1:3]:
-        import keras
-
-        x = keras.ops.convert_to_numpy(keras.ops.image.resize(x, (h, w)))
-    return x
+    size = (h, w) if h is not None and w is not None else None
+    return convert_batch(images, input_shape[-1], size)
 
 
 def predict_proba(

@@ -512,3 +512,24 @@ def _finish(pixels: npt.NDArray[np.uint8], grayscale: bool) -> npt.NDArray[np.ui
     if pixels.shape[2] == 1 and not grayscale:
         pixels = np.repeat(pixels, 3, axis=2)
     return np.ascontiguousarray(pixels)
+
+
+def convert_batch(
+    images: npt.ArrayLike, channels: int | None, size: tuple[int, int] | None = None
+) -> np.ndarray:
+    """A batch ``(n, h, w, c)`` as float32 in 0..255 with ``channels`` channels and ``size``.
+
+    Grey from RGB uses the same ITU-R 601-2 luma as :func:`load_image` (without rounding);
+    resizing is bilinear (Keras). ``None`` keeps the channels or the size. Used by the
+    evaluation and by the backend-neutral training feed, so both see the same pixels.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if channels == 3 and x.shape[-1] == 1:
+        x = np.repeat(x, 3, axis=-1)
+    elif channels == 1 and x.shape[-1] == 3:
+        x = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    if size is not None and tuple(size) != x.shape[1:3]:
+        import keras
+
+        x = keras.ops.convert_to_numpy(keras.ops.image.resize(x, tuple(size)))
+    return x

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..images import convert_batch
+
 
 def _base() -> Any:
     import keras
@@ -40,7 +42,9 @@ class ArrayBatches(_base()):  # type: ignore[misc]
             raise ValueError(f"batch_size={batch_size}; expected a positive integer")
         self.images, self.labels = images, labels
         self.batch_size, self.num_classes = batch_size, num_classes
-        self.image_size = None if image_size is None else tuple(image_size)
+        self.image_size: tuple[int, int] | None = (
+            None if image_size is None else (int(image_size[0]), int(image_size[1]))
+        )
         self.color_mode, self.augmenter = color_mode, augmenter
         self.shuffle, self.label_mode = shuffle, label_mode
         self._rng = np.random.default_rng(seed)
@@ -57,13 +61,8 @@ class ArrayBatches(_base()):  # type: ignore[misc]
         import keras
 
         idx = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        x: Any = self.images[idx].astype(np.float32)
-        if self.color_mode == "rgb" and x.shape[-1] == 1:
-            x = np.repeat(x, 3, axis=-1)
-        elif self.color_mode == "grayscale" and x.shape[-1] == 3:
-            x = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
-        if self.image_size is not None and x.shape[1:3] != self.image_size:
-            x = keras.ops.image.resize(x, self.image_size)
+        channels = 3 if self.color_mode == "rgb" else 1
+        x: Any = convert_batch(self.images[idx], channels, self.image_size)
         if self.augmenter is not None:
             x = keras.ops.clip(self.augmenter(x, training=True), 0.0, 255.0)
         y = self.labels[idx]
