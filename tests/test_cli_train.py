@@ -73,6 +73,13 @@ def test_train_then_evaluate(data_zip, tmp_path, capsys):
     # the same command on a finished run: one-line error, exit 2, nothing touched
     assert main(args) == 2
     assert "finished run" in capsys.readouterr().err
+    # a second run starts from the first one's weights, with random erasing
+    again = [*args[:7], str(tmp_path / "again"), *args[8:]]
+    again += ["--init-from", str(out / "best.keras"), "--augment", "erasing=0.25"]
+    assert main(again) == 0
+    config = json.loads((tmp_path / "again" / "config.json").read_text())["config"]
+    assert config["init_from"] == str(out / "best.keras")
+    assert config["augment"] == {"erasing": 0.25}
 
 
 def test_entry_point_architecture_through_the_cli(

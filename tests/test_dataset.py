@@ -352,6 +352,25 @@ def test_to_tf_augment_changes_images_within_range():
     assert aug.min() >= 0 and aug.max() <= 255
 
 
+def test_augment_options_and_random_erasing():
+    from emorec.data.augment import make_augmenter
+
+    ds = EmotionDataset.from_arrays(np.full((16, 48, 48), 128, np.uint8), [0] * 16)
+    only_erasing = {"shift": 0, "flip": False, "rotation": 0, "brightness": 0, "contrast": 0}
+    x = next(iter(ds.to_tf("train", 16, shuffle=False, augment={**only_erasing, "erasing": 1.0})))
+    changed = (x[0].numpy() != 128).reshape(16, -1)
+    # every image has one erased rectangle, 2-33 % of the image, the rest untouched
+    assert changed.any(axis=1).all()
+    assert 0.0 < changed.mean() < 0.34
+    with pytest.raises(ValueError, match="unknown augmentation option.*blur"):
+        make_augmenter({"blur": 1})
+    with pytest.raises(ValueError, match="erasing=1.5"):
+        make_augmenter({"erasing": 1.5})
+    with pytest.raises(TypeError, match="augment=3"):
+        make_augmenter(3)
+    assert make_augmenter(None) is None
+
+
 def test_to_tf_errors():
     ds = EmotionDataset.from_arrays(np.zeros((2, 4, 4), np.uint8), [0, 1])
     with pytest.raises(KeyError, match="no split 'val'"):

@@ -188,6 +188,35 @@ def test_model_with_wrong_outputs_or_input(tiny_ds, tmp_path):
         make(tiny_ds, tmp_path, model=flat)
 
 
+def test_init_from_a_trained_model(tiny_ds, tmp_path):
+    first = make(tiny_ds, tmp_path, model="seed_cnn", epochs=1, command="emorec train first")
+    first.fit()
+    donor = tmp_path / "run" / "best.keras"
+    second = make(
+        tiny_ds,
+        tmp_path,
+        model="seed_cnn",
+        init_from=donor,
+        output_dir=tmp_path / "second",
+        augment={"erasing": 0.5},
+        epochs=1,
+    )
+    for mine, theirs in zip(second.model.get_weights(), first.model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert second.config()["init_from"] == str(donor)
+    assert second.config()["augment"] == {"erasing": 0.5}
+    second.fit()
+    card = read_card(tmp_path / "second" / "best.keras")
+    assert card["training"]["started_from"]["file"] == str(donor)
+    assert card["training"]["started_from"]["training"]["command"] == "emorec train first"
+    with pytest.raises(ValueError, match="do not fit mini_xception"):
+        make(tiny_ds, tmp_path, init_from=donor, output_dir=tmp_path / "third")
+    with pytest.raises(FileNotFoundError, match="not a bundled model"):
+        make(tiny_ds, tmp_path, init_from=tmp_path / "nope.keras", output_dir=tmp_path / "4")
+    with pytest.raises(ValueError, match="unknown augmentation option"):
+        make(tiny_ds, tmp_path, augment={"zoom": 0.1})
+
+
 def test_empty_split_and_missing_label(tmp_path):
     images = np.zeros((6, 48, 48), np.uint8)
     ds = EmotionDataset.from_arrays(images, [0, 1, 0, 1, 0, 1], ["a", "b", "c"])

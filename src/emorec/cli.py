@@ -227,11 +227,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay,
         label_smoothing=args.label_smoothing,
-        augment=not args.no_augment,
+        augment=False if args.no_augment else (_parse_kwargs(args.augment) or True),
         class_weight=args.class_weight,
         output_dir=args.output,
         seed=args.seed,
         model_kwargs=_parse_kwargs(args.model_arg),
+        init_from=args.init_from,
         early_stopping_patience=(None if args.early_stopping == 0 else args.early_stopping)
         if args.early_stopping is not None
         else "auto",
@@ -436,6 +437,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--class-weight", choices=["balanced"], default=None)
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument(
+        "--augment",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="augmentation option, e.g. --augment erasing=0.5 or --augment rotation=0 "
+        "(shift, flip, rotation, brightness, contrast, erasing)",
+    )
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this model's weights (.keras file or bundled name; same architecture)",
+    )
     p.add_argument(
         "--early-stopping",
         type=int,

@@ -9,13 +9,15 @@ Examples
 >>> aug = default_augmentation(seed=0)
 >>> [layer.__class__.__name__ for layer in aug.layers]  # doctest: +NORMALIZE_WHITESPACE
 ['RandomTranslation', 'RandomFlip', 'RandomRotation', 'RandomBrightness', 'RandomContrast']
+>>> [layer.__class__.__name__ for layer in make_augmenter({"erasing": 0.5}, seed=0).layers][-1]
+'RandomErasing'
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["default_augmentation"]
+__all__ = ["default_augmentation", "make_augmenter"]
 
 
 def default_augmentation(
@@ -25,6 +27,7 @@ def default_augmentation(
     rotation: float = 10.0,
     brightness: float = 0.2,
     contrast: float = 0.2,
+    erasing: float = 0.0,
     seed: int | None = None,
 ) -> Any:
     """Build the default augmentation: a ``keras.Sequential`` of preprocessing layers.
@@ -42,6 +45,9 @@ def default_augmentation(
         Largest brightness change as a fraction of the 0..255 range.
     contrast : float
         Largest contrast change factor (``0.2``: 0.8 to 1.2).
+    erasing : float
+        Probability of random erasing (Zhong et al. 2017): a rectangle of 2-33 % of the image
+        is replaced by random pixel values. Off (``0``) by default.
     seed : int, optional
         Seed for the random layers.
 
@@ -71,4 +77,57 @@ def default_augmentation(
         layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=seed))
     if contrast:
         layers.append(keras.layers.RandomContrast(contrast, seed=seed))
+    if erasing:
+        if not 0 < erasing <= 1:
+            raise ValueError(f"erasing={erasing}; expected a probability between 0 and 1")
+        layers.append(
+            keras.layers.RandomErasing(
+                factor=(float(erasing), float(erasing)), value_range=(0, 255), seed=seed
+            )
+        )
     return keras.Sequential(layers, name="augmentation")
+
+
+def make_augmenter(augment: Any, seed: int | None = None) -> Any:
+    """The augmenter that an ``augment=`` argument asks for, or None.
+
+    Parameters
+    ----------
+    augment : bool, dict or callable
+        ``True``: :func:`default_augmentation`; a dict: :func:`default_augmentation` with those
+        options (for example ``{"erasing": 0.5, "rotation": 0}``); a callable (for example a
+        ``keras.Sequential`` of preprocessing layers) is used as it is; ``False`` or None: no
+        augmentation.
+    seed : int, optional
+        Seed for :func:`default_augmentation`.
+
+    Returns
+    -------
+    callable or None
+
+    Examples
+    --------
+    >>> make_augmenter(False) is None
+    True
+    >>> len(make_augmenter({"rotation": 0}, seed=0).layers)
+    4
+    """
+    if augment is True:
+        return default_augmentation(seed=seed)
+    if isinstance(augment, dict):
+        unknown = sorted(
+            set(augment) - {"shift", "flip", "rotation", "brightness", "contrast", "erasing"}
+        )
+        if unknown:
+            raise ValueError(
+                f"unknown augmentation option(s) {', '.join(unknown)}; expected shift, flip, "
+                "rotation, brightness, contrast or erasing"
+            )
+        return default_augmentation(**augment, seed=seed)
+    if augment is False or augment is None:
+        return None
+    if not callable(augment):
+        raise TypeError(
+            f"augment={augment!r}; expected True, False, a dict of options or a callable"
+        )
+    return augment

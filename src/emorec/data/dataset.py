@@ -688,7 +688,7 @@ class EmotionDataset:
         *,
         image_size: tuple[int, int] | None = None,
         color_mode: ColorMode = "grayscale",
-        augment: bool | Callable[..., Any] = False,
+        augment: bool | dict[str, Any] | Callable[..., Any] = False,
         shuffle: bool | None = None,
         seed: int | None = None,
         label_mode: Literal["int", "categorical"] = "int",
@@ -709,10 +709,11 @@ class EmotionDataset:
             Resize to this size (bilinear); default: keep the stored size.
         color_mode : {"grayscale", "rgb"}
             Channels of the output: 1 or 3.
-        augment : bool or callable
+        augment : bool, dict or callable
             ``True`` applies :func:`emorec.data.augment.default_augmentation` (random shift,
             horizontal flip, small rotation, brightness and contrast) as Keras preprocessing
-            layers inside the pipeline; a callable (for example a ``keras.Sequential`` of
+            layers inside the pipeline; a dict passes options to it (for example
+            ``{"erasing": 0.5}``); a callable (for example a ``keras.Sequential`` of
             preprocessing layers) is applied to each batch instead.
         shuffle : bool, optional
             Shuffle every epoch; default True for ``"train"``, else False.
@@ -733,7 +734,7 @@ class EmotionDataset:
         """
         import tensorflow as tf
 
-        from .augment import default_augmentation
+        from .augment import make_augmenter
 
         part = self[split]
         if len(part) == 0:
@@ -743,7 +744,7 @@ class EmotionDataset:
         if color_mode not in ("grayscale", "rgb"):
             raise ValueError(f"color_mode={color_mode!r}; expected 'grayscale' or 'rgb'")
         shuffle = split == "train" if shuffle is None else shuffle
-        augmenter = default_augmentation(seed=seed) if augment is True else augment or None
+        augmenter = make_augmenter(augment, seed)
         num_classes = len(self._label_names)
         stored_channels = part.images.shape[-1]
 
@@ -780,7 +781,7 @@ class EmotionDataset:
         *,
         image_size: tuple[int, int] | None = None,
         color_mode: ColorMode = "grayscale",
-        augment: bool | Callable[..., Any] = False,
+        augment: bool | dict[str, Any] | Callable[..., Any] = False,
         shuffle: bool | None = None,
         seed: int | None = None,
         label_mode: Literal["int", "categorical"] = "int",
@@ -799,13 +800,13 @@ class EmotionDataset:
         >>> len(batches), batches[0][0].shape
         (2, (4, 48, 48, 1))
         """
-        from .augment import default_augmentation
+        from .augment import make_augmenter
         from .feed import ArrayBatches
 
         part = self[split]
         if len(part) == 0:
             raise ValueError(f"split {split!r} is empty")
-        augmenter = default_augmentation(seed=seed) if augment is True else augment or None
+        augmenter = make_augmenter(augment, seed)
         return ArrayBatches(
             part.images,
             part.labels,

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..models.card import write_card
+from ..data.augment import make_augmenter
+from ..models.card import list_pretrained, write_card
 from ..models.registry import build_model
 from .callbacks import default_callbacks, restore_callback_state
 
@@ -82,9 +83,10 @@ class Trainer:
         Decoupled weight decay (not applied to biases and batch-norm parameters).
     label_smoothing : float
         Label smoothing of the cross-entropy loss.
-    augment : bool or callable
-        Augment the training images (:func:`emorec.data.augment.default_augmentation`), or a
-        Keras layer / callable to apply to each batch instead.
+    augment : bool, dict or callable
+        Augment the training images (:func:`emorec.data.augment.default_augmentation`), with
+        the options in a dict (for example ``{"erasing": 0.5}``), or a Keras layer / callable
+        to apply to each batch instead.
     class_weight : {"balanced", None} or dict
         Weight the loss by class: ``"balanced"`` uses :meth:`EmotionDataset.class_weights`.
     callbacks : list of keras.callbacks.Callback, optional
@@ -98,6 +100,11 @@ class Trainer:
         Build and compile the model inside this strategy's scope (several GPUs or workers).
     model_kwargs : dict, optional
         Options for the architecture when ``model`` is a name.
+    init_from : str or path-like, optional
+        Start from the weights of this model: a ``.keras`` file (a Trainer's ``best.keras``, for
+        example) or a bundled model's name (:func:`emorec.list_pretrained`). Its architecture
+        must match the one built here, head included (for a new label set use
+        :meth:`emorec.EmotionClassifier.fine_tune`). The learning-rate schedule starts again.
     early_stopping_patience : int or None
         Epochs without improvement before EarlyStopping ends the run; None for no early
         stopping. Default: 10 with the plateau schedule, None with the others.
@@ -146,6 +153,7 @@ class Trainer:
         seed: int | None = None,
         strategy: Any = None,
         model_kwargs: dict[str, Any] | None = None,
+        init_from: str | os.PathLike[str] | None = None,
         early_stopping_patience: int | str | None = "auto",
         overwrite: bool = False,
         data_source: str | None = None,
@@ -185,6 +193,7 @@ class Trainer:
         self.weight_decay = float(weight_decay)
         self.label_smoothing = float(label_smoothing)
         self.augment = augment
+        make_augmenter(augment)  # fail early on bad options
         self.class_weight = class_weight
         self.seed = seed
         self.strategy = strategy
@@ -203,11 +212,15 @@ class Trainer:
             early_stopping_patience = 10 if schedule == "plateau" else None
         self.early_stopping_patience = early_stopping_patience
         self.model_kwargs = dict(model_kwargs or {})
+        self.init_from = None if init_from is None else str(init_from)
+        self._donor: dict[str, Any] | None = None
         if seed is not None:
             keras.utils.set_random_seed(seed)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             self.model = self._model(model)
+            if self.init_from is not None:
+                self._initialise(self.init_from)
             self._compile(optimizer)
         monitor = "val_accuracy" if self.val_name else "accuracy"
         #: The callbacks ``fit`` passes to Keras: edit, extend or replace this list freely.
@@ -281,6 +294,41 @@ class Trainer:
             )
         return model
 
+    def _initialise(self, source: str) -> None:
+        from ..models.card import load_model, pretrained_path
+
+        path = Path(source)
+        if not path.exists() and source in list_pretrained():
+            path = pretrained_path(source)
+        if not path.exists():
+            raise FileNotFoundError(
+                f"init_from={source!r}: no such file, and not a bundled model "
+                f"({', '.join(list_pretrained())})"
+            )
+        donor = load_model(path)
+        mine = [tuple(w.shape) for w in self.model.weights]
+        theirs = [tuple(w.shape) for w in donor.weights]
+        if mine != theirs:
+            raise ValueError(
+                f"init_from={source!r}: its weights ({len(theirs)} arrays, "
+                f"{donor.count_params():,} parameters, input {donor.input_shape[1:]}, "
+                f"{donor.output_shape[-1]} outputs) do not fit {self.model_name} "
+                f"({len(mine)} arrays, {self.model.count_params():,} parameters, input "
+                f"{self.model.input_shape[1:]}, {self.model.output_shape[-1]} outputs); build "
+                "the same architecture for the same input and labels, or use "
+                "EmotionClassifier.fine_tune for a new label set"
+            )
+        self.model.set_weights(donor.get_weights())
+        # The donor's own training record goes into this run's card: the chain of commands
+        # that made a model stays in the model file.
+        from ..models.card import read_card
+
+        with contextlib.suppress(Exception):
+            donor_training = read_card(path).get("training")
+            if donor_training:
+                self._donor = {"file": str(path), "training": donor_training}
+        logger.info("starting from the weights of %s", path)
+
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
 
@@ -338,7 +386,10 @@ class Trainer:
             "warmup_epochs": self.warmup_epochs,
             "weight_decay": self.weight_decay,
             "label_smoothing": self.label_smoothing,
-            "augment": self.augment if isinstance(self.augment, bool) else repr(self.augment),
+            "augment": (
+                self.augment if isinstance(self.augment, (bool, dict)) else repr(self.augment)
+            ),
+            "init_from": self.init_from,
             "class_weight": self.class_weight,
             "early_stopping_patience": self.early_stopping_patience,
             "seed": self.seed,
@@ -504,6 +555,7 @@ class Trainer:
                 "training_time_s": round(total_time, 1),
                 "machine": _machine(),
                 "finished": _now(),
+                **({"started_from": self._donor} if self._donor else {}),
             },
         }
         val_key = "val_accuracy"
