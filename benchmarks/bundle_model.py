@@ -1,0 +1,84 @@
+"""Turn a training run's ``best.keras`` into the bundled model file, with its card.
+
+    python benchmarks/bundle_model.py RUN/best.keras [--name fer2013_vgg_m] [--command CMD]
+                                      [--note TEXT] [--overwrite]
+
+Writes ``src/emorec/weights/NAME.keras``: the model without its optimizer state, and a card
+that adds to the Trainer's (labels, input, architecture, parameters, training config, command,
+time, machine, validation metrics) the licence, the FER2013 data notice and the meaning of
+each split. Then measure it and store its metrics in the card with::
+
+    python benchmarks/accuracy.py --model src/emorec/weights/NAME.keras --write-card \\
+        --figure docs/_static/confusion_matrix.png
+
+Refuses to replace an existing file unless ``--overwrite`` is given (the previous model stays
+in git history). Lives beside the benchmarks because it is how their subject is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from emorec import read_card
+from emorec.models import load_model, write_card
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "emorec" / "weights"
+
+LICENSE = "MIT (the emorec licence)"
+DATA_NOTICE = (
+    "Trained on FER2013 (Goodfellow et al., ICML 2013 workshop 'Challenges in Representation "
+    "Learning'; data prepared by Pierre-Luc Carrier and Aaron Courville), released for "
+    "research through that challenge. Check that this origin fits your use."
+)
+SPLITS = {
+    "val": "10 % of FER2013 Training, stratified, seed 0 (model selection)",
+    "public_test": "FER2013 PublicTest: test/ of the Kaggle image-folder download",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("source", help="a Trainer's best.keras (or final.keras)")
+    parser.add_argument("--name", default="fer2013_vgg_m", help="bundled model name")
+    parser.add_argument("--command", help="the command to record, if not the one run")
+    parser.add_argument("--note", help="a note on how the run was made, stored in the card")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    args = parser.parse_args()
+    source = Path(args.source)
+    target = WEIGHTS / f"{args.name}.keras"
+    if target.exists() and not args.overwrite:
+        sys.exit(f"{target} exists; pass --overwrite to replace it (git keeps the old one)")
+    card = read_card(source)
+    if not card:
+        sys.exit(f"{source}: no emorec card; bundle a file written by the Trainer")
+    model = load_model(source)  # compile=False: no optimizer state in the bundled file
+    training = dict(card.get("training", {}))
+    if args.command:
+        training["command_as_run"] = training.get("command")
+        training["command"] = args.command
+    if args.note:
+        training["note"] = args.note
+    card.update(
+        training=training,
+        metrics={k: v for k, v in card.get("metrics", {}).items() if k in SPLITS},
+        license=LICENSE,
+        data_notice=DATA_NOTICE,
+        splits=SPLITS,
+    )
+    staged = WEIGHTS / f".{args.name}.partial.keras"  # Keras saves only to *.keras names
+    try:
+        model.save(staged)
+        write_card(staged, card)
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
+    print(f"wrote {target} ({target.stat().st_size / 1e6:.1f} MB) from {source}")
+
+
+if __name__ == "__main__":
+    main()
