@@ -22,7 +22,8 @@ def test_bundled_file_and_card():
     card = read_card(DEFAULT_PRETRAINED)
     assert tuple(card["labels"]) == LABELS
     assert card["input_shape"] == [48, 48, 1] and card["color_mode"] == "grayscale"
-    assert card["training"]["command"].startswith("KERAS_BACKEND=jax emorec train ")
+    assert "emorec train ../shared/datasets/fer2013/fer2013.zip" in card["training"]["command"]
+    assert card["training"]["started_from"]["training"]["command"].startswith("KERAS_BACKEND=jax ")
     assert "FER2013" in card["data_notice"] and card["license"].startswith("MIT")
     for split in ("val", "public_test"):
         assert 0.5 < card["metrics"][split]["accuracy"] < 1
