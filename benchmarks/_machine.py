@@ -23,12 +23,13 @@ FER2013_ZIP = (
 )
 
 
-def describe_machine() -> str:
+def describe_machine(*, timed: bool = True) -> str:
     """One line naming the CPU, core count, memory and Python, then the load average.
 
     Warns (and says so in the output) when the 1-minute load average is above half the cores:
     a background training run halves throughput, so figures from a busy machine are not
-    comparable.
+    comparable. With ``timed=False`` (a script whose figures do not depend on speed, such as
+    accuracy) the load is only noted.
     """
     cpu = platform.processor() or platform.machine()
     try:
@@ -47,7 +48,9 @@ def describe_machine() -> str:
         f"machine: {cpu}, {cores} cores{mem}; Python {platform.python_version()} on {sys.platform}",
         f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (1, 5, 15 min)",
     ]
-    if load[0] > cores / 2:
+    if load[0] > cores / 2 and not timed:
+        lines.append(f"(busy: load {load[0]:.1f} on {cores} cores; no timed figures here)")
+    elif load[0] > cores / 2:
         msg = (
             f"the machine is busy (load {load[0]:.1f} on {cores} cores): figures will be low "
             "and not comparable; rerun on an idle machine"

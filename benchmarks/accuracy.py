@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     if not Path(args.data).exists():
         sys.exit(f"{args.data}: not found; pass the path of FER2013's fer2013.zip")
-    print(describe_machine())
+    print(describe_machine(timed=False))
     path = Path(args.model) if Path(args.model).exists() else pretrained_path(args.model)
     card = read_card(path)
     config = card.get("training", {}).get("config", {})
