@@ -176,11 +176,13 @@ def cmd_latency(args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     detector.detect_emotions(first)
     first_s = time.perf_counter() - start
-    photos = {}
-    for name, bgr in images.items():
-        faces = len(detector.detect_emotions(bgr))
-        ms = median_ms(lambda b=bgr: detector.detect_emotions(b), args.repeat, warmup=3)
-        photos[name] = {"faces": faces, "ms": ms, "shape": list(bgr.shape)}
+    photos: dict[str, dict[str, Any]] = {}
+    for _ in range(args.rounds):  # best of the rounds' medians, as for emorec
+        for name, bgr in images.items():
+            faces = len(detector.detect_emotions(bgr))
+            ms = median_ms(lambda b=bgr: detector.detect_emotions(b), args.repeat, warmup=3)
+            best = photos.get(name, {}).get("ms", ms)
+            photos[name] = {"faces": faces, "ms": min(ms, best), "shape": list(bgr.shape)}
     # batched classification of 48x48 grey crops, fer's resize and scaling included
     crops = np.random.default_rng(0).integers(0, 256, (args.batch, 48, 48), dtype=np.uint8)
     start = time.perf_counter()
@@ -245,6 +247,7 @@ def main() -> None:
     latency = sub.add_parser("latency")
     latency.add_argument("photos", nargs="+")
     latency.add_argument("--repeat", type=int, default=20)
+    latency.add_argument("--rounds", type=int, default=3)
     latency.add_argument("--batch", type=int, default=256)
     latency.add_argument("--seconds", type=float, default=6.0)
     classify = sub.add_parser("classify")

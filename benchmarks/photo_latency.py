@@ -11,8 +11,10 @@ emorec, in this process:
 - ``predict(photo)`` on a portrait, ``examples/photos/astronaut.jpg`` (one face, 512x512), a
   couple, ``couple.jpg`` (two faces, 640x480), and the group photos ``group_large.jpg`` (6
   faces) and ``group_small.jpg`` (10 faces, 1024x683) and ``group_class.jpg`` (24 faces in
-  rows, 1280x800; see ``examples/photos/make_test_photos.py``): median of ``--repeat`` calls
-  after three warm-up calls, the photo decoded beforehand, with the classifier's default
+  rows, 1280x800; see ``examples/photos/make_test_photos.py``): the best of ``--rounds``
+  medians of ``--repeat`` calls after three warm-up calls (this shared 2-core VM's speed
+  drifts by up to a third between minutes; fer is measured the same way), the photo decoded
+  beforehand, with the classifier's default
   test-time augmentation (``flip``) and with ``tta="none"``;
 - ``predict_proba`` throughput on a batch of ``--batch`` random 48x48 grey crops, with
   ``tta="none"`` and with the default TTA, in images per second (time-boxed to ``--seconds``).
@@ -72,6 +74,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", default=str(ROOT / "examples" / "photos"))
     parser.add_argument("--repeat", type=int, default=20, help="timed predict calls per photo")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="times each side measures every photo; the best median is reported",
+    )
     parser.add_argument("--seconds", type=float, default=6.0, help="time box of each rate")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a match needs")
@@ -86,8 +94,9 @@ def main() -> None:
     truth = {p.name: [tuple(box) for box in truth_photos[p.name]["faces"]] for p in paths}
     print(describe_machine())
     print(
-        f"photos: {', '.join(str(p.relative_to(ROOT)) for p in paths)}; predict: median of "
-        f"{args.repeat} calls after 3 warm-ups, decoded photo in memory; rates: batch "
+        f"photos: {', '.join(str(p.relative_to(ROOT)) for p in paths)}; predict: best of "
+        f"{args.rounds} rounds of the median of {args.repeat} calls after 3 warm-ups, decoded "
+        f"photo in memory; rates: batch "
         f"{args.batch} of random 48x48 grey crops, {args.seconds:g} s each"
     )
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
@@ -112,14 +121,18 @@ def main() -> None:
         f"{clf!r}, detector {clf.detector!r}, default tta={DEFAULT_TTA}"
     )
     ours: dict[str, dict] = {}
-    for name, rgb in images.items():
-        found = clf.predict(rgb)
-        ours[name] = {
-            "faces": len(found),
-            "boxes": [tuple(face.box) for face in found],
-            "ms": median_ms(lambda r=rgb: clf.predict(r), args.repeat),
-            "ms_none": median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat),
-        }
+    for _ in range(args.rounds):
+        for name, rgb in images.items():
+            found = clf.predict(rgb)
+            ms = median_ms(lambda r=rgb: clf.predict(r), args.repeat)
+            ms_none = median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat)
+            before = ours.get(name, {"ms": ms, "ms_none": ms_none})
+            ours[name] = {
+                "faces": len(found),
+                "boxes": [tuple(face.box) for face in found],
+                "ms": min(ms, before["ms"]),
+                "ms_none": min(ms_none, before["ms_none"]),
+            }
     crops = np.random.default_rng(0).integers(0, 256, (args.batch, 48, 48, 1), dtype=np.uint8)
     rates = {
         mode: rate(lambda m=mode: clf.predict_proba(crops, tta=m), args.batch, args.seconds)
@@ -134,6 +147,8 @@ def main() -> None:
             *map(str, paths),
             "--repeat",
             str(args.repeat),
+            "--rounds",
+            str(args.rounds),
             "--batch",
             str(args.batch),
             "--seconds",
