@@ -200,8 +200,8 @@ def _forward(model: Any) -> Any:
     """The model's inference function, made once per model: batch in, numpy probabilities out.
 
     With TensorFlow, a ``tf.function`` whose batch size is left open: it is traced once, and a
-    call on the few crops of a photo costs 6.9 ms where ``predict_on_batch`` costs 7.7 ms
-    (vgg_m, 2 crops, 2 cores); the same at large batches. Other backends use
+    call on the few crops of a photo costs less than ``predict_on_batch`` (whose per-call
+    overhead shows on small batches); the same at large batches. Other backends use
     ``predict_on_batch``, as do objects that only have that method.
     """
     import keras
