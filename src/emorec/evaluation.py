@@ -254,11 +254,12 @@ def predict_proba(
     """
     mode = _tta_name(tta)
     input_shape = tuple(model.input_shape[1:])
+    forward = _forward(model)
     out = []
     for start in range(0, len(images), batch_size):
         x = _fit_input(images[start : start + batch_size], input_shape)
         views = _views(x, mode, shift)
-        probs = _forward(model)(np.concatenate(views))
+        probs = forward(np.concatenate(views))
         out.append(probs.reshape(len(views), len(x), -1).mean(axis=0))
     if not out:
         return np.zeros((0, int(model.output_shape[-1])), np.float32)

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 __all__ = ["default_augmentation", "make_augmenter"]
@@ -115,13 +116,12 @@ def make_augmenter(augment: Any, seed: int | None = None) -> Any:
     if augment is True:
         return default_augmentation(seed=seed)
     if isinstance(augment, dict):
-        unknown = sorted(
-            set(augment) - {"shift", "flip", "rotation", "brightness", "contrast", "erasing"}
-        )
+        options = [n for n in inspect.signature(default_augmentation).parameters if n != "seed"]
+        unknown = sorted(set(augment) - set(options))
         if unknown:
             raise ValueError(
-                f"unknown augmentation option(s) {', '.join(unknown)}; expected shift, flip, "
-                "rotation, brightness, contrast or erasing"
+                f"unknown augmentation option(s) {', '.join(unknown)}; expected one of "
+                f"{', '.join(options)}"
             )
         return default_augmentation(**augment, seed=seed)
     if augment is False or augment is None:

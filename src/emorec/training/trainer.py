@@ -295,16 +295,15 @@ class Trainer:
         return model
 
     def _initialise(self, source: str) -> None:
-        from ..models.card import load_model, pretrained_path
+        from ..models.card import _resolve, load_model, read_card
 
-        path = Path(source)
-        if not path.exists() and source in list_pretrained():
-            path = pretrained_path(source)
-        if not path.exists():
+        try:
+            path = _resolve(source)
+        except FileNotFoundError as error:
             raise FileNotFoundError(
                 f"init_from={source!r}: no such file, and not a bundled model "
-                f"({', '.join(list_pretrained())})"
-            )
+                f"({', '.join(list_pretrained()) or 'none'})"
+            ) from error
         donor = load_model(path)
         mine = [tuple(w.shape) for w in self.model.weights]
         theirs = [tuple(w.shape) for w in donor.weights]
@@ -321,12 +320,9 @@ class Trainer:
         self.model.set_weights(donor.get_weights())
         # The donor's own training record goes into this run's card: the chain of commands
         # that made a model stays in the model file.
-        from ..models.card import read_card
-
-        with contextlib.suppress(Exception):
-            donor_training = read_card(path).get("training")
-            if donor_training:
-                self._donor = {"file": str(path), "training": donor_training}
+        donor_training = read_card(path).get("training")
+        if donor_training:
+            self._donor = {"file": str(path), "training": donor_training}
         logger.info("starting from the weights of %s", path)
 
     def _steps_per_epoch(self) -> int:
