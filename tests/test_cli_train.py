@@ -76,10 +76,12 @@ def test_train_then_evaluate(data_zip, tmp_path, capsys):
     # a second run starts from the first one's weights, with random erasing
     again = [*args[:7], str(tmp_path / "again"), *args[8:]]
     again += ["--init-from", str(out / "best.keras"), "--augment", "erasing=0.25"]
+    again += ["--ema", "0.9"]
     assert main(again) == 0
     config = json.loads((tmp_path / "again" / "config.json").read_text())["config"]
     assert config["init_from"] == str(out / "best.keras")
     assert config["augment"] == {"erasing": 0.25}
+    assert config["ema"] == 0.9
 
 
 def test_entry_point_architecture_through_the_cli(

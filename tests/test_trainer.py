@@ -217,6 +217,56 @@ def test_init_from_a_trained_model(tiny_ds, tmp_path):
         make(tiny_ds, tmp_path, augment={"zoom": 0.1})
 
 
+def test_ema_validates_checkpoints_and_saves_the_averaged_weights(tiny_ds, tmp_path):
+    trainer = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, schedule="constant")
+    assert trainer.config()["ema"] == 0.9
+    history = trainer.fit().history
+    # the last validation ran on the weights final.keras holds: the average, not the raw ones
+    final = keras.saving.load_model(tmp_path / "run" / "final.keras")
+    loss = final.evaluate(trainer._data("val", train=False), verbose=0, return_dict=True)["loss"]
+    assert loss == pytest.approx(history["val_loss"][-1], rel=1e-4)
+    raw = make(tiny_ds, tmp_path, model="seed_cnn", schedule="constant", output_dir=tmp_path / "r")
+    raw.fit()
+    averaged = trainer.model.get_weights()
+    assert any(not np.allclose(a, b) for a, b in zip(averaged, raw.model.get_weights()))
+    with pytest.raises(ValueError, match="ema=1.5"):
+        make(tiny_ds, tmp_path, ema=1.5)
+    with pytest.raises(ValueError, match="use_ema=True"):
+        make(tiny_ds, tmp_path, ema=0.9, optimizer=keras.optimizers.SGD())
+
+
+def test_ema_run_resumes_training_the_raw_weights(tiny_ds, tmp_path):
+    class Interrupt(Exception):
+        pass
+
+    seen: dict[str, list[np.ndarray]] = {}
+
+    class Stop(keras.callbacks.Callback):
+        # runs after the backup: the model holds the averaged weights, the optimizer the raw
+        def on_epoch_end(self, epoch, logs=None):
+            average = self.model.optimizer._model_variables_moving_average
+            seen["raw"] = [keras.ops.convert_to_numpy(v) for v in average]
+            raise Interrupt
+
+    class Look(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if "resumed" not in seen:
+                seen["resumed"] = [
+                    keras.ops.convert_to_numpy(v) for v in self.model.trainable_weights
+                ]
+
+    first = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, epochs=3)
+    first.callbacks.append(Stop())
+    with pytest.raises(Interrupt):
+        first.fit()
+    assert (tmp_path / "run" / "backup").exists()
+    second = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, epochs=3)
+    second.callbacks.append(Look())
+    second.fit()
+    for resumed, raw in zip(seen["resumed"], seen["raw"]):
+        np.testing.assert_allclose(resumed, raw, rtol=1e-6)
+
+
 def test_empty_split_and_missing_label(tmp_path):
     images = np.zeros((6, 48, 48), np.uint8)
     ds = EmotionDataset.from_arrays(images, [0, 1, 0, 1, 0, 1], ["a", "b", "c"])

@@ -227,6 +227,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         warmup_epochs=args.warmup_epochs,
         weight_decay=args.weight_decay,
         label_smoothing=args.label_smoothing,
+        ema=args.ema,
         augment=False if args.no_augment else (_parse_kwargs(args.augment) or True),
         class_weight=args.class_weight,
         output_dir=args.output,
@@ -430,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup-epochs", type=int, default=0)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="MOMENTUM",
+        help="validate and save a moving average of the weights, e.g. --ema 0.999 (default: off)",
+    )
     p.add_argument(
         "--val-split",
         default=0.1,

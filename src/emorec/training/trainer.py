@@ -83,6 +83,13 @@ class Trainer:
         Decoupled weight decay (not applied to biases and batch-norm parameters).
     label_smoothing : float
         Label smoothing of the cross-entropy loss.
+    ema : float, optional
+        Keep an exponential moving average of the weights (Polyak averaging) with this momentum,
+        for example ``0.999`` (an average over about the last 1,000 steps), and validate,
+        checkpoint and save the averaged weights: Keras' ``use_ema`` optimizer option with its
+        ``SwapEMAWeights`` callback. It smooths out the last steps' noise, most with a constant
+        or plateau schedule. Batch-norm statistics are the running ones of the raw weights. A
+        Keras optimizer passed as ``optimizer`` brings its own ``use_ema`` setting instead.
     augment : bool, dict or callable
         Augment the training images (:func:`emorec.data.augment.default_augmentation`), with
         the options in a dict (for example ``{"erasing": 0.5}``), or a Keras layer / callable
@@ -146,6 +153,7 @@ class Trainer:
         warmup_epochs: int = 0,
         weight_decay: float = 5e-4,
         label_smoothing: float = 0.1,
+        ema: float | None = None,
         augment: Any = True,
         class_weight: str | dict[int, float] | None = None,
         callbacks: Sequence[Any] | None = None,
@@ -178,6 +186,15 @@ class Trainer:
         )
         _check(0 <= label_smoothing < 1, f"label_smoothing={label_smoothing}; expected 0..1")
         _check(
+            ema is None or (isinstance(ema, (int, float)) and 0 < ema < 1),
+            f"ema={ema!r}; expected None or a momentum between 0 and 1, such as 0.999",
+        )
+        _check(
+            ema is None or isinstance(optimizer, str),
+            f"ema={ema} with a Keras optimizer ({type(optimizer).__name__}); create the "
+            "optimizer with use_ema=True and ema_momentum instead",
+        )
+        _check(
             class_weight in (None, "balanced") or isinstance(class_weight, dict),
             f"class_weight={class_weight!r}; expected 'balanced', None or a dict",
         )
@@ -192,6 +209,7 @@ class Trainer:
         self.warmup_epochs = int(warmup_epochs)
         self.weight_decay = float(weight_decay)
         self.label_smoothing = float(label_smoothing)
+        self.ema = None if ema is None else float(ema)
         self.augment = augment
         make_augmenter(augment)  # fail early on bad options
         self.class_weight = class_weight
@@ -345,12 +363,15 @@ class Trainer:
                     warmup_steps=warm,
                 )
             wd = self.weight_decay or None
+            ema: dict[str, Any] = (
+                {"use_ema": True, "ema_momentum": self.ema} if self.ema is not None else {}
+            )
             if optimizer == "sgd":
-                opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=wd)
+                opt = keras.optimizers.SGD(lr, momentum=0.9, nesterov=True, weight_decay=wd, **ema)
             elif optimizer == "adam":
-                opt = keras.optimizers.Adam(lr, weight_decay=wd)
+                opt = keras.optimizers.Adam(lr, weight_decay=wd, **ema)
             else:
-                opt = keras.optimizers.AdamW(lr, weight_decay=self.weight_decay)
+                opt = keras.optimizers.AdamW(lr, weight_decay=self.weight_decay, **ema)
             if wd:
                 opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
         self.model.compile(
@@ -382,6 +403,7 @@ class Trainer:
             "warmup_epochs": self.warmup_epochs,
             "weight_decay": self.weight_decay,
             "label_smoothing": self.label_smoothing,
+            **({"ema": self.ema} if self.ema is not None else {}),
             "augment": (
                 self.augment if isinstance(self.augment, (bool, dict)) else repr(self.augment)
             ),
@@ -502,7 +524,11 @@ class Trainer:
             if self.class_weight == "balanced"
             else self.class_weight
         )
-        callbacks = [*self.callbacks, _resume_state(self.callbacks, previous)]
+        callbacks = [
+            *_ema_swap(self.model, self.callbacks, resumed=state == "resume" and has_backup),
+            *self.callbacks,
+            _resume_state(self.callbacks, previous),
+        ]
         verbose = self.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
@@ -581,6 +607,25 @@ class Trainer:
             epochs_done=epochs_done,
             training_time_s=round(total_time, 1),
         )
+
+
+def _ema_swap(model: Any, callbacks: Sequence[Any], *, resumed: bool) -> list[Any]:
+    """``[SwapEMAWeights]`` when the optimizer keeps averaged weights, to run before the others.
+
+    Placed first, it puts the averaged weights in the model for validation and for the epoch-end
+    callbacks (ModelCheckpoint, BackupAndRestore), and the raw ones back for the next epoch. A
+    backup therefore holds the averaged weights in the model and the raw ones in the optimizer:
+    when a run resumes from one, the callback is told so, and swaps them back before training.
+    """
+    import keras
+
+    if not getattr(model.optimizer, "use_ema", False):
+        return []
+    if any(isinstance(cb, keras.callbacks.SwapEMAWeights) for cb in callbacks):
+        return []
+    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=True)
+    swap._ema_weights_in_model = resumed
+    return [swap]
 
 
 def _resume_state(callbacks: Sequence[Any], history: dict[str, list[float]]) -> Any:
