@@ -217,15 +217,36 @@ def test_init_from_a_trained_model(tiny_ds, tmp_path):
         make(tiny_ds, tmp_path, augment={"zoom": 0.1})
 
 
-def test_ema_validates_checkpoints_and_saves_the_averaged_weights(tiny_ds, tmp_path):
-    trainer = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, schedule="constant")
+class StopAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.stop_training = True
+
+
+@pytest.mark.parametrize("stop_early", [False, True])
+def test_ema_validates_checkpoints_and_saves_the_averaged_weights(tiny_ds, tmp_path, stop_early):
+    trainer = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, schedule="constant", epochs=3)
     assert trainer.config()["ema"] == 0.9
+    if stop_early:  # as EarlyStopping would
+        trainer.callbacks.append(StopAfterFirstEpoch())
     history = trainer.fit().history
-    # the last validation ran on the weights final.keras holds: the average, not the raw ones
-    final = keras.saving.load_model(tmp_path / "run" / "final.keras")
-    loss = final.evaluate(trainer._data("val", train=False), verbose=0, return_dict=True)["loss"]
-    assert loss == pytest.approx(history["val_loss"][-1], rel=1e-4)
-    raw = make(tiny_ds, tmp_path, model="seed_cnn", schedule="constant", output_dir=tmp_path / "r")
+    assert len(history["val_loss"]) == (1 if stop_early else 3)
+    # the last validation ran on the weights final.keras holds: the average, not the raw ones;
+    # best.keras holds the weights its validation score was measured on
+    data = trainer._data("val", train=False)
+    for name, i in (("final", -1), ("best", int(np.argmax(history["val_accuracy"])))):
+        model = keras.saving.load_model(tmp_path / "run" / f"{name}.keras")
+        loss = model.evaluate(data, verbose=0, return_dict=True)["loss"]
+        assert loss == pytest.approx(history["val_loss"][i], rel=1e-4), name
+    if stop_early:
+        return
+    raw = make(
+        tiny_ds,
+        tmp_path,
+        model="seed_cnn",
+        schedule="constant",
+        epochs=3,
+        output_dir=tmp_path / "r",
+    )
     raw.fit()
     averaged = trainer.model.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(averaged, raw.model.get_weights()))

@@ -89,7 +89,8 @@ class Trainer:
         checkpoint and save the averaged weights: Keras' ``use_ema`` optimizer option with its
         ``SwapEMAWeights`` callback. It smooths out the last steps' noise, most with a constant
         or plateau schedule. Batch-norm statistics are the running ones of the raw weights. A
-        Keras optimizer passed as ``optimizer`` brings its own ``use_ema`` setting instead.
+        Keras optimizer passed as ``optimizer`` brings its own ``use_ema`` setting instead (the
+        averaging callbacks are added for it too).
     augment : bool, dict or callable
         Augment the training images (:func:`emorec.data.augment.default_augmentation`), with
         the options in a dict (for example ``{"erasing": 0.5}``), or a Keras layer / callable
@@ -525,8 +526,7 @@ class Trainer:
             else self.class_weight
         )
         callbacks = [
-            *_ema_swap(self.model, self.callbacks, resumed=state == "resume" and has_backup),
-            *self.callbacks,
+            *_with_ema(self.model, self.callbacks),
             _resume_state(self.callbacks, previous),
         ]
         verbose = self.verbose
@@ -609,23 +609,39 @@ class Trainer:
         )
 
 
-def _ema_swap(model: Any, callbacks: Sequence[Any], *, resumed: bool) -> list[Any]:
-    """``[SwapEMAWeights]`` when the optimizer keeps averaged weights, to run before the others.
+def _with_ema(model: Any, callbacks: Sequence[Any]) -> list[Any]:
+    """The callbacks for ``fit``, ordered for an optimizer that keeps averaged weights (EMA).
 
-    Placed first, it puts the averaged weights in the model for validation and for the epoch-end
-    callbacks (ModelCheckpoint, BackupAndRestore), and the raw ones back for the next epoch. A
-    backup therefore holds the averaged weights in the model and the raw ones in the optimizer:
-    when a run resumes from one, the callback is told so, and swaps them back before training.
+    Without EMA the list is returned as it is. With it: the BackupAndRestore callbacks first, so
+    that backups hold Keras' own state (raw weights in the model, the average in the optimizer)
+    and a resumed run trains on from the raw weights; then Keras' ``SwapEMAWeights``
+    (``swap_on_epoch=True``, unless the list has one), which puts the average in the model for
+    validation and the other epoch-end callbacks (ModelCheckpoint saves it) and the raw
+    weights back for the next epoch; then the rest; last, a callback that keeps the average
+    when a callback stops the run early (EarlyStopping, TerminateOnNaN), as the swap itself
+    does only after the last epoch.
     """
     import keras
 
-    if not getattr(model.optimizer, "use_ema", False):
-        return []
-    if any(isinstance(cb, keras.callbacks.SwapEMAWeights) for cb in callbacks):
-        return []
-    swap = keras.callbacks.SwapEMAWeights(swap_on_epoch=True)
-    swap._ema_weights_in_model = resumed
-    return [swap]
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # loss scaling
+    if not getattr(optimizer, "use_ema", False):
+        return list(callbacks)
+    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
+    rest = [cb for cb in callbacks if cb not in backups]
+    swaps = [cb for cb in rest if isinstance(cb, keras.callbacks.SwapEMAWeights)]
+    if not swaps:
+        swaps = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
+        rest = swaps + rest
+    swap = swaps[0]
+
+    class KeepAverageOnEarlyStop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            # fit ends by copying the optimizer's average into the model; after an early stop
+            # the swap has left the raw weights there, so put the average back first
+            if self.model.stop_training and swap._ema_weights_in_model:
+                swap._finalize_ema_values()
+
+    return [*backups, *rest, KeepAverageOnEarlyStop()]
 
 
 def _resume_state(callbacks: Sequence[Any], history: dict[str, list[float]]) -> Any:
