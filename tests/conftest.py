@@ -94,20 +94,27 @@ def plugin_net(*, input_shape, num_classes, width=8):
 '''
 
 
-def install_plugin(root: Path, *, broken: bool = False) -> Path:
+def write_distribution(
+    root: Path, module: str, source: str, group: str, entries: dict[str, str]
+) -> Path:
     """Write a real distribution (module + ``*.dist-info`` with ``entry_points.txt``) to root."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "emorec_test_plugin.py").write_text(PLUGIN_SOURCE)
-    info = root / "emorec_test_plugin-1.0.dist-info"
+    (root / f"{module}.py").write_text(source)
+    info = root / f"{module}-1.0.dist-info"
     info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: emorec-test-plugin\nVersion: 1.0\n"
-    )
-    lines = ["[emorec.models]", "plugin_net = emorec_test_plugin:plugin_net"]
-    if broken:
-        lines.append("broken_net = emorec_test_plugin_missing:nothing")
+    name = module.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    lines = [f"[{group}]", *(f"{key} = {value}" for key, value in entries.items())]
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
     return root
+
+
+def install_plugin(root: Path, *, broken: bool = False) -> Path:
+    """An architecture plugin (``plugin_net``), with a broken entry point if ``broken``."""
+    entries = {"plugin_net": "emorec_test_plugin:plugin_net"}
+    if broken:
+        entries["broken_net"] = "emorec_test_plugin_missing:nothing"
+    return write_distribution(root, "emorec_test_plugin", PLUGIN_SOURCE, "emorec.models", entries)
 
 
 @pytest.fixture

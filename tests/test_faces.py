@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conftest import write_distribution
 from emorec.faces import (
     BlazeFaceDetector,
     FaceBox,
@@ -635,19 +636,13 @@ class CornerDetector:
 
 
 def install_detector_plugin(root: Path, *, broken: bool = False) -> Path:
-    """Write a real distribution (module + ``*.dist-info`` with ``entry_points.txt``)."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "emorec_test_face_plugin.py").write_text(PLUGIN_SOURCE)
-    info = root / "emorec_test_face_plugin-1.0.dist-info"
-    info.mkdir(exist_ok=True)
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: emorec-test-face-plugin\nVersion: 1.0\n"
-    )
-    lines = ["[emorec.detectors]", "corner = emorec_test_face_plugin:CornerDetector"]
+    """A face detector plugin (``corner``), with a broken entry point if ``broken``."""
+    entries = {"corner": "emorec_test_face_plugin:CornerDetector"}
     if broken:
-        lines.append("broken_faces = emorec_test_face_plugin_missing:nothing")
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
-    return root
+        entries["broken_faces"] = "emorec_test_face_plugin_missing:nothing"
+    return write_distribution(
+        root, "emorec_test_face_plugin", PLUGIN_SOURCE, "emorec.detectors", entries
+    )
 
 
 def test_entry_point_plugin_and_broken_plugin(
