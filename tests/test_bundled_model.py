@@ -23,7 +23,12 @@ def test_bundled_file_and_card():
     assert tuple(card["labels"]) == LABELS
     assert card["input_shape"] == [48, 48, 1] and card["color_mode"] == "grayscale"
     assert "emorec train ../shared/datasets/fer2013/fer2013.zip" in card["training"]["command"]
-    assert card["training"]["started_from"]["training"]["command"].startswith("KERAS_BACKEND=jax ")
+    # each later stage started from the one before (--init-from); the first ran on a GPU
+    stages = [card["training"]]
+    while "started_from" in stages[-1]:
+        stages.append(stages[-1]["started_from"]["training"])
+    assert len(stages) >= 2 and all("emorec train" in stage["command"] for stage in stages)
+    assert stages[-1]["command"].startswith("KERAS_BACKEND=jax ")
     assert "FER2013" in card["data_notice"] and card["license"].startswith("MIT")
     for split in ("val", "public_test"):
         assert 0.5 < card["metrics"][split]["accuracy"] < 1
