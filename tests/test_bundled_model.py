@@ -55,4 +55,4 @@ def test_bundled_model_public_test_accuracy_matches_its_card():
     recorded = read_card(DEFAULT_PRETRAINED)["metrics"]["public_test"]["accuracy"]
     assert report.n == 3589
     assert report.accuracy == pytest.approx(recorded, abs=0.002)
-    assert report.accuracy > 0.64
+    assert report.accuracy >= 0.68  # the target of the bundled model
