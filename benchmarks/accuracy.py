@@ -4,7 +4,7 @@
                                   [--figure docs/_static/confusion_matrix.png] [--write-card]
 
 Evaluates with :func:`emorec.evaluate` on ``test`` (PublicTest in the Kaggle layout) with the
-test-time augmentation the classifier applies by default (``emorec.evaluation.DEFAULT_TTA``),
+test-time augmentation the classifier applies by default (``emorec.DEFAULT_TTA``),
 and, for comparison, every other TTA mode; prints accuracy, macro-F1, per-class recall and the
 confusion matrix, and draws the matrix as an image. ``--write-card`` stores the figures in
 the model file's card under ``metrics`` (this is how the bundled card gets them).
@@ -21,9 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from _machine import FER2013_ZIP, describe_machine
 
-from emorec import EmotionDataset, evaluate, read_card
-from emorec.evaluation import DEFAULT_TTA
-from emorec.models import pretrained_path, write_card
+from emorec import DEFAULT_TTA, EmotionDataset, ModelCard, evaluate
+from emorec.models import resolve_model
 from emorec.models.card import DEFAULT_PRETRAINED
 
 
@@ -38,18 +37,15 @@ def main() -> None:
     if not Path(args.data).exists():
         sys.exit(f"{args.data}: not found; pass the path of FER2013's fer2013.zip")
     print(describe_machine(timed=False))
-    path = Path(args.model) if Path(args.model).exists() else pretrained_path(args.model)
-    card = read_card(path)
-    config = card.get("training", {}).get("config", {})
+    path = resolve_model(args.model)
+    card = ModelCard.read(path)
+    config = (card.training or {}).get("config", {})
     ds = EmotionDataset.from_directory(args.data)
     if config.get("val_split") == "val":
         # the validation split the model was selected on: same fraction, same seed
         ds = ds.split("val", fraction=0.1, seed=0)
-    print(
-        f"model: {path} ({card.get('architecture', {}).get('name')}, "
-        f"{card.get('parameters'):,} parameters)"
-    )
-    metrics = dict(card.get("metrics", {}))
+    print(f"model: {path} ({card.architecture_name}, {card.parameters:,} parameters)")
+    metrics = dict(card.metrics)
     for split, label in (
         ("val", "val (10 % of Training, selection)"),
         ("test", "PublicTest (test/)"),
@@ -88,8 +84,8 @@ def main() -> None:
         )
         print(f"wrote {args.figure}")
     if args.write_card:
-        card["metrics"] = metrics
-        write_card(path, {k: v for k, v in card.items() if k not in ("format", "emorec_version")})
+        card.metrics = metrics
+        card.write(path)
         print(f"wrote the metrics into {path}'s card")
 
 

@@ -24,8 +24,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from emorec import read_card
-from emorec.models import load_model, write_card
+from emorec.models import ModelCard, load_model
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "emorec" / "weights"
 
@@ -53,27 +52,23 @@ def main() -> None:
     target = WEIGHTS / f"{args.name}.keras"
     if target.exists() and not args.overwrite:
         sys.exit(f"{target} exists; pass --overwrite to replace it (git keeps the old one)")
-    card = read_card(source)
-    if not card:
+    card = ModelCard.read_optional(source)
+    if card is None:
         sys.exit(f"{source}: no emorec card; bundle a file written by the Trainer")
     model = load_model(source)  # compile=False: no optimizer state in the bundled file
-    training = dict(card.get("training", {}))
+    training = dict(card.training or {})
     if args.command:
         training["command_as_run"] = training.get("command")
         training["command"] = args.command
     if args.note:
         training["note"] = args.note
-    card.update(
-        training=training,
-        metrics={k: v for k, v in card.get("metrics", {}).items() if k in SPLITS},
-        license=LICENSE,
-        data_notice=DATA_NOTICE,
-        splits=SPLITS,
-    )
+    card.training = training
+    card.metrics = {k: v for k, v in card.metrics.items() if k in SPLITS}
+    card.extra.update(license=LICENSE, data_notice=DATA_NOTICE, splits=SPLITS)
     staged = WEIGHTS / f".{args.name}.partial.keras"  # Keras saves only to *.keras names
     try:
         model.save(staged)
-        write_card(staged, card)
+        card.write(staged)
         os.replace(staged, target)
     finally:
         staged.unlink(missing_ok=True)

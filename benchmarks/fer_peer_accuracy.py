@@ -35,8 +35,7 @@ import numpy as np
 from _fer_peer import add_fer_python_argument, run_peer
 from _machine import FER2013_ZIP, describe_machine
 
-from emorec import EmotionDataset, evaluate
-from emorec.evaluation import DEFAULT_TTA, EvaluationReport
+from emorec import DEFAULT_TTA, EmotionDataset, EvaluationReport, evaluate
 from emorec.models import pretrained_path
 from emorec.models.card import DEFAULT_PRETRAINED
 

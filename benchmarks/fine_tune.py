@@ -25,8 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from _machine import FER2013_ZIP, describe_machine
 
-from emorec import EmotionClassifier, EmotionDataset, Trainer, evaluate
-from emorec.evaluation import DEFAULT_TTA
+from emorec import DEFAULT_TTA, EmotionClassifier, EmotionDataset, Trainer, evaluate
 
 THREE = {
     "negative": ["angry", "disgust", "fear", "sad"],

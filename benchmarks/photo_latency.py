@@ -106,8 +106,7 @@ def main() -> None:
     import tensorflow as tf
 
     import_s = time.perf_counter() - start
-    from emorec import EmotionClassifier, __version__
-    from emorec.evaluation import DEFAULT_TTA
+    from emorec import DEFAULT_TTA, EmotionClassifier, __version__
 
     start = time.perf_counter()
     clf = EmotionClassifier.load()

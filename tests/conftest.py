@@ -122,7 +122,5 @@ def fresh_registry(monkeypatch):
     """Let a test load entry points again, and forget what it registered afterwards."""
     from emorec.models import registry
 
-    registry._load_builtins()
-    monkeypatch.setattr(registry, "_registry", dict(registry._registry))
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(registry, "MODELS", registry.MODELS.copy())
     return registry

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from emorec import LABELS, list_pretrained, read_card
-from emorec.evaluation import DEFAULT_TTA
+from emorec import DEFAULT_TTA, LABELS, list_pretrained, read_card
 from emorec.models import load_model, pretrained_path
 from emorec.models.card import DEFAULT_PRETRAINED
 
@@ -20,19 +20,24 @@ def test_bundled_file_and_card():
     path = pretrained_path()
     assert path.stat().st_size <= 10_000_000
     card = read_card(DEFAULT_PRETRAINED)
-    assert tuple(card["labels"]) == LABELS
-    assert card["input_shape"] == [48, 48, 1] and card["color_mode"] == "grayscale"
-    assert "emorec train ../shared/datasets/fer2013/fer2013.zip" in card["training"]["command"]
+    assert card.labels == LABELS
+    assert card.input_shape == (48, 48, 1) and card.color_mode == "grayscale"
+    assert "emorec train ../shared/datasets/fer2013/fer2013.zip" in card.training["command"]
     # each later stage started from the one before (--init-from); the first ran on a GPU
-    stages = [card["training"]]
+    stages = [card.training]
     while "started_from" in stages[-1]:
         stages.append(stages[-1]["started_from"]["training"])
     assert len(stages) >= 2 and all("emorec train" in stage["command"] for stage in stages)
     assert stages[-1]["command"].startswith("KERAS_BACKEND=jax ")
-    assert "FER2013" in card["data_notice"] and card["license"].startswith("MIT")
+    for stage in stages[:-1]:  # provenance is a file name and its digest, never a path
+        donor = stage["started_from"]
+        assert "/" not in donor["file"] and len(donor["sha256"]) == 64
+    text = json.dumps(card.to_dict())
+    assert "/root" not in text and "/home" not in text and ".cache" not in text
+    assert "FER2013" in card.get("data_notice") and card.get("license").startswith("MIT")
     for split in ("val", "public_test"):
-        assert 0.5 < card["metrics"][split]["accuracy"] < 1
-    assert card["metrics"]["public_test"]["tta"] == DEFAULT_TTA
+        assert 0.5 < card.metrics[split]["accuracy"] < 1
+    assert card.metrics["public_test"]["tta"] == DEFAULT_TTA
 
 
 def test_bundled_model_predicts_probabilities():
@@ -52,7 +57,7 @@ def test_bundled_model_public_test_accuracy_matches_its_card():
 
     ds = EmotionDataset.from_directory(FER_ZIP)
     report = evaluate(DEFAULT_PRETRAINED, ds, "test", tta=DEFAULT_TTA)
-    recorded = read_card(DEFAULT_PRETRAINED)["metrics"]["public_test"]["accuracy"]
+    recorded = read_card(DEFAULT_PRETRAINED).metrics["public_test"]["accuracy"]
     assert report.n == 3589
     assert report.accuracy == pytest.approx(recorded, abs=0.002)
     assert report.accuracy >= 0.68  # the target of the bundled model

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from emorec import EmotionDataset, build_model, evaluate
-from emorec.evaluation import EvaluationReport, predict_proba
+from emorec.evaluation import EvaluationReport
 
 
 def test_report_figures_from_a_known_matrix(tmp_path):
@@ -53,26 +53,16 @@ def test_evaluate_refuses_unknown_class():
         evaluate(Constant(0, k=7), ds, "train")
 
 
-def test_tta_views_and_batching():
-    model = Constant(0)
-    images = np.zeros((10, 48, 48, 1), np.uint8)
-    assert predict_proba(model, images, batch_size=4, tta="shift").shape == (10, 7)
-    assert model.calls == 3  # one call per batch, all views together
-    with pytest.raises(ValueError, match="tta="):
-        predict_proba(model, images, tta="rotate")
+def test_evaluate_with_tta_equals_predict_proba_argmax():
+    from emorec.inference import predict_proba
 
-
-def test_tta_flip_averages_mirror_views():
     model = build_model("mini_xception", num_classes=3)
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 255, (3, 48, 48, 1)).astype(np.uint8)
-    plain = predict_proba(model, x)
-    mirrored = predict_proba(model, x[:, :, ::-1])
-    np.testing.assert_allclose(
-        predict_proba(model, x, tta="flip"), (plain + mirrored) / 2, rtol=1e-4, atol=1e-6
-    )
-
-
-def test_input_conversion_rgb_and_size():
-    model = Constant(1, k=3, shape=(32, 32, 3))
-    assert predict_proba(model, np.zeros((2, 48, 48, 1), np.uint8)).shape == (2, 3)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 255, (12, 48, 48), dtype=np.uint8)
+    ds = EmotionDataset.from_arrays(x, rng.integers(0, 3, 12), ["a", "b", "c"])
+    report = evaluate(model, ds, "train", tta="shift")
+    pred = predict_proba(model, x, tta="shift").argmax(axis=1)
+    expected = np.bincount(ds["train"].labels * 3 + pred, minlength=9).reshape(3, 3)
+    assert report.tta == "shift" and (report.confusion == expected).all()
+    with pytest.raises(ValueError, match="tta=True"):
+        evaluate(model, ds, "train", tta=True)  # type: ignore[arg-type]

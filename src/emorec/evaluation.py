@@ -1,35 +1,30 @@
-"""Evaluation: accuracy, per-class precision/recall/F1, macro-F1, confusion matrix, TTA.
+"""Evaluation: accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix.
 
-:func:`evaluate` runs a model over one split of an :class:`~emorec.EmotionDataset` and returns
-an :class:`EvaluationReport`. Test-time augmentation (``tta``) averages the probabilities of
-several views of each face: ``"flip"`` (the image and its mirror) or ``"shift"`` (the mirror
-pair at the centre and shifted by a few pixels in four directions: ten views, the shift
-equivalent of ten-crop testing for models trained with random shifts).
+:func:`evaluate` runs a model over one split of an :class:`~emorec.EmotionDataset` through
+:func:`emorec.inference.predict_proba` (the classifier's own forward pass, test-time
+augmentation included) and returns an :class:`EvaluationReport`. This module holds metrics
+and reports only.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import weakref
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .images import convert_batch
-from .labels import LABELS, canonical_label
+from .inference import TTA, predict_proba, resolve_labels, tta_mode
+from .labels import canonical_label
 
-__all__ = ["DEFAULT_TTA", "EvaluationReport", "evaluate", "predict_proba"]
+if TYPE_CHECKING:
+    import keras
 
-TTA = Literal["none", "flip", "shift"] | bool | None
+    from .data import EmotionDataset
 
-#: The test-time augmentation the classifier applies by default, and with which the bundled
-#: model's headline accuracy is measured (``benchmarks/accuracy.py``). ``"flip"`` doubles the
-#: model's work (two views a face) for about 2 points of FER2013 accuracy.
-DEFAULT_TTA: Literal["none", "flip", "shift"] = "flip"
+__all__ = ["EvaluationReport", "evaluate"]
 
 
 @dataclass
@@ -172,133 +167,12 @@ def _pct(x: float) -> str:
     return "-" if np.isnan(x) else f"{x:.1%}"
 
 
-def _views(x: np.ndarray, tta: str, shift: int) -> list[np.ndarray]:
-    """The test-time views of a batch ``(n, h, w, c)``."""
-    views = [x]
-    if tta in ("flip", "shift"):
-        views.append(x[:, :, ::-1])
-    if tta == "shift":
-        padded = np.pad(x, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
-        h, w = x.shape[1:3]
-        for dy, dx in ((0, 0), (0, 2 * shift), (2 * shift, 0), (2 * shift, 2 * shift)):
-            crop = padded[:, dy : dy + h, dx : dx + w]
-            views += [crop, crop[:, :, ::-1]]
-    return views
-
-
-def _fit_input(images: np.ndarray, input_shape: Sequence[int | None]) -> np.ndarray:
-    """Convert uint8 ``(n, h, w, c)`` images to the model's input size and channels (float32)."""
-    h, w = input_shape[0], input_shape[1]
-    size = (h, w) if h is not None and w is not None else None
-    return convert_batch(images, input_shape[-1], size)
-
-
-_FORWARD: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
-def _forward(model: Any) -> Any:
-    """The model's inference function, made once per model: batch in, numpy probabilities out.
-
-    With TensorFlow, a ``tf.function`` whose batch size is left open: it is traced once, and a
-    call on the few crops of a photo costs less than ``predict_on_batch`` (whose per-call
-    overhead shows on small batches); the same at large batches. Other backends use
-    ``predict_on_batch``, as do objects that only have that method.
-    """
-    import keras
-
-    if not isinstance(model, keras.Model):
-        return lambda x: np.asarray(model.predict_on_batch(x))
-    fn = _FORWARD.get(model)
-    if fn is None:
-        # the functions hold the model weakly, so the cache does not keep it alive
-        ref: Any = weakref.ref(model)
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            spec = tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)
-
-            def call(x: Any) -> Any:
-                return ref()(x, training=False)
-
-            graph = tf.function(call, input_signature=[spec], autograph=False)
-
-            def fn(x: np.ndarray) -> np.ndarray:
-                return np.asarray(graph(x))
-
-        else:
-
-            def fn(x: np.ndarray) -> np.ndarray:
-                return np.asarray(ref().predict_on_batch(x))
-
-        _FORWARD[model] = fn
-    return fn
-
-
-def predict_proba(
-    model: Any, images: np.ndarray, *, batch_size: int = 256, tta: TTA = None, shift: int = 3
-) -> np.ndarray:
-    """Class probabilities ``(n, classes)`` of a Keras model for uint8 images ``(n, h, w, c)``.
-
-    Images are converted to the model's input size and channels; with ``tta`` the
-    probabilities of all views are averaged. One batched model call per batch of views.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from emorec import build_model
-    >>> from emorec.evaluation import predict_proba
-    >>> model = build_model("mini_xception", num_classes=3)
-    >>> predict_proba(model, np.zeros((5, 48, 48, 1), np.uint8), tta="flip").shape
-    (5, 3)
-    """
-    mode = _tta_name(tta)
-    input_shape = tuple(model.input_shape[1:])
-    forward = _forward(model)
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = _fit_input(images[start : start + batch_size], input_shape)
-        views = _views(x, mode, shift)
-        probs = forward(np.concatenate(views))
-        out.append(probs.reshape(len(views), len(x), -1).mean(axis=0))
-    if not out:
-        return np.zeros((0, int(model.output_shape[-1])), np.float32)
-    return np.concatenate(out)
-
-
-def _tta_name(tta: TTA) -> Literal["none", "flip", "shift"]:
-    if tta in (None, False, "none"):
-        return "none"
-    if tta is True:
-        return "flip"
-    if tta == "flip" or tta == "shift":
-        return tta
-    raise ValueError(f"tta={tta!r}; expected False, True, 'flip' or 'shift'")
-
-
-def model_labels(
-    model: Any, card: dict[str, Any] | None, fallback: Sequence[str]
-) -> tuple[str, ...]:
-    """The output labels of a model: its card's, else FER2013's for 7 outputs, else ``fallback``."""
-    if card and card.get("labels"):
-        return tuple(card["labels"])
-    labels = getattr(model, "_emorec_labels", None)
-    if labels:
-        return tuple(labels)
-    k = int(model.output_shape[-1])
-    if len(fallback) == k:
-        return tuple(fallback)
-    if k == len(LABELS):
-        return LABELS
-    raise ValueError(f"the model has {k} outputs but no model card naming them; pass labels")
-
-
 def evaluate(
-    model_or_path: Any,
-    dataset: Any,
+    model_or_path: keras.Model | str | os.PathLike[str],
+    dataset: EmotionDataset,
     split: str = "test",
     *,
-    tta: TTA = False,
+    tta: TTA = "none",
     batch_size: int = 256,
 ) -> EvaluationReport:
     """Evaluate a model on one split of a dataset.
@@ -311,9 +185,10 @@ def evaluate(
         The data.
     split : str
         Which split (``"test"`` is FER2013's PublicTest in the Kaggle layout).
-    tta : {False, True, "flip", "shift"}
-        Test-time augmentation: ``True``/``"flip"`` averages each image with its mirror;
-        ``"shift"`` averages ten views (mirror pairs at the centre and shifted 3 px).
+    tta : {"none", "flip", "shift"}
+        Test-time augmentation (:mod:`emorec.inference`): ``"flip"`` averages each image with
+        its mirror; ``"shift"`` averages ten views (mirror pairs at the centre and shifted
+        3 px).
     batch_size : int
         Images per model call.
 
@@ -335,17 +210,21 @@ def evaluate(
     >>> report.n, len(report.labels)
     (4, 7)
     """
-    from .models.card import load_model, read_card
+    from .models.card import ModelCard, load_model
 
-    card = None
-    name = getattr(model_or_path, "name", "")
+    mode = tta_mode(tta)
+    card_labels: tuple[str, ...] | None = None
     if isinstance(model_or_path, (str, os.PathLike)):
         name = str(model_or_path)
-        card = read_card(model_or_path)
         model = load_model(model_or_path)
+        card = ModelCard.read_optional(model_or_path)
+        card_labels = card.labels if card is not None else None
     else:
+        name = getattr(model_or_path, "name", "")
         model = model_or_path
-    labels = model_labels(model, card, dataset.label_names)
+    if card_labels is None and int(model.output_shape[-1]) == len(dataset.label_names):
+        card_labels = dataset.label_names
+    labels = resolve_labels(model, card_labels=card_labels)
     part = dataset[split]
     if len(part) == 0:
         raise ValueError(f"split {split!r} is empty")
@@ -360,8 +239,8 @@ def evaluate(
             )
         mapping.append(index[key])
     true = np.asarray(mapping)[part.labels]
-    probs = predict_proba(model, part.images, batch_size=batch_size, tta=tta)
+    probs = predict_proba(model, part.images, batch_size=batch_size, tta=mode)
     pred = probs.argmax(axis=1)
     k = len(labels)
     confusion = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
-    return EvaluationReport(labels, confusion, split=split, model=name, tta=_tta_name(tta))
+    return EvaluationReport(labels, confusion, split=split, model=name, tta=mode)

@@ -34,13 +34,26 @@ import struct
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import IO, Final, Protocol, TypeAlias
+from typing import IO, Final, Literal, Protocol, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAX_PIXELS", "IMAGE_EXTENSIONS", "ImageError", "load_image"]
+from .pixels import to_channels
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_EXTENSIONS",
+    "ChannelOrder",
+    "ImageError",
+    "load_batch",
+    "load_image",
+]
+
+#: Channel order of 3- and 4-channel arrays: ``"rgb"`` (Pillow, Matplotlib) or ``"bgr"``
+#: (OpenCV).
+ChannelOrder = Literal["rgb", "bgr"]
 
 #: Default limit on ``width * height`` of a decoded image (Pillow's own default
 #: ``Image.MAX_IMAGE_PIXELS``); larger images are refused as possible decompression bombs.
@@ -125,6 +138,7 @@ def load_image(
     *,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
     name: str | None = None,
+    channel_order: ChannelOrder = "rgb",
 ) -> npt.NDArray[np.uint8]:
     """Load or convert an image into a ``uint8`` array.
 
@@ -154,6 +168,10 @@ def load_image(
         What to call the source in error messages, e.g. ``"faces.zip:train/happy/1.jpg"``
         for bytes read from an archive. By default the path, the file object's ``name``,
         ``"<bytes>"``, ``"<file object>"``, ``"<PIL image>"`` or ``"<array>"``.
+    channel_order
+        For arrays only: ``"rgb"`` (the default: RGB or RGBA, as Pillow, Matplotlib and
+        scikit-image give them) or ``"bgr"`` (BGR or BGRA, as OpenCV's ``cv2.imread`` and
+        ``VideoCapture`` give them). Files and PIL images know their own order.
 
     Returns
     -------
@@ -203,9 +221,11 @@ def load_image(
     """
     grayscale = _parse_color_mode(color_mode)
     limit = _parse_max_pixels(max_pixels)
+    bgr = _parse_channel_order(channel_order)
 
     if isinstance(source, np.ndarray):
-        return _array_to_uint8(source, grayscale, "<array>" if name is None else name)
+        label = "<array>" if name is None else name
+        return _array_to_uint8(source, grayscale, label, bgr=bgr)
     if isinstance(source, Image.Image):
         label = name if name is not None else (getattr(source, "filename", "") or "<PIL image>")
         return _convert_pil(source, grayscale, limit, label)
@@ -240,6 +260,15 @@ def _parse_color_mode(color_mode: str) -> bool:
     raise ValueError(
         f"unknown color_mode {color_mode!r}; expected 'rgb' (or 'RGB') or 'grayscale' "
         "(or 'L', 'gray', 'grey')"
+    )
+
+
+def _parse_channel_order(channel_order: str) -> bool:
+    """Return ``True`` for BGR, ``False`` for RGB."""
+    if channel_order in ("rgb", "bgr"):
+        return channel_order == "bgr"
+    raise ValueError(
+        f"channel_order={channel_order!r}; expected 'rgb' or 'bgr' (OpenCV's arrays are BGR)"
     )
 
 
@@ -453,8 +482,35 @@ def _uint16_to_uint8(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
     return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
 
 
+def _values_to_uint8(array: npt.NDArray[np.generic], label: str) -> npt.NDArray[np.uint8]:
+    """The documented dtypes (uint8, bool, uint16, float in [0, 1]) as uint8, any shape."""
+    dtype = array.dtype
+    if dtype == np.uint8:
+        return array.astype(np.uint8, copy=False)
+    if dtype.kind == "b":
+        return array.astype(np.uint8) * np.uint8(255)
+    if dtype.kind == "u" and dtype.itemsize == 2:
+        return _uint16_to_uint8(array)
+    if dtype.kind == "f":
+        floats = array.astype(np.float64)
+        _check_unit_range(floats, label)
+        return np.rint(floats * 255.0).astype(np.uint8)
+    raise ImageError(f"{label}: unsupported array dtype {dtype}; {_EXPECTED_DTYPE}")
+
+
+def _channels_to_mode(
+    pixels: npt.NDArray[np.uint8], grayscale: bool, bgr: bool
+) -> npt.NDArray[np.uint8]:
+    """``(..., 1 | 3 | 4)`` uint8 -> ``(..., 1)`` grey or ``(..., 3)`` RGB."""
+    if pixels.shape[-1] == 4:
+        pixels = pixels[..., :3]  # drop alpha without compositing, like Pillow's convert
+    if pixels.shape[-1] == 3 and bgr:
+        pixels = pixels[..., ::-1]
+    return np.ascontiguousarray(to_channels(pixels, 1 if grayscale else 3))
+
+
 def _array_to_uint8(
-    array: npt.NDArray[np.generic], grayscale: bool, label: str
+    array: npt.NDArray[np.generic], grayscale: bool, label: str, *, bgr: bool = False
 ) -> npt.NDArray[np.uint8]:
     shape = array.shape
     if array.ndim == 2:
@@ -463,29 +519,57 @@ def _array_to_uint8(
         raise ImageError(f"{label}: unsupported array shape {shape}; {_EXPECTED_SHAPE}")
     if shape[0] == 0 or shape[1] == 0:
         raise ImageError(f"{label}: array of shape {shape} has no pixels; {_EXPECTED_SHAPE}")
+    result = _channels_to_mode(_values_to_uint8(array, label), grayscale, bgr)
+    return result.copy() if np.may_share_memory(result, array) else result
 
-    dtype = array.dtype
-    pixels: npt.NDArray[np.uint8]
-    if dtype == np.uint8:
-        pixels = array.astype(np.uint8, copy=False)
-    elif dtype.kind == "b":
-        pixels = array.astype(np.uint8) * np.uint8(255)
-    elif dtype.kind == "u" and dtype.itemsize == 2:
-        pixels = _uint16_to_uint8(array)
-    elif dtype.kind == "f":
-        floats = array.astype(np.float64)
-        _check_unit_range(floats, label)
-        pixels = np.rint(floats * 255.0).astype(np.uint8)
-    else:
-        raise ImageError(f"{label}: unsupported array dtype {dtype}; {_EXPECTED_DTYPE}")
 
-    if pixels.shape[2] == 4:
-        pixels = pixels[:, :, :3]  # drop alpha without compositing, like Pillow's convert
-    if pixels.shape[2] == 3 and grayscale:
-        # Pillow's own RGB -> L conversion, so arrays and PIL images give identical grey.
-        grey = Image.fromarray(np.ascontiguousarray(pixels)).convert("L")
-        pixels = np.array(grey, dtype=np.uint8)[:, :, np.newaxis]
-    result = _finish(pixels, grayscale)
+def load_batch(
+    images: npt.ArrayLike,
+    color_mode: str = "rgb",
+    *,
+    channel_order: ChannelOrder = "rgb",
+    name: str = "<array>",
+) -> npt.NDArray[np.uint8]:
+    """A batch of images as one uint8 ``(n, h, w, 1 | 3)`` array, by :func:`load_image`'s rules.
+
+    Parameters
+    ----------
+    images : array_like
+        ``(n, h, w)`` grey, or ``(n, h, w, c)`` with ``c`` 1, 3 or 4; uint8, uint16, bool or
+        float in [0, 1] (the same dtypes and value rules as :func:`load_image`).
+    color_mode : {"rgb", "grayscale"}
+        Channels of the result.
+    channel_order : {"rgb", "bgr"}
+        Order of 3- and 4-channel input (``"bgr"`` for OpenCV's arrays).
+    name : str
+        What to call the batch in error messages.
+
+    Raises
+    ------
+    ImageError
+        For another shape or dtype, an empty batch, or floats outside [0, 1] (NaN included).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.images import load_batch
+    >>> load_batch(np.ones((2, 4, 4, 3)), "grayscale")[:, 0, 0, 0]
+    array([255, 255], dtype=uint8)
+    >>> load_batch(np.array([[[[0, 0, 255]]]], np.uint8), channel_order="bgr")[0, 0, 0]
+    array([255,   0,   0], dtype=uint8)
+    """
+    grayscale = _parse_color_mode(color_mode)
+    bgr = _parse_channel_order(channel_order)
+    array = np.asarray(images)
+    if array.ndim == 3:
+        array = array[..., np.newaxis]
+    if array.ndim != 4 or array.shape[-1] not in (1, 3, 4):
+        raise ImageError(
+            f"{name}: batch of shape {array.shape}; expected (n, h, w) or (n, h, w, 1, 3 or 4)"
+        )
+    if 0 in array.shape:
+        raise ImageError(f"{name}: batch of shape {array.shape} holds no pixels")
+    result = _channels_to_mode(_values_to_uint8(array, name), grayscale, bgr)
     return result.copy() if np.may_share_memory(result, array) else result
 
 
@@ -512,24 +596,3 @@ def _finish(pixels: npt.NDArray[np.uint8], grayscale: bool) -> npt.NDArray[np.ui
     if pixels.shape[2] == 1 and not grayscale:
         pixels = np.repeat(pixels, 3, axis=2)
     return np.ascontiguousarray(pixels)
-
-
-def convert_batch(
-    images: npt.ArrayLike, channels: int | None, size: tuple[int, int] | None = None
-) -> np.ndarray:
-    """A batch ``(n, h, w, c)`` as float32 in 0..255 with ``channels`` channels and ``size``.
-
-    Grey from RGB uses the same ITU-R 601-2 luma as :func:`load_image` (without rounding);
-    resizing is bilinear (Keras). ``None`` keeps the channels or the size. Used by the
-    evaluation and by the backend-neutral training feed, so both see the same pixels.
-    """
-    x = np.asarray(images, dtype=np.float32)
-    if channels == 3 and x.shape[-1] == 1:
-        x = np.repeat(x, 3, axis=-1)
-    elif channels == 1 and x.shape[-1] == 3:
-        x = (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
-    if size is not None and tuple(size) != x.shape[1:3]:
-        import keras
-
-        x = keras.ops.convert_to_numpy(keras.ops.image.resize(x, tuple(size)))
-    return x

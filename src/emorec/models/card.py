@@ -1,4 +1,4 @@
-"""The model file: one ``.keras`` file that carries its own model card.
+"""The model file: one ``.keras`` file that carries its own model card (:class:`ModelCard`).
 
 A trained emorec model is a standard Keras ``.keras`` archive (a zip) with one extra member,
 ``emorec/card.json``, which Keras ignores and emorec reads without TensorFlow:
@@ -17,122 +17,319 @@ A trained emorec model is a standard Keras ``.keras`` archive (a zip) with one e
       "metrics": {"val": {"accuracy": 0.70}, "public_test": {"accuracy": 0.69}}
     }
 
-Because the preprocessing (colour conversion, resizing, rescaling) is inside the network,
-anything that loads the file predicts correctly from plain 0..255 pixels; the card says in
+Because the rescaling is inside the network, anything that loads the file predicts correctly
+from plain 0..255 pixels of its input shape (:mod:`emorec.pixels` makes them); the card says in
 which order the outputs are and what input the model expects.
+
+This module is the one door to a model file: :func:`resolve_model` turns a bundled model's
+name or a path into the file (every loader calls it: :func:`load_model`,
+:meth:`emorec.EmotionClassifier.load`, ``Trainer(init_from=)``, :func:`emorec.evaluate`, the
+CLI), :class:`ModelCard` reads, checks and writes the card, and :func:`load_model` loads the
+network. The card's ``format`` is checked on reading: a card of a newer format than this emorec
+knows is refused with a message to upgrade, not misread. Cards hold no machine paths:
+provenance is a file name, its SHA-256, the emorec version and the command.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import zipfile
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = [
     "CARD_MEMBER",
     "DEFAULT_PRETRAINED",
+    "ModelCard",
+    "file_provenance",
     "list_pretrained",
     "load_model",
     "pretrained_path",
     "read_card",
-    "write_card",
+    "resolve_model",
 ]
 
 CARD_MEMBER = "emorec/card.json"
+#: The card format this emorec writes; it reads this and every older ``emorec-card/N``.
 CARD_FORMAT = "emorec-card/1"
+_CARD_VERSION = 1
+_FORMAT_PATTERN = re.compile(r"emorec-card/(\d+)\Z")
+#: A card is a few kilobytes; a member inflating past this is refused unread.
+MAX_CARD_BYTES = 4 * 1024 * 1024
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The name of the bundled default model, as :func:`list_pretrained` lists it.
 DEFAULT_PRETRAINED = "fer2013_vgg_m"
 
 
-def read_card(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read the model card of a ``.keras`` file, without importing TensorFlow.
+@dataclass
+class ModelCard:
+    """What a model file says about itself: labels, input, architecture, provenance, metrics.
 
-    Parameters
+    Attributes
     ----------
-    path : str or path-like
-        A ``.keras`` file written by emorec (or a pretrained model's name from
-        :func:`list_pretrained`).
-
-    Returns
-    -------
-    dict
-        The card: ``labels``, ``input_shape``, ``color_mode``, ``architecture``,
-        ``parameters``, ``emorec_version``, ``training``, ``metrics`` and more.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    ValueError
-        If it is not a ``.keras`` archive, or carries no emorec card.
-
-    Examples
-    --------
-    >>> from emorec.models import read_card
-    >>> read_card("missing.keras")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: missing.keras: no such model file
-    """
-    file = _resolve(path)
-    try:
-        with zipfile.ZipFile(file) as zf:
-            try:
-                raw = zf.read(CARD_MEMBER)
-            except KeyError:
-                raise ValueError(
-                    f"{file}: a Keras file without an emorec model card ({CARD_MEMBER}); "
-                    "add one with emorec.models.write_card(path, labels=[...])"
-                ) from None
-    except zipfile.BadZipFile:
-        raise ValueError(f"{file}: not a .keras model file (not a zip archive)") from None
-    card: dict[str, Any] = json.loads(raw)
-    return card
-
-
-def write_card(path: str | os.PathLike[str], card: dict[str, Any]) -> None:
-    """Put (or replace) the model card inside a ``.keras`` file, atomically.
-
-    Raises
-    ------
-    ValueError
-        If the card has no ``labels`` or the file is not a zip.
+    labels : tuple of str
+        Class names in output order.
+    input_shape : (height, width, channels), optional
+        The pixels the model takes.
+    color_mode : {"grayscale", "rgb"}, optional
+        ``input_shape``'s channels in words.
+    architecture : dict, optional
+        ``{"name": registered name, "kwargs": options}`` (see :func:`emorec.build_model`).
+    parameters : int, optional
+        Parameter count.
+    training : dict, optional
+        The Trainer's record: ``config``, ``command``, ``epochs_done``, ``machine``,
+        ``started_from`` (the donor file's name, SHA-256 and its own record) and more.
+    metrics : dict
+        ``{split: {"accuracy": ..., "macro_f1": ..., "tta": ..., "n": ...}}``, each split named.
+    emorec_version : str
+        The emorec that wrote the card.
+    extra : dict
+        Any other fields (``license``, ``data_notice``, ``splits``, ``checkpoint``, ``note``),
+        kept as they are through reading and writing.
 
     Examples
     --------
     >>> import os, tempfile
-    >>> from emorec import build_model, read_card
-    >>> from emorec.models import write_card
+    >>> from emorec import build_model
+    >>> from emorec.models import ModelCard
     >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
-    >>> build_model("mini_xception", num_classes=2).save(path)
-    >>> write_card(path, {"labels": ["yes", "no"], "metrics": {"val": {"accuracy": 0.9}}})
-    >>> read_card(path)["labels"]
-    ['yes', 'no']
+    >>> model = build_model("mini_xception", num_classes=2)
+    >>> model.save(path)
+    >>> ModelCard.from_model(model, ["yes", "no"], metrics={"val": {"accuracy": 0.9}}).write(path)
+    >>> card = ModelCard.read(path)
+    >>> card.labels, card.architecture["name"], card.metrics["val"]["accuracy"]
+    (('yes', 'no'), 'mini_xception', 0.9)
     """
-    file = Path(path)
-    if not card.get("labels"):
-        raise ValueError("a model card needs 'labels' (the class names in output order)")
-    card = {"format": CARD_FORMAT, "emorec_version": __version__, **card}
-    fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".keras.partial")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(file) as src, zipfile.ZipFile(tmp, "w") as dst:
-            for info in src.infolist():
-                if info.filename != CARD_MEMBER:
-                    dst.writestr(info, src.read(info))
-            dst.writestr(CARD_MEMBER, json.dumps(card, indent=2, sort_keys=False))
-        shutil.copymode(file, tmp)
-        os.replace(tmp, file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    labels: tuple[str, ...]
+    input_shape: tuple[int, ...] | None = None
+    color_mode: str | None = None
+    architecture: dict[str, Any] | None = None
+    parameters: int | None = None
+    training: dict[str, Any] | None = None
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    emorec_version: str = __version__
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.labels, str) or not self.labels:
+            raise ValueError("a model card needs labels (the class names in output order)")
+        self.labels = tuple(str(n) for n in self.labels)
+        if self.input_shape is not None:
+            self.input_shape = tuple(int(d) for d in self.input_shape)
+
+    # ------------------------------------------------------------------ making
+    @classmethod
+    def from_model(cls, model: keras.Model, labels: Any, **fields_: Any) -> ModelCard:
+        """A card for ``model``: its input, architecture (when built by
+        :func:`emorec.build_model`) and parameter count, plus ``fields_``."""
+        shape = tuple(int(d) for d in model.input_shape[1:])
+        arch = getattr(model, "_emorec_architecture", None)
+        known = {f.name for f in fields(cls)}
+        extra = {k: v for k, v in fields_.items() if k not in known}
+        given = {k: v for k, v in fields_.items() if k in known}
+        given.setdefault("architecture", dict(arch) if arch else None)
+        given.setdefault("extra", {})
+        given["extra"] = {**given["extra"], **extra}
+        return cls(
+            labels=tuple(labels),
+            input_shape=shape,
+            color_mode="rgb" if shape[-1] == 3 else "grayscale",
+            parameters=int(model.count_params()),
+            **given,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "model card") -> ModelCard:
+        """Check and convert a card's JSON object (any format up to :data:`CARD_FORMAT`).
+
+        Raises
+        ------
+        ValueError
+            If ``data`` is not an object, has a format newer than this emorec reads, or lacks
+            a list of label names; the message names ``source``.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"{source}: the model card is {type(data).__name__}, not an object")
+        fmt = data.get("format", CARD_FORMAT)
+        match = _FORMAT_PATTERN.match(fmt) if isinstance(fmt, str) else None
+        if match is None:
+            raise ValueError(f"{source}: unknown model card format {fmt!r}; expected {CARD_FORMAT}")
+        if int(match.group(1)) > _CARD_VERSION:
+            raise ValueError(
+                f"{source}: model card format {fmt!r} is newer than this emorec "
+                f"({__version__}) reads ({CARD_FORMAT}); upgrade emorec to use this file"
+            )
+        labels = data.get("labels")
+        if (
+            not isinstance(labels, list)
+            or not labels
+            or not all(isinstance(n, str) for n in labels)
+        ):
+            raise ValueError(
+                f"{source}: the model card's labels are {labels!r}; expected a list of names"
+            )
+        known = {f.name for f in fields(cls)} - {"extra"}
+        values = {k: v for k, v in data.items() if k in known}
+        for key, kind in (("metrics", dict), ("training", dict), ("architecture", dict)):
+            if values.get(key) is not None and not isinstance(values[key], kind):
+                raise ValueError(f"{source}: the model card's {key!r} is not an object")
+        values["metrics"] = values.get("metrics") or {}
+        values["emorec_version"] = str(data.get("emorec_version", "unknown"))
+        extra = {k: v for k, v in data.items() if k not in known and k != "format"}
+        return cls(**values, extra=extra)
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> ModelCard:
+        """Read the card of a ``.keras`` file (or bundled model name), without TensorFlow.
+
+        Raises
+        ------
+        FileNotFoundError
+            If the file does not exist.
+        ValueError
+            If it is not a ``.keras`` archive, carries no card, or the card is malformed.
+        """
+        card = cls.read_optional(path)
+        if card is None:
+            raise ValueError(
+                f"{resolve_model(path)}: a Keras file without an emorec model card "
+                f"({CARD_MEMBER}); add one with emorec.models.ModelCard(labels=[...]).write(path)"
+            )
+        return card
+
+    @classmethod
+    def read_optional(cls, path: str | os.PathLike[str]) -> ModelCard | None:
+        """:meth:`read`, but None for a Keras file that has no card."""
+        file = resolve_model(path)
+        try:
+            with zipfile.ZipFile(file) as zf:
+                try:
+                    info = zf.getinfo(CARD_MEMBER)
+                except KeyError:
+                    return None
+                if info.file_size > MAX_CARD_BYTES:
+                    raise ValueError(
+                        f"{file}: its model card inflates to {info.file_size} bytes (at most "
+                        f"{MAX_CARD_BYTES} expected); refusing to read it"
+                    )
+                raw = zf.read(info)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValueError(f"{file}: not a readable .keras model file ({exc})") from None
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{file}: the model card is not valid JSON ({exc})") from None
+        return cls.from_dict(data, str(file))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card as JSON-ready data, in the file's layout (``format`` first)."""
+        data = asdict(self)
+        extra = data.pop("extra")
+        data["labels"] = list(self.labels)
+        if self.input_shape is not None:
+            data["input_shape"] = list(self.input_shape)
+        out = {"format": CARD_FORMAT, **{k: v for k, v in data.items() if v is not None}}
+        return {**out, **extra}
+
+    def write(self, path: str | os.PathLike[str]) -> None:
+        """Put (or replace) this card inside a ``.keras`` file, atomically (a temporary copy,
+        flushed and renamed over the file), as the running emorec's version.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a zip archive.
+        """
+        file = Path(path)
+        self.emorec_version = __version__
+        text = json.dumps(self.to_dict(), indent=2)
+        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".keras.partial")
+        os.close(fd)
+        try:
+            try:
+                with zipfile.ZipFile(file) as src, zipfile.ZipFile(tmp, "w") as dst:
+                    for info in src.infolist():
+                        if info.filename != CARD_MEMBER:
+                            dst.writestr(info, src.read(info))
+                    dst.writestr(CARD_MEMBER, text)
+            except zipfile.BadZipFile:
+                raise ValueError(f"{file}: not a .keras model file (not a zip archive)") from None
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            shutil.copymode(file, tmp)
+            os.replace(tmp, file)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    # ------------------------------------------------------------------ reading helpers
+    @property
+    def architecture_name(self) -> str | None:
+        """The registered architecture's name, if the card knows it."""
+        return (self.architecture or {}).get("name")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field by its name in the file (``"license"``, ``"metrics"``...), or ``default``."""
+        return self.to_dict().get(key, default)
+
+
+def read_card(path: str | os.PathLike[str]) -> ModelCard:
+    """Read the model card of a ``.keras`` file or bundled model, without importing TensorFlow
+    (:meth:`ModelCard.read`).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.keras`` file written by emorec, or a name from :func:`list_pretrained`.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file or bundled model.
+    ValueError
+        If it is not a ``.keras`` archive, carries no emorec card, or the card is malformed.
+
+    Examples
+    --------
+    >>> from emorec import read_card
+    >>> card = read_card("fer2013_vgg_m")
+    >>> card.labels[3], card.input_shape, card.metrics["public_test"]["tta"]
+    ('happy', (48, 48, 1), 'flip')
+    >>> read_card("missing.keras")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: missing.keras: no such model file or bundled model (bundled: fer2013_vgg_m)
+    """
+    return ModelCard.read(path)
+
+
+def file_provenance(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``{"file": name, "sha256": digest}`` of a file: where a model came from, without the
+    machine's path (a bundled model is named by its bundled name)."""
+    file = resolve_model(path)
+    digest = hashlib.sha256()
+    with open(file, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    bundled = file.parent == WEIGHTS_DIR
+    name = f"{file.stem} (bundled)" if bundled else file.name
+    return {"file": name, "sha256": digest.hexdigest()}
 
 
 def list_pretrained() -> list[str]:
@@ -141,8 +338,8 @@ def list_pretrained() -> list[str]:
     Examples
     --------
     >>> from emorec.models import list_pretrained
-    >>> isinstance(list_pretrained(), list)
-    True
+    >>> list_pretrained()
+    ['fer2013_vgg_m']
     """
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras"))
 
@@ -168,16 +365,40 @@ def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
     return file
 
 
-def _resolve(path: str | os.PathLike[str]) -> Path:
-    file = Path(path)
-    if not file.exists() and isinstance(path, str) and path in list_pretrained():
-        return pretrained_path(path)
-    if not file.exists():
-        raise FileNotFoundError(f"{path}: no such model file")
-    return file
+def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
+    """The file behind a model reference: ``None`` (the bundled default), a bundled model's
+    name, or a path to a ``.keras`` (or legacy ``.h5``) file. An existing path wins over a
+    bundled name.
+
+    Raises
+    ------
+    FileNotFoundError
+        If it is neither an existing file nor a bundled name; the message lists the bundled
+        models.
+
+    Examples
+    --------
+    >>> from emorec.models import resolve_model
+    >>> resolve_model().name, resolve_model("fer2013_vgg_m").name
+    ('fer2013_vgg_m.keras', 'fer2013_vgg_m.keras')
+    """
+    target = DEFAULT_PRETRAINED if name_or_path is None else name_or_path
+    if not isinstance(target, (str, os.PathLike)):
+        raise TypeError(
+            f"model={target!r}; expected a bundled model's name or a path to a .keras file"
+        )
+    file = Path(target)
+    if file.exists():
+        if file.is_dir():
+            raise IsADirectoryError(f"{file}: a folder, not a model file (.keras)")
+        return file
+    if isinstance(target, str) and target in list_pretrained():
+        return pretrained_path(target)
+    have = ", ".join(list_pretrained()) or "none"
+    raise FileNotFoundError(f"{target}: no such model file or bundled model (bundled: {have})")
 
 
-def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
+def load_model(path: str | os.PathLike[str] | None = None, *, compile: bool = False) -> keras.Model:
     """Load a ``.keras`` model file with Keras ``safe_mode=True``.
 
     Model plugins (the ``emorec.models`` entry points) are imported first, so architectures
@@ -185,8 +406,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
 
     Parameters
     ----------
-    path : str or path-like
-        A ``.keras`` file, or a name from :func:`list_pretrained`.
+    path : str or path-like, optional
+        A ``.keras`` file, or a name from :func:`list_pretrained` (default: the bundled
+        default model); see :func:`resolve_model`.
     compile : bool
         Restore the training configuration too (default False: for inference).
 
@@ -204,10 +426,10 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
     >>> load_model("fer2013_vgg_m").output_shape
     (None, 7)
     """
-    from .registry import load_entry_points
+    from . import registry
 
-    file = _resolve(path)
-    load_entry_points()
+    file = resolve_model(path)
+    registry.MODELS.load_entry_points()
     import keras
 
     try:
@@ -228,3 +450,12 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = False) -> Any:
                 "it (registered with keras.saving.register_keras_serializable) before loading"
             ) from exc
         raise ValueError(f"{file}: not a loadable Keras model ({text.splitlines()[0]})") from exc
+
+
+def write_card(path: str | os.PathLike[str], card: dict[str, Any]) -> None:  # TEMPORARY
+    """Transitional: the Trainer's old dict cards (removed once the Trainer uses ModelCard)."""
+    ModelCard.from_dict({"format": CARD_FORMAT, **card}, str(path)).write(path)
+
+
+def _resolve(path: str | os.PathLike[str]) -> Path:  # TEMPORARY, as above
+    return resolve_model(path)

@@ -15,16 +15,13 @@ module (importing it registers its models through the decorator)::
 
 from __future__ import annotations
 
-import difflib
-import fnmatch
-import importlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from .._plugins import add_to_registry, load_plugins
+from .._plugins import Registry
 
-__all__ = ["build_model", "get_builder", "list_models", "register_model"]
+__all__ = ["MODELS", "build_model", "get_builder", "list_models", "register_model"]
 
 logger = logging.getLogger("emorec")
 
@@ -32,31 +29,44 @@ Builder = Callable[..., Any]
 F = TypeVar("F", bound=Builder)
 
 ENTRY_POINT_GROUP = "emorec.models"
-_BUILTIN_MODULES = ("seed_cnn", "vgg", "mini_xception", "resnet")
 
-_registry: dict[str, Builder] = {}
-_builtins_loaded = False
-_entry_points_loaded = False
+#: The architecture registry (see :class:`emorec._plugins.Registry`).
+MODELS: Registry[Builder] = Registry(
+    "model",
+    ENTRY_POINT_GROUP,
+    builtins=[f"emorec.models.{m}" for m in ("seed_cnn", "vgg", "mini_xception", "resnet")],
+)
 
 
 @overload
-def register_model(name_or_fn: F, *, override: bool = False) -> F: ...
+def register_model(name_or_fn: F, builder: None = None, *, override: bool = False) -> F: ...
 @overload
 def register_model(
-    name_or_fn: str | None = None, *, override: bool = False
+    name_or_fn: str | None = None, builder: None = None, *, override: bool = False
 ) -> Callable[[F], F]: ...
+@overload
+def register_model(name_or_fn: str, builder: F, *, override: bool = False) -> F: ...
 
 
-def register_model(name_or_fn: str | Builder | None = None, *, override: bool = False) -> Any:
-    """Register an architecture builder, as ``@register_model`` or ``@register_model("name")``.
+def register_model(
+    name_or_fn: str | Builder | None = None,
+    builder: Builder | None = None,
+    *,
+    override: bool = False,
+) -> Any:
+    """Register an architecture builder: ``@register_model``, ``@register_model("name")`` or
+    ``register_model("name", builder)``.
 
     A builder takes keyword-only ``input_shape`` and ``num_classes`` (and any options of its
-    own) and returns a ``keras.Model`` that takes plain 0..255 pixels.
+    own) and returns a ``keras.Model`` that takes plain 0..255 pixels. The call shapes are the
+    same as :func:`emorec.faces.register_detector`'s.
 
     Parameters
     ----------
     name_or_fn : str or callable, optional
-        The name to register under; default the function's name.
+        The name to register under (default: the function's name), or the builder itself.
+    builder : callable, optional
+        The builder, for the plain-call form.
     override : bool
         Replace a builder already registered under that name instead of raising.
 
@@ -78,46 +88,7 @@ def register_model(name_or_fn: str | Builder | None = None, *, override: bool = 
     >>> build_model("tiny_doc_net").output_shape
     (None, 7)
     """
-
-    def decorator(fn: F) -> F:
-        name = name_or_fn if isinstance(name_or_fn, str) else fn.__name__
-        _add(name, fn, override=override)
-        return fn
-
-    if callable(name_or_fn):
-        return decorator(name_or_fn)
-    return decorator
-
-
-def _add(name: str, fn: Builder, *, override: bool) -> None:
-    add_to_registry(_registry, name, fn, "model", override=override)
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        for module in _BUILTIN_MODULES:
-            importlib.import_module(f"emorec.models.{module}")
-
-
-def load_entry_points() -> None:
-    """Import the ``emorec.models`` entry points of installed packages (once).
-
-    A plugin that fails to load produces a warning naming it; the others still load.
-    """
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    for name, obj in load_plugins(ENTRY_POINT_GROUP, "model"):
-        if callable(obj) and not isinstance(obj, type) and name not in _registry:
-            _add(name, obj, override=False)
-
-
-def _ensure_loaded() -> None:
-    _load_builtins()
-    load_entry_points()
+    return MODELS.register(name_or_fn, builder, override=override)  # type: ignore[arg-type]
 
 
 def list_models(pattern: str = "*") -> list[str]:
@@ -129,8 +100,7 @@ def list_models(pattern: str = "*") -> list[str]:
     >>> list_models("vgg*")
     ['vgg_m', 'vgg_s']
     """
-    _ensure_loaded()
-    return sorted(n for n in _registry if fnmatch.fnmatchcase(n, pattern))
+    return MODELS.names(pattern)
 
 
 def get_builder(name: str) -> Builder:
@@ -147,13 +117,7 @@ def get_builder(name: str) -> Builder:
     >>> get_builder("vgg_s").__name__
     'vgg_s'
     """
-    _ensure_loaded()
-    try:
-        return _registry[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name), list(_registry), n=3, cutoff=0.4)
-        hint = f"did you mean {', '.join(close)}?" if close else "see emorec.list_models()"
-        raise KeyError(f"unknown model {name!r}; {hint}") from None
+    return MODELS.get(name)
 
 
 def build_model(
