@@ -10,10 +10,11 @@ rounding of one crop offset), which ``tests/test_pixels.py`` checks end to end.
 
 The contract, for uint8 images of any size and 1 or 3 channels:
 
-1. **Colour first.** Grey from RGB is ITU-R 601-2 luma, rounded, exactly as Pillow's
+1. **Colour.** Grey from RGB is ITU-R 601-2 luma, rounded, exactly as Pillow's
    ``Image.convert("L")`` computes it (``L = (19595 R + 38470 G + 7471 B + 2**15) >> 16``), and
-   as :func:`emorec.load_image` does. Grey to RGB repeats the channel.
-2. **Then size.** Pillow's bilinear filter, which widens its support when downscaling
+   as :func:`emorec.load_image` does, before resizing. Grey to RGB repeats the channel (after
+   resizing, which gives the same pixels for a third of the work).
+2. **Size.** Pillow's bilinear filter, which widens its support when downscaling
    (antialiased, close to area averaging; plain bilinear when upscaling), rounded to uint8.
    Images already at the model's size are not touched.
 
@@ -187,10 +188,11 @@ def to_model_input(images: npt.ArrayLike, spec: InputSpec) -> npt.NDArray[np.uin
             f"images of shape {x.shape} and dtype {x.dtype}; expected uint8 (n, h, w, 1 or 3) "
             "(emorec.load_image and emorec.images.load_batch make them)"
         )
-    x = to_channels(x, spec.channels)
-    if x.shape[1:3] == spec.size:
-        return x
-    out = np.empty((len(x), *spec.shape), np.uint8)
-    for i, image in enumerate(x):
-        out[i] = resize(image, spec.size)
-    return out
+    if x.shape[-1] == 3:
+        x = to_channels(x, spec.channels)  # grey before resizing: a third of the work
+    if x.shape[1:3] != spec.size:
+        out = np.empty((len(x), *spec.size, x.shape[-1]), np.uint8)
+        for i, image in enumerate(x):
+            out[i] = resize(image, spec.size)
+        x = out
+    return to_channels(x, spec.channels)  # grey to RGB after resizing: the same, cheaper

@@ -1,4 +1,6 @@
-"""Data: :class:`EmotionDataset` (folders, zips, fer2013.csv, arrays, Kaggle) and augmentation."""
+"""Data: :class:`EmotionDataset` (``dataset``), its readers of folders, zips and fer2013.csv
+(``readers``), its training feeds (``pipeline``), augmentation (``augment``) and Kaggle
+downloads (``kaggle``)."""
 
 from .dataset import DatasetSplit, EmotionDataset
 

@@ -4,52 +4,44 @@ A dataset holds, for each split (``train``, ``test``, ``public_test``...), a uin
 ``(N, H, W, C)`` and integer labels ``(N,)`` that index :attr:`EmotionDataset.label_names`.
 It is immutable: :meth:`EmotionDataset.split` returns a new dataset.
 
-The Trainer reads data only through :meth:`EmotionDataset.to_tf`, so that a later dataset
-streamed from disk can stand in for this in-memory one.
+This module is the container: construction from arrays, splits, class counts and weights,
+:meth:`~EmotionDataset.map_labels`, the summary. Reading and writing files is
+:mod:`emorec.data.readers`; feeding a model is :mod:`emorec.data.pipeline` (imported only when
+a feed is asked for, so that ``import emorec`` stays light). The classmethods and methods that
+delegate to them stay here, as the public way in.
+
+The Trainer reads data only through :meth:`EmotionDataset.to_tf` (or :meth:`to_keras`), so
+that a later dataset streamed from disk can stand in for this in-memory one.
 """
 
 from __future__ import annotations
 
-import csv
-import logging
 import os
 import warnings
-import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._progress import progress
-from ..images import IMAGE_EXTENSIONS, ImageError, load_image
-from ..labels import LABELS, canonical_label, is_fer_label_set, map_label_names
+from ..labels import LABELS
+from ..pixels import ColorMode
+from .readers import (
+    Errors,
+    ReadResult,
+    read_class_folders,
+    read_fer2013_csv,
+    write_fer2013_csv,
+)
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
+    from .pipeline import ArrayBatches, Augment, LabelMode
+
 __all__ = ["DatasetSplit", "EmotionDataset"]
-
-logger = logging.getLogger("emorec")
-
-#: ``Usage`` values of fer2013.csv and the split names they become.
-USAGE_TO_SPLIT: dict[str, str] = {
-    "Training": "train",
-    "PublicTest": "public_test",
-    "PrivateTest": "private_test",
-}
-SPLIT_TO_USAGE: dict[str, str] = {v: k for k, v in USAGE_TO_SPLIT.items()}
-
-#: Folder names recognised as split folders (``train/happy/x.jpg``) rather than class folders.
-SPLIT_FOLDER_NAMES = frozenset(
-    {"train", "training", "test", "testing", "val", "valid", "validation", "dev"}
-    | set(USAGE_TO_SPLIT.values())
-)
-
-ColorMode = Literal["grayscale", "rgb"]
-Errors = Literal["raise", "skip"]
 
 
 @dataclass(frozen=True)
@@ -264,7 +256,8 @@ class EmotionDataset:
         color_mode : {"grayscale", "rgb"}
             Colour mode the images are converted to.
         image_size : (height, width), optional
-            Resize every image to this size. By default images keep their size, which must then
+            Resize every image to this size (:func:`emorec.pixels.resize`, the filter models are
+            fed with). By default images keep their size, which must then
             be the same for all.
         errors : {"raise", "skip"}
             What to do with an image that cannot be read: raise an error naming it, or skip it
@@ -295,29 +288,26 @@ class EmotionDataset:
         >>> ds.label_names, len(ds["train"])
         (('happy', 'sad'), 2)
         """
-        if errors not in ("raise", "skip"):
-            raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
-        with _open_tree(Path(path)) as (display, files, read):
-            images, labels, sources, label_names, skipped = _read_tree(
-                display, files, read, color_mode, image_size, errors, progress_bar
-            )
-        splits = {}
-        for split_name in sorted(images, key=_split_order):
-            arr = _stack(images[split_name], sources[split_name], image_size, display)
-            splits[split_name] = DatasetSplit(
-                split_name,
-                arr,
-                np.asarray(labels[split_name], np.int64),
-                label_names,
-                tuple(sources[split_name]),
-            )
-        if skipped:
+        read = read_class_folders(
+            path,
+            color_mode=color_mode,
+            image_size=image_size,
+            errors=errors,
+            progress_bar=progress_bar,
+        )
+        if read.not_images:
             warnings.warn(
-                f"{display}: skipped {len(skipped)} unreadable image(s), e.g. {skipped[0][0]} "
-                f"({skipped[0][1]}); see dataset.skipped for the list",
+                f"{path}: skipped {read.not_images} file(s) that are not images (by suffix)",
                 stacklevel=2,
             )
-        return cls(splits, label_names, skipped=skipped)
+        if read.skipped:
+            (source, reason), n = read.skipped[0], len(read.skipped)
+            warnings.warn(
+                f"{path}: skipped {n} unreadable image(s), e.g. {source} ({reason}); see "
+                "dataset.skipped for the list",
+                stacklevel=2,
+            )
+        return cls._from_read(read)
 
     @classmethod
     def from_csv(
@@ -363,83 +353,10 @@ class EmotionDataset:
         >>> ds["train"].images.shape, ds.label_names[ds["train"].labels[0]]
         ((1, 2, 2, 1), 'happy')
         """
-        names = tuple(LABELS if label_names is None else label_names)
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such file; expected a fer2013.csv-style file")
-        rows: dict[str, list[np.ndarray]] = {}
-        labels: dict[str, list[int]] = {}
-        sources: dict[str, list[str]] = {}
-        expected = None if image_size is None else image_size[0] * image_size[1]
-        shape = image_size
-        with path.open(newline="", encoding="utf-8") as fh:
-            total = sum(1 for _ in fh) - 1
-            fh.seek(0)
-            reader = csv.reader(fh)
-            header = [h.strip().lower() for h in next(reader, [])]
-            missing = [c for c in ("emotion", "pixels") if c not in header]
-            if missing:
-                raise ValueError(
-                    f"{path}: missing column(s) {', '.join(missing)}; expected a header "
-                    "'emotion,pixels,Usage' as in fer2013.csv"
-                )
-            i_emo, i_pix = header.index("emotion"), header.index("pixels")
-            i_use = header.index("usage") if "usage" in header else None
-            for row in progress(reader, total, f"reading {path.name}", enabled=progress_bar):
-                line = reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if len(row) != len(header):
-                    raise ValueError(f"{path}:{line}: {len(row)} fields; expected {len(header)}")
-                code_text = row[i_emo].strip()
-                try:
-                    code = int(code_text)
-                except ValueError:
-                    raise ValueError(
-                        f"{path}:{line}: emotion {code_text!r} is not an integer code"
-                    ) from None
-                if not 0 <= code < len(names):
-                    raise ValueError(
-                        f"{path}:{line}: emotion code {code} is out of range; expected 0.."
-                        f"{len(names) - 1} ({', '.join(names)})"
-                    )
-                pixels = _parse_pixels(row[i_pix], path, line)
-                if expected is None:
-                    side = int(round(pixels.size**0.5))
-                    if side * side != pixels.size or side == 0:
-                        raise ValueError(
-                            f"{path}:{line}: {pixels.size} pixels is not a square image; pass "
-                            "image_size=(height, width)"
-                        )
-                    expected, shape = pixels.size, (side, side)
-                if pixels.size != expected:
-                    raise ValueError(
-                        f"{path}:{line}: {pixels.size} pixel values; expected {expected} "
-                        f"({shape[0]}x{shape[1]})"  # type: ignore[index]
-                    )
-                usage = row[i_use].strip() if i_use is not None else "Training"
-                if not usage:
-                    raise ValueError(
-                        f"{path}:{line}: empty Usage; expected Training, PublicTest or PrivateTest"
-                    )
-                split = USAGE_TO_SPLIT.get(usage, usage)
-                rows.setdefault(split, []).append(pixels)
-                labels.setdefault(split, []).append(code)
-                sources.setdefault(split, []).append(f"{path.name}:{line}")
-        if not rows:
-            raise ValueError(f"{path}: no data rows")
-        assert shape is not None
-        splits = {
-            s: DatasetSplit(
-                s,
-                np.stack(rows[s]).reshape(-1, shape[0], shape[1], 1),
-                np.asarray(labels[s], np.int64),
-                names,
-                tuple(sources[s]),
-            )
-            for s in rows
-        }
-        return cls(splits, names)
+        read = read_fer2013_csv(
+            path, label_names=label_names, image_size=image_size, progress_bar=progress_bar
+        )
+        return cls._from_read(read)
 
     @classmethod
     def from_kaggle(
@@ -504,30 +421,7 @@ class EmotionDataset:
         >>> p.read_text().splitlines()[1]
         '3,9 9 9 9,Training'
         """
-        path = Path(path)
-        if path.exists() and not overwrite:
-            raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-        codes = (
-            np.array([LABELS.index(canonical_label(n) or n) for n in self._label_names])
-            if is_fer_label_set(self._label_names)
-            else np.arange(len(self._label_names))
-        )
-        for part in self._splits.values():
-            if part.images.shape[-1] != 1:
-                raise ValueError(
-                    f"split {part.name!r} is not grayscale; fer2013.csv holds "
-                    "grey pixels only (read with color_mode='grayscale')"
-                )
-        tmp = path.with_name(path.name + ".partial")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            fh.write("emotion,pixels,Usage\n")
-            for name, part in self._splits.items():
-                usage = SPLIT_TO_USAGE.get(name, name)
-                flat = part.images.reshape(len(part), -1)
-                for img, lab in zip(flat, part.labels):
-                    fh.write(f"{codes[lab]},{' '.join(map(str, img.tolist()))},{usage}\n")
-        os.replace(tmp, path)
-        return path
+        return write_fer2013_csv(path, self._splits, self._label_names, overwrite=overwrite)
 
     # ----------------------------------------------------------------------------- splits
     def split(
@@ -688,16 +582,18 @@ class EmotionDataset:
         *,
         image_size: tuple[int, int] | None = None,
         color_mode: ColorMode = "grayscale",
-        augment: bool | dict[str, Any] | Callable[..., Any] = False,
+        augment: Augment = False,
         shuffle: bool | None = None,
         seed: int | None = None,
-        label_mode: Literal["int", "categorical"] = "int",
+        label_mode: LabelMode = "int",
         drop_remainder: bool = False,
     ) -> tf.data.Dataset:
         """A batched, prefetched ``tf.data.Dataset`` of ``(float32 images, labels)``.
 
         Images are float32 in 0..255 (models rescale them themselves), shape
-        ``(batch, height, width, channels)``.
+        ``(batch, height, width, channels)``. The split is converted to ``image_size`` and
+        ``color_mode`` once, by :func:`emorec.pixels.to_model_input` (the pixel contract that
+        serving uses too), then cast and augmented per batch; see :mod:`emorec.data.pipeline`.
 
         Parameters
         ----------
@@ -706,7 +602,8 @@ class EmotionDataset:
         batch_size : int
             Images per batch.
         image_size : (height, width), optional
-            Resize to this size (bilinear); default: keep the stored size.
+            Resize to this size (Pillow's bilinear filter, antialiased when shrinking); default:
+            keep the stored size.
         color_mode : {"grayscale", "rgb"}
             Channels of the output: 1 or 3.
         augment : bool, dict or callable
@@ -732,47 +629,22 @@ class EmotionDataset:
         >>> tuple(x.shape), x.dtype.name, tuple(y.shape)
         ((4, 48, 48, 3), 'float32', (4,))
         """
-        import tensorflow as tf
+        from .pipeline import to_tf
 
-        from .augment import make_augmenter
-
-        part = self[split]
-        if len(part) == 0:
-            raise ValueError(f"split {split!r} is empty")
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size}; expected a positive integer")
-        if color_mode not in ("grayscale", "rgb"):
-            raise ValueError(f"color_mode={color_mode!r}; expected 'grayscale' or 'rgb'")
-        shuffle = split == "train" if shuffle is None else shuffle
-        augmenter = make_augmenter(augment, seed)
-        num_classes = len(self._label_names)
-        stored_channels = part.images.shape[-1]
-
-        def prepare(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            x = tf.cast(x, tf.float32)
-            if color_mode == "rgb" and stored_channels == 1:
-                x = tf.image.grayscale_to_rgb(x)
-            elif color_mode == "grayscale" and stored_channels == 3:
-                x = tf.image.rgb_to_grayscale(x)
-            if image_size is not None and tuple(image_size) != part.images.shape[1:3]:
-                x = tf.image.resize(x, image_size)
-            if augmenter is not None:
-                x = augmenter(x, training=True) if _takes_training(augmenter) else augmenter(x)
-                x = tf.clip_by_value(x, 0.0, 255.0)
-            y = tf.one_hot(y, num_classes) if label_mode == "categorical" else tf.cast(y, tf.int32)
-            return x, y
-
-        data = tf.data.Dataset.from_tensor_slices((part.images, part.labels))
-        if shuffle:
-            data = data.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
-        data = data.batch(batch_size, drop_remainder=drop_remainder)
-        # Keras' random layers keep their state in a variable: parallel calls would draw in a
-        # racy order, so a seeded augmenting pipeline maps sequentially (still prefetched).
-        if seed is not None and augmenter is not None:
-            data = data.map(prepare)
-        else:
-            data = data.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return data.prefetch(tf.data.AUTOTUNE)
+        part = self._nonempty(split)
+        return to_tf(
+            part.images,
+            part.labels,
+            num_classes=len(self._label_names),
+            batch_size=batch_size,
+            image_size=image_size,
+            color_mode=color_mode,
+            augment=augment,
+            shuffle=split == "train" if shuffle is None else shuffle,
+            seed=seed,
+            label_mode=label_mode,
+            drop_remainder=drop_remainder,
+        )
 
     def to_keras(
         self,
@@ -781,16 +653,18 @@ class EmotionDataset:
         *,
         image_size: tuple[int, int] | None = None,
         color_mode: ColorMode = "grayscale",
-        augment: bool | dict[str, Any] | Callable[..., Any] = False,
+        augment: Augment = False,
         shuffle: bool | None = None,
         seed: int | None = None,
-        label_mode: Literal["int", "categorical"] = "int",
-    ) -> Any:
+        label_mode: LabelMode = "int",
+    ) -> ArrayBatches:
         """The same batches as :meth:`to_tf`, as a ``keras.utils.PyDataset`` for any backend.
 
         For Keras on JAX or PyTorch without TensorFlow (for example on a GPU machine that has
         no TensorFlow); the Trainer uses it when the Keras backend is not TensorFlow.
-        Augmentation runs the same Keras preprocessing layers, on the backend's device.
+        Augmentation runs the same Keras preprocessing layers, on the backend's device. The
+        parameters are those of :meth:`to_tf`; the feed is
+        :class:`emorec.data.pipeline.ArrayBatches`.
 
         Examples
         --------
@@ -800,13 +674,9 @@ class EmotionDataset:
         >>> len(batches), batches[0][0].shape
         (2, (4, 48, 48, 1))
         """
-        from .augment import make_augmenter
-        from .feed import ArrayBatches
+        from .pipeline import ArrayBatches
 
-        part = self[split]
-        if len(part) == 0:
-            raise ValueError(f"split {split!r} is empty")
-        augmenter = make_augmenter(augment, seed)
+        part = self._nonempty(split)
         return ArrayBatches(
             part.images,
             part.labels,
@@ -814,43 +684,29 @@ class EmotionDataset:
             num_classes=len(self._label_names),
             image_size=image_size,
             color_mode=color_mode,
-            augmenter=augmenter,
+            augment=augment,
             shuffle=split == "train" if shuffle is None else shuffle,
             seed=seed,
             label_mode=label_mode,
         )
 
+    def _nonempty(self, split: str) -> DatasetSplit:
+        part = self[split]
+        if len(part) == 0:
+            raise ValueError(f"split {split!r} is empty; nothing to feed")
+        return part
+
+    @classmethod
+    def _from_read(cls, read: ReadResult) -> EmotionDataset:
+        names = read.label_names
+        splits = {
+            name: DatasetSplit(name, arrays.images, arrays.labels, names, arrays.sources)
+            for name, arrays in read.splits.items()
+        }
+        return cls(splits, names, skipped=read.skipped)
+
 
 # --------------------------------------------------------------------------------- helpers
-_SPLIT_ORDER = (
-    "train",
-    "training",
-    "val",
-    "valid",
-    "validation",
-    "dev",
-    "test",
-    "testing",
-    "public_test",
-    "private_test",
-)
-
-
-def _split_order(name: str) -> tuple[int, str]:
-    """Sort key: training splits first, then validation, then test splits, then the rest."""
-    low = name.lower()
-    return (_SPLIT_ORDER.index(low) if low in _SPLIT_ORDER else len(_SPLIT_ORDER), low)
-
-
-def _takes_training(fn: Any) -> bool:
-    try:
-        import keras
-
-        return isinstance(fn, keras.layers.Layer)
-    except ImportError:  # pragma: no cover
-        return False
-
-
 def _take(part: DatasetSplit, idx: np.ndarray, name: str) -> DatasetSplit:
     return DatasetSplit(
         name,
@@ -859,196 +715,3 @@ def _take(part: DatasetSplit, idx: np.ndarray, name: str) -> DatasetSplit:
         part.label_names,
         tuple(part.sources[i] for i in idx) if part.sources else (),
     )
-
-
-def _parse_pixels(text: str, path: Path, line: int) -> np.ndarray:
-    tokens = text.split()
-    try:
-        values = np.array(tokens, dtype=np.int64)
-    except ValueError:
-        bad = next(t for t in tokens if not t.lstrip("+-").isdigit())
-        raise ValueError(
-            f"{path}:{line}: pixel value {bad!r} is not an integer; expected integers 0..255"
-        ) from None
-    if values.size and (values.min() < 0 or values.max() > 255):
-        bad_value = values[(values < 0) | (values > 255)][0]
-        raise ValueError(f"{path}:{line}: pixel value {bad_value} is outside 0..255")
-    return values.astype(np.uint8)
-
-
-class _Tree:
-    """Context manager yielding ``(display name, relative file paths, reader)`` for a folder/zip."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._zip: zipfile.ZipFile | None = None
-
-    def __enter__(self) -> tuple[str, list[PurePosixPath], Callable[[PurePosixPath], bytes]]:
-        path = self.path
-        display = str(path)
-        if not path.exists():
-            raise FileNotFoundError(
-                f"{path}: no such file or folder; expected class folders "
-                "(<class>/<image>) or a .zip of them"
-            )
-        if path.is_dir():
-            files = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel = Path(dirpath).relative_to(path)
-                files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
-
-            def read_file(p: PurePosixPath) -> bytes:
-                return (path / p).read_bytes()
-
-            return display, files, read_file
-        if not zipfile.is_zipfile(path):
-            raise ValueError(
-                f"{path}: neither a folder nor a zip archive; expected class "
-                "folders (<class>/<image>) or a .zip of them"
-            )
-        self._zip = zf = zipfile.ZipFile(path)
-        files = []
-        for info in zf.infolist():
-            name = info.filename
-            posix = PurePosixPath(name.replace("\\", "/"))
-            if (
-                name.startswith(("/", "\\"))
-                or posix.is_absolute()
-                or ".." in posix.parts
-                or (posix.parts and ":" in posix.parts[0])
-            ):
-                raise ValueError(
-                    f"{path}: member {name!r} escapes the archive; refusing to read it"
-                )
-            if not info.is_dir():
-                files.append(posix)
-        by_name = {PurePosixPath(i.filename.replace("\\", "/")): i for i in zf.infolist()}
-
-        def read_member(p: PurePosixPath) -> bytes:
-            return zf.read(by_name[p])
-
-        return display, files, read_member
-
-    def __exit__(self, *exc: object) -> None:
-        if self._zip is not None:
-            self._zip.close()
-
-
-_open_tree = _Tree
-
-
-def _is_hidden(p: PurePosixPath) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in p.parts)
-
-
-def _read_tree(
-    display: str,
-    files: list[PurePosixPath],
-    read: Callable[[PurePosixPath], bytes],
-    color_mode: ColorMode,
-    image_size: tuple[int, int] | None,
-    errors: Errors,
-    progress_bar: bool | None,
-) -> tuple[
-    dict[str, list[np.ndarray]],
-    dict[str, list[int]],
-    dict[str, list[str]],
-    tuple[str, ...],
-    list[tuple[str, str]],
-]:
-    files = [f for f in files if not _is_hidden(f)]
-    images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
-    others = len(files) - len(images)
-    if not images:
-        raise ValueError(
-            f"{display}: no images found; expected class folders "
-            "(<class>/<image>.jpg|png|...) or split folders (train/<class>/...)"
-        )
-    # Look through single wrapping folders (fer2013/train/happy/x.jpg).
-    prefix = 0
-    while (
-        len({f.parts[prefix] for f in images if len(f.parts) > prefix + 1}) == 1
-        and all(len(f.parts) >= prefix + 3 for f in images)
-        and images[0].parts[prefix].lower() not in SPLIT_FOLDER_NAMES
-    ):
-        prefix += 1
-    depths = Counter(len(f.parts) - prefix for f in images)
-    if set(depths) == {2}:
-        layout = "classes"
-    elif set(depths) == {3}:
-        layout = "splits"
-    else:
-        example = {
-            1: "an image outside any class folder",
-            2: "class folders beside split folders",
-        }
-        shallow = min(depths)
-        sample = next(f for f in images if len(f.parts) - prefix == shallow)
-        raise ValueError(
-            f"{display}: cannot tell the layout; found {example.get(shallow, 'nested folders')} "
-            f"({sample}); expected <class>/<image> or <split>/<class>/<image>"
-        )
-    entries: list[tuple[str, str, PurePosixPath]] = []  # split, class, path
-    for f in images:
-        parts = f.parts[prefix:]
-        split, klass = ("train", parts[0]) if layout == "classes" else (parts[0], parts[1])
-        entries.append((split, klass, f))
-    class_names = sorted({k for _, k, _ in entries})
-    if len(class_names) < 2 and layout == "classes":
-        raise ValueError(
-            f"{display}: found one class folder only ({class_names[0]!r}); a classifier needs "
-            "at least two (<class>/<image>)"
-        )
-    label_names, index = map_label_names(class_names)
-    if others:
-        warnings.warn(
-            f"{display}: skipped {others} file(s) that are not images (by suffix)", stacklevel=3
-        )
-    out_images: dict[str, list[np.ndarray]] = {}
-    out_labels: dict[str, list[int]] = {}
-    out_sources: dict[str, list[str]] = {}
-    skipped: list[tuple[str, str]] = []
-    for split, klass, f in progress(
-        entries, len(entries), f"reading {Path(display).name}", enabled=progress_bar
-    ):
-        source = f"{display}:{f}" if not os.path.isdir(display) else str(Path(display) / f)
-        try:
-            arr = load_image(read(f), color_mode, name=source)
-            if image_size is not None and arr.shape[:2] != tuple(image_size):
-                arr = _resize(arr, image_size)
-        except ImageError as exc:
-            if errors == "raise":
-                raise
-            skipped.append((source, str(exc)))
-            continue
-        out_images.setdefault(split, []).append(arr)
-        out_labels.setdefault(split, []).append(index[klass])
-        out_sources.setdefault(split, []).append(source)
-    if not out_images:
-        raise ValueError(f"{display}: none of the {len(entries)} images could be read")
-    return out_images, out_labels, out_sources, label_names, skipped
-
-
-def _resize(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    from PIL import Image
-
-    img = Image.fromarray(arr[..., 0] if arr.shape[-1] == 1 else arr)
-    out = np.asarray(img.resize((size[1], size[0]), Image.Resampling.BILINEAR))
-    return out[..., None] if out.ndim == 2 else out
-
-
-def _stack(
-    arrays: list[np.ndarray], sources: list[str], image_size: tuple[int, int] | None, display: str
-) -> np.ndarray:
-    shapes = Counter(a.shape for a in arrays)
-    if len(shapes) > 1:
-        (common, n), *_ = shapes.most_common()
-        odd = next(s for a, s in zip(arrays, sources) if a.shape != common)
-        raise ValueError(
-            f"{display}: images differ in size ({len(shapes)} sizes; {n} are "
-            f"{common[0]}x{common[1]}, but e.g. {odd} is not); pass "
-            f"image_size=({common[0]}, {common[1]}) (on the command line: --image-size "
-            f"{common[0]}x{common[1]}) to resize them on reading"
-        )
-    return np.stack(arrays)
