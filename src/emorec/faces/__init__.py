@@ -1,11 +1,17 @@
 """Find faces in photos and cut them out for the emotion classifier.
 
-- Detectors: :func:`get_detector` (``"blazeface"``, the default; ``"blazeface_short"``;
-  ``"haar"``; plugins), :func:`register_detector`, :func:`list_detectors`, the
-  :class:`FaceDetector` protocol and the :class:`FaceBox` they return.
-- :func:`crop_faces`: square, margin-padded, fixed-size crops of the detected faces.
+- :mod:`~emorec.faces.boxes`: the :class:`FaceBox` detectors return (box, score, keypoints),
+  the :class:`FaceDetector` protocol and :func:`check_box` for boxes given by the user.
+- :mod:`~emorec.faces.detectors`: the registry, :func:`get_detector` (``"blazeface"``, the
+  default; ``"blazeface_short"``; ``"haar"``; plugins), :func:`register_detector`,
+  :func:`list_detectors`.
+- :mod:`~emorec.faces.blazeface` (:class:`BlazeFaceDetector`, with
+  :mod:`~emorec.faces.tiling` for large photos) and :mod:`~emorec.faces.haar`
+  (:class:`HaarDetector`): the built-in detectors.
+- :mod:`~emorec.faces.crops`: :func:`crop_faces`, square, margin-padded, optionally aligned,
+  fixed-size crops through the pixel contract (:mod:`emorec.pixels`).
 
-Importing this module imports neither TensorFlow nor OpenCV; the first ``detect`` does.
+Importing this package imports neither TensorFlow nor OpenCV; the first ``detect`` does.
 
 Examples
 --------
@@ -17,24 +23,26 @@ Examples
 (0, 48, 48, 1)
 """
 
+from .blazeface import BlazeFaceDetector
+from .boxes import FaceBox, FaceDetector, check_box
 from .crops import crop_faces
 from .detectors import (
     DEFAULT_DETECTOR,
-    BlazeFaceDetector,
-    FaceBox,
-    FaceDetector,
-    HaarDetector,
+    DETECTORS,
     get_detector,
     list_detectors,
     register_detector,
 )
+from .haar import HaarDetector
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "DETECTORS",
     "BlazeFaceDetector",
     "FaceBox",
     "FaceDetector",
     "HaarDetector",
+    "check_box",
     "crop_faces",
     "get_detector",
     "list_detectors",
