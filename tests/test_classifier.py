@@ -14,7 +14,7 @@ from emorec import (
     EmotionClassifier,
     EmotionDataset,
     FacePrediction,
-    PredictionError,
+    SkippedImage,
     predict_emotion,
 )
 from emorec.cli import main
@@ -48,7 +48,7 @@ def crops():
 
 def test_load_default(clf):
     assert clf.labels == LABELS and clf.input_size == (48, 48) and clf.color_mode == "grayscale"
-    assert clf.card["metrics"]["public_test"]["accuracy"] > 0.6
+    assert clf.card.metrics["public_test"]["accuracy"] > 0.6
     assert "vgg_m" in repr(clf)
 
 
@@ -77,6 +77,33 @@ def test_input_kinds_agree(clf, crops):
     ]
     labels = {o[0].label for o in outs}
     assert len(labels) == 1
+    for other in outs[1:]:  # the same probabilities, not just the same label
+        for name, value in outs[0][0].probabilities.items():
+            assert other[0].probabilities[name] == pytest.approx(value, abs=1e-6)
+
+
+def test_float_convention_is_the_same_for_predict_and_predict_proba(clf, crops):
+    batch = crops[:6]
+    as_uint8 = clf.predict_proba(batch)
+    np.testing.assert_allclose(clf.predict_proba(batch / 255.0), as_uint8, atol=1e-6)
+    via_predict = [r[0].probabilities for r in clf.predict(list(batch / 255.0))]
+    np.testing.assert_allclose([list(p.values()) for p in via_predict], as_uint8, atol=1e-6)
+    with pytest.raises(ValueError, match=r"range \[0, 1\]"):
+        clf.predict_proba(batch.astype(np.float32))  # 0..255 floats: an error, not a guess
+
+
+def test_batch_arrays_and_bgr(clf):
+    rgb = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    [from_file] = clf.predict(str(ASTRONAUT))
+    [from_bgr] = clf.predict(np.ascontiguousarray(rgb[..., ::-1]), channel_order="bgr")
+    assert from_bgr.box == from_file.box
+    assert from_bgr.probabilities == pytest.approx(from_file.probabilities, abs=1e-6)
+    batch = np.stack([rgb, rgb[:, ::-1]])
+    results = clf.predict(batch)
+    assert len(results) == 2 and all(len(r) == 1 for r in results)
+    assert results[0][0].probabilities == pytest.approx(from_file.probabilities, abs=1e-6)
+    with pytest.raises(ValueError, match="channel_order"):
+        clf.predict(rgb, channel_order="brg")
 
 
 def test_photo_detects_the_face(clf):
@@ -85,6 +112,8 @@ def test_photo_detects_the_face(clf):
     x, y, w, h = faces[0].box
     assert 150 < x + w / 2 < 260 and 50 < y + h / 2 < 170  # the astronaut's face
     assert faces[0].face_score > 0.5
+    assert faces[0].keypoints is not None and len(faces[0].keypoints) == 6
+    assert all(x <= px <= x + w and y <= py <= y + h for px, py in faces[0].keypoints[:4])
     assert json.loads(json.dumps(faces[0].to_dict()))["label"] == faces[0].label
 
 
@@ -95,7 +124,7 @@ def test_no_face_is_an_empty_list(clf):
 def test_batch_with_a_bad_item(clf, crops):
     good = crops[0][..., 0]
     results = clf.predict([good, b"not an image", good], errors="skip")
-    assert isinstance(results[1], PredictionError) and results[1].index == 1
+    assert isinstance(results[1], SkippedImage) and results[1].index == 1
     assert results[0][0].label == results[2][0].label
     with pytest.raises(ValueError):
         clf.predict([good, b"not an image"])
@@ -106,8 +135,13 @@ def test_user_boxes_skip_detection(clf):
     preds = clf.predict(image, boxes=[(170, 70, 80, 90), (0, 0, 50, 50)])
     assert [p.box for p in preds] == [(170, 70, 80, 90), (0, 0, 50, 50)]
     assert all(p.face_score is None for p in preds)
-    with pytest.raises(ValueError, match="width, height"):
+    assert all(p.keypoints is None for p in preds)
+    with pytest.raises(ValueError, match="boxes\\[0\\]"):
         clf.predict(image, boxes=[(0, 0, 0, 10)])
+    with pytest.raises(ValueError, match="boxes\\[0\\]"):
+        clf.predict(image, boxes=[(0, 0, 100000, 100000)])  # not a 55 GB crop
+    with pytest.raises(ValueError, match="boxes\\[1\\]"):
+        clf.predict(image, boxes=[(0, 0, 10, 10), (900, 900, 10, 10)])  # outside the image
     whole = clf.predict(image, detect_faces=False)
     assert whole[0].box == (0, 0, image.shape[1], image.shape[0])
 
@@ -117,7 +151,8 @@ def test_save_load_round_trip(clf, crops, tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True"):
         clf.save(path)
     again = EmotionClassifier.load(path)
-    assert again.card["training"] == clf.card["training"]
+    assert again.card.training == clf.card.training
+    assert again.card.get("data_notice") == clf.card.get("data_notice")
     np.testing.assert_allclose(
         again.predict_proba(crops[:8]), clf.predict_proba(crops[:8]), atol=1e-6
     )
@@ -155,7 +190,7 @@ def test_lambda_model_is_refused(tmp_path):
 
 
 def test_missing_model(tmp_path):
-    with pytest.raises(FileNotFoundError, match="bundled models: fer2013_vgg_m"):
+    with pytest.raises(FileNotFoundError, match="bundled: fer2013_vgg_m"):
         EmotionClassifier.load(tmp_path / "nope.keras")
 
 
@@ -188,6 +223,7 @@ def test_saved_model_export(clf, crops, tmp_path):
 
 
 def test_fine_tune_with_new_labels(clf, tmp_path):
+    before = {w.path: w.numpy().copy() for w in clf.model.weights}
     toy = EmotionDataset.from_directory(TOY)  # happy, sad, surprise, neutral: a FER subset
     custom = EmotionDataset.from_arrays(
         toy["train"].images, toy["train"].labels, ["smile", "frown", "oh", "flat"]
@@ -197,6 +233,15 @@ def test_fine_tune_with_new_labels(clf, tmp_path):
     )
     assert tuned.labels == ("smile", "frown", "oh", "flat")
     assert tuned.predict_proba(toy["test"].images).shape == (8, 4)
+    # the frozen backbone kept its weights; the original classifier is unchanged
+    tuned_weights = {w.path: w.numpy() for w in tuned.model.weights}
+    backbone = [p for p in before if "logits" not in p and "probabilities" not in p]
+    assert backbone and all(p in tuned_weights for p in backbone)
+    for p in backbone:
+        np.testing.assert_array_equal(tuned_weights[p], before[p])
+    assert clf.labels == LABELS
+    for w in clf.model.weights:
+        np.testing.assert_array_equal(w.numpy(), before[w.path])
 
 
 def test_predict_emotion_and_annotate(tmp_path):
@@ -228,9 +273,17 @@ def test_cli_predict(tmp_path, capsys):
     assert err.startswith("emorec: error:") and "bad.jpg" in err and "\n" not in err
 
 
-def test_model_and_detector_load_once(clf):
+def test_model_and_detector_load_once(monkeypatch):
+    from emorec.faces import blazeface
+
+    loads = []
+    real = blazeface.load_tflite_interpreter
+    monkeypatch.setattr(
+        blazeface, "load_tflite_interpreter", lambda *a, **k: loads.append(1) or real(*a, **k)
+    )
+    clf = EmotionClassifier.load()
     clf.predict(str(ASTRONAUT))
-    detector, interpreter, model = clf.detector, clf.detector._interpreter, clf.model
+    detector, model = clf.detector, clf.model
     clf.predict([str(ASTRONAUT), str(ASTRONAUT)])
-    assert clf.detector is detector and clf.detector._interpreter is interpreter
-    assert clf.model is model
+    assert clf.detector is detector and clf.model is model
+    assert len(loads) == 1

@@ -24,6 +24,10 @@ PUBLIC_MODULES = [
     "emorec.labels",
     "emorec.training",
     "emorec.evaluation",
+    "emorec.inference",
+    "emorec.pixels",
+    "emorec.data.readers",
+    "emorec.data.pipeline",
     "emorec.data.augment",
     "emorec.data.kaggle",
 ]

@@ -11,15 +11,24 @@ Examples
 """
 
 from ._version import __version__
-from .classifier import EmotionClassifier, FacePrediction, PredictionError, predict_emotion
+from .classifier import EmotionClassifier, FacePrediction, SkippedImage, predict_emotion
 from .data import DatasetSplit, EmotionDataset
 from .evaluation import EvaluationReport, evaluate
 from .images import ImageError, load_image
+from .inference import DEFAULT_TTA
 from .labels import LABELS
-from .models import build_model, list_models, list_pretrained, read_card, register_model
+from .models import (
+    ModelCard,
+    build_model,
+    list_models,
+    list_pretrained,
+    read_card,
+    register_model,
+)
 from .training import Trainer
 
 __all__ = [
+    "DEFAULT_TTA",
     "LABELS",
     "DatasetSplit",
     "EmotionClassifier",
@@ -27,7 +36,8 @@ __all__ = [
     "EvaluationReport",
     "FacePrediction",
     "ImageError",
-    "PredictionError",
+    "ModelCard",
+    "SkippedImage",
     "Trainer",
     "__version__",
     "build_model",

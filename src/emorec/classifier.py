@@ -11,21 +11,29 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
+import numpy.typing as npt
 
-from .evaluation import DEFAULT_TTA, TTA, _tta_name, predict_proba
-from .images import load_image
-from .labels import LABELS
+from .images import ChannelOrder, ImageSource, load_image
+from .inference import DEFAULT_TTA, TTA, predict_proba, resolve_labels, tta_mode
+from .models.card import ModelCard
+from .pixels import InputSpec, to_model_input
+
+if TYPE_CHECKING:
+    import keras
+
+    from .data import EmotionDataset
+    from .faces import FaceBox, FaceDetector
 
 __all__ = [
     "AUTO_CROP_MAX_SIDE",
     "EmotionClassifier",
     "FacePrediction",
-    "PredictionError",
+    "SkippedImage",
     "predict_emotion",
 ]
 
@@ -34,6 +42,9 @@ logger = logging.getLogger("emorec")
 #: With ``detect_faces="auto"``, an image no larger than this (both sides, pixels) is taken to
 #: be one face crop (FER2013's crops are 48x48) and detection is skipped.
 AUTO_CROP_MAX_SIDE = 96
+
+Box = tuple[int, int, int, int]
+Keypoints = tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,10 @@ class FacePrediction:
         Probability of every label, in the model's label order.
     face_score : float or None
         The face detector's confidence (None when boxes were given or detection skipped).
+    keypoints : tuple of (x, y), or None
+        The detector's landmarks in the image's pixels (BlazeFace: right eye, left eye, nose
+        tip, mouth, right ear, left ear); None when the detector gives none or boxes were
+        given.
 
     Examples
     --------
@@ -61,11 +76,12 @@ class FacePrediction:
     ([10, 20, 50, 50], 'happy')
     """
 
-    box: tuple[int, int, int, int]
+    box: Box
     label: str
     score: float
     probabilities: dict[str, float]
     face_score: float | None = None
+    keypoints: Keypoints | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
@@ -75,19 +91,21 @@ class FacePrediction:
             "score": self.score,
             "probabilities": dict(self.probabilities),
             "face_score": self.face_score,
+            "keypoints": None if self.keypoints is None else [list(p) for p in self.keypoints],
         }
 
 
 @dataclass(frozen=True)
-class PredictionError:
-    """An input of a batch that could not be read (``errors="skip"``).
+class SkippedImage:
+    """What stands in a batch's results for an image that could not be read or checked, with
+    ``errors="skip"`` (a record, not an exception: the error was caught).
 
     Examples
     --------
-    >>> from emorec import EmotionClassifier, PredictionError
+    >>> from emorec import EmotionClassifier, SkippedImage
     >>> clf = EmotionClassifier.load()
     >>> results = clf.predict([b"not an image"], errors="skip")
-    >>> isinstance(results[0], PredictionError), results[0].index
+    >>> isinstance(results[0], SkippedImage), results[0].index
     (True, 0)
     """
 
@@ -104,8 +122,9 @@ class PredictionError:
 class _Item:
     index: int
     source: str
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
     face_scores: list[float | None] = field(default_factory=list)
+    keypoints: list[Keypoints | None] = field(default_factory=list)
     error: str | None = None
 
 
@@ -113,15 +132,16 @@ class EmotionClassifier:
     """Classify the emotions of faces with a Keras model that carries its own preprocessing.
 
     Usually made with :meth:`load`. The model takes 0..255 pixels of ``input_size`` and colour
-    mode ``color_mode`` and outputs probabilities over ``labels``.
+    mode ``color_mode`` (the pixel contract, :mod:`emorec.pixels`) and outputs probabilities
+    over ``labels``.
 
     Parameters
     ----------
     model : keras.Model
         The network.
-    labels : sequence of str
-        Output order of the model.
-    card : dict, optional
+    labels : sequence of str, optional
+        Output order of the model (default: the card's, else FER2013's for 7 outputs).
+    card : ModelCard, optional
         The model card (see :func:`emorec.read_card`).
     detector : str or FaceDetector
         Face detector for photos: a name from :func:`emorec.faces.list_detectors` or an object
@@ -130,6 +150,9 @@ class EmotionClassifier:
         Test-time augmentation for every prediction (default :data:`DEFAULT_TTA`).
     margin : float
         Margin added around each detected face before cropping (fraction of its size).
+    align : bool
+        Rotate each detected face so that its eyes are level before cropping (when the
+        detector gives keypoints; see :func:`emorec.faces.crop_faces`).
     batch_size : int
         Faces per model call.
 
@@ -149,39 +172,34 @@ class EmotionClassifier:
 
     def __init__(
         self,
-        model: Any,
+        model: keras.Model,
         labels: Sequence[str] | None = None,
         *,
-        card: dict[str, Any] | None = None,
-        detector: Any = "default",
+        card: ModelCard | None = None,
+        detector: str | FaceDetector = "default",
         tta: TTA = DEFAULT_TTA,
         margin: float = 0.2,
+        align: bool = False,
         batch_size: int = 256,
     ) -> None:
         self.model = model
-        outputs = int(model.output_shape[-1])
-        if labels is None:
-            labels = (card or {}).get("labels") or (LABELS if outputs == len(LABELS) else None)
-        if labels is None:
-            raise ValueError(f"the model has {outputs} outputs; pass labels=[...] naming them")
-        self.labels: tuple[str, ...] = tuple(labels)
-        if len(self.labels) != outputs:
-            raise ValueError(f"{len(self.labels)} labels given for a model with {outputs} outputs")
-        shape = model.input_shape
-        if len(shape) != 4 or shape[-1] not in (1, 3) or None in shape[1:3]:
-            raise ValueError(f"the model's input shape {shape} is not (batch, h, w, 1 or 3)")
+        #: What the model takes (the pixel contract's :class:`~emorec.pixels.InputSpec`).
+        self.input_spec = InputSpec.from_model(model)
+        self.labels: tuple[str, ...] = resolve_labels(
+            model, labels, card.labels if card is not None else None
+        )
         #: ``(height, width)`` of the face crops the model takes.
-        self.input_size: tuple[int, int] = (int(shape[1]), int(shape[2]))
+        self.input_size: tuple[int, int] = self.input_spec.size
         #: ``"grayscale"`` or ``"rgb"``.
-        self.color_mode = "rgb" if shape[-1] == 3 else "grayscale"
-        #: The model card (labels, input, metrics by split, provenance).
-        self.card: dict[str, Any] = dict(card or {})
-        self.card.setdefault("labels", list(self.labels))
-        self._tta = _tta_name(tta)
+        self.color_mode = self.input_spec.color_mode
+        #: The model card (labels, input, metrics by split, provenance); None for a bare model.
+        self.card: ModelCard | None = card
+        self.tta: TTA = tta_mode(tta)
         self.margin = float(margin)
+        self.align = bool(align)
         self.batch_size = int(batch_size)
         self._detector_spec = detector
-        self._detector: Any = None
+        self._detector: FaceDetector | None = None
 
     # ------------------------------------------------------------------------ loading
     @classmethod
@@ -200,7 +218,8 @@ class EmotionClassifier:
         name_or_path : str or path-like, optional
             None for the default model; a name from :func:`emorec.list_pretrained`; a ``.keras``
             file (from the Trainer or :meth:`save`); or a legacy Keras ``.h5`` file, such as
-            the seed notebook's ``model.save('emotion_model.h5')``.
+            the seed notebook's ``model.save('emotion_model.h5')``. Resolved by
+            :func:`emorec.models.resolve_model`, as every loader of emorec does.
         labels : sequence of str, optional
             Output order, for files without a card (default: FER2013's order for 7 outputs).
         rescale : float, optional
@@ -212,37 +231,27 @@ class EmotionClassifier:
 
         Raises
         ------
-        FileNotFoundError, KeyError
-            For a missing file or an unknown name.
+        FileNotFoundError
+            For a missing file or an unknown name (the message lists the bundled models).
         ValueError
-            For a file Keras refuses (a Lambda layer under safe mode, unknown custom layers).
+            For a file Keras refuses (a Lambda layer under safe mode, unknown custom layers)
+            or a malformed model card.
         """
-        from .models.card import DEFAULT_PRETRAINED, list_pretrained, load_model, read_card
+        from .models.card import load_model, resolve_model
 
-        target = DEFAULT_PRETRAINED if name_or_path is None else name_or_path
-        path = Path(target)
-        if not path.exists() and isinstance(target, str) and target in list_pretrained():
-            from .models.card import pretrained_path
-
-            path = pretrained_path(target)
-        if not path.exists():
-            hint = f"; bundled models: {', '.join(list_pretrained()) or 'none'}"
-            raise FileNotFoundError(f"{target}: no such model file or bundled model{hint}")
+        path = resolve_model(name_or_path)
         if path.suffix.lower() in (".h5", ".hdf5"):
             model = _load_h5(path, 1 / 255 if rescale is None else rescale)
-            return cls(model, labels, card={"source": str(path)}, **kwargs)
+            return cls(model, labels, **kwargs)
         model = load_model(path)
-        try:
-            card = read_card(path)
-        except ValueError:
-            card = {"source": str(path)}
+        card = ModelCard.read_optional(path)
         if rescale is not None:
             model = _prepend_rescaling(model, rescale)
         return cls(model, labels, card=card, **kwargs)
 
     # ------------------------------------------------------------------------ detection
     @property
-    def detector(self) -> Any:
+    def detector(self) -> FaceDetector:
         """The face detector (created on first use)."""
         if self._detector is None:
             from .faces import get_detector
@@ -251,26 +260,57 @@ class EmotionClassifier:
         return self._detector
 
     # ------------------------------------------------------------------------ predicting
-    def predict_proba(self, crops: Any, *, tta: TTA | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        crops: npt.ArrayLike,
+        *,
+        tta: TTA | None = None,
+        channel_order: ChannelOrder = "rgb",
+    ) -> npt.NDArray[np.float32]:
         """Probabilities ``(n, len(labels))`` for face crops, in one batched model call.
 
         Parameters
         ----------
         crops : array_like
-            ``(n, h, w)``, ``(n, h, w, 1)`` or ``(n, h, w, 3)``, uint8 (or float in 0..255);
-            resized and converted to the model's input when they differ.
+            ``(n, h, w)`` or ``(n, h, w, 1 | 3 | 4)``: uint8 in 0..255, or float in [0, 1] (the
+            same convention as :meth:`predict` and :func:`emorec.load_image`; floats outside
+            [0, 1] are an error, not silently rescaled). Converted to the model's input by
+            the pixel contract when they differ.
         tta : {"none", "flip", "shift"}, optional
             Overrides the classifier's test-time augmentation.
+        channel_order : {"rgb", "bgr"}
+            Order of colour crops; ``"bgr"`` for OpenCV's arrays.
         """
-        arr = np.asarray(crops)
-        if arr.ndim == 3:
-            arr = arr[..., None]
-        if arr.ndim != 4 or arr.shape[-1] not in (1, 3):
-            raise ValueError(f"crops have shape {arr.shape}; expected (n, h, w[, 1 or 3])")
-        if arr.dtype != np.uint8:
-            arr = np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-        mode = self._tta if tta is None else _tta_name(tta)
-        return predict_proba(self.model, arr, batch_size=self.batch_size, tta=mode)
+        return predict_proba(
+            self.model,
+            crops,
+            tta=self.tta if tta is None else tta_mode(tta),
+            batch_size=self.batch_size,
+            channel_order=channel_order,
+        )
+
+    @overload
+    def predict(
+        self,
+        images: ImageSource,
+        *,
+        boxes: Sequence[Any] | None = ...,
+        detect_faces: bool | Literal["auto"] = ...,
+        errors: Literal["raise", "skip"] = ...,
+        tta: TTA | None = ...,
+        channel_order: ChannelOrder = ...,
+    ) -> list[FacePrediction]: ...
+    @overload
+    def predict(
+        self,
+        images: list[ImageSource] | tuple[ImageSource, ...],
+        *,
+        boxes: Sequence[Any] | None = ...,
+        detect_faces: bool | Literal["auto"] = ...,
+        errors: Literal["raise", "skip"] = ...,
+        tta: TTA | None = ...,
+        channel_order: ChannelOrder = ...,
+    ) -> list[list[FacePrediction] | SkippedImage]: ...
 
     def predict(
         self,
@@ -280,31 +320,52 @@ class EmotionClassifier:
         detect_faces: bool | Literal["auto"] = "auto",
         errors: Literal["raise", "skip"] = "raise",
         tta: TTA | None = None,
+        channel_order: ChannelOrder = "rgb",
     ) -> Any:
-        """Find the faces in an image (or a list of images) and classify their emotions.
+        """Find the faces in an image (or a list or batch of images) and classify their emotions.
 
         Parameters
         ----------
-        images : image or list of images
-            A path (str or pathlib), bytes, a binary file object, a PIL image or a numpy array
-            (grey, RGB or RGBA; uint8 or float in [0, 1]) — or a list of them.
+        images : image, list of images, or a 4-d array
+            An image is a path (str or pathlib), bytes, a binary file object, a PIL image or
+            a numpy array ``(h, w)`` or ``(h, w, 1 | 3 | 4)`` (uint8 in 0..255, or float in
+            [0, 1]). A list (or tuple) of them, or an array ``(n, h, w, c)`` (a batch: each
+            ``[i]`` is one image), gives one result per image.
         boxes : sequence, optional
-            Face boxes ``(x, y, width, height)`` from your own detector (for a list of images,
-            one sequence per image); detection is skipped.
+            Face boxes ``(x, y, width, height)`` from your own detector (for several images,
+            one sequence per image); detection is skipped. Each box must overlap its image.
         detect_faces : {"auto", True, False}
             ``"auto"``: an image no larger than :data:`AUTO_CROP_MAX_SIDE` pixels a side is one
             face crop, larger ones go through the detector; ``False`` classifies the whole image.
         errors : {"raise", "skip"}
-            For a list: an unreadable item raises, or yields a :class:`PredictionError`.
+            For several images: an unreadable item raises, or yields a :class:`SkippedImage`.
         tta : {"none", "flip", "shift"}, optional
             Overrides the classifier's test-time augmentation.
+        channel_order : {"rgb", "bgr"}
+            Order of colour arrays: ``"bgr"`` for OpenCV's (``cv2.imread``, ``VideoCapture``
+            frames). Files and PIL images know their own order.
 
         Returns
         -------
-        list of FacePrediction, or a list of such lists (one per image) for a list input
+        list of FacePrediction, or a list of such lists (one per image) for several images
             A photo with no face gives an empty list.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emorec import EmotionClassifier
+        >>> clf = EmotionClassifier.load()
+        >>> batch = np.zeros((3, 48, 48, 3), np.uint8)  # e.g. three BGR crops from OpenCV
+        >>> [len(r) for r in clf.predict(batch, channel_order="bgr")]
+        [1, 1, 1]
         """
-        single = not isinstance(images, list | tuple)
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
+        if detect_faces not in ("auto", True, False):
+            raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
+        mode = self.tta if tta is None else tta_mode(tta)
+        batch_array = isinstance(images, np.ndarray) and images.ndim == 4
+        single = not isinstance(images, list | tuple) and not batch_array
         items = [images] if single else list(images)
         if boxes is not None and single:
             boxes = [boxes]
@@ -317,30 +378,35 @@ class EmotionClassifier:
             item = _Item(i, source)
             work.append(item)
             try:
+                if image is None:
+                    raise ValueError(f"{source}: None is not an image")
                 rgb = load_image(
-                    image, "rgb", name=source if isinstance(image, str | Path) else None
+                    image,
+                    "rgb",
+                    name=source if isinstance(image, str | Path) else None,
+                    channel_order=channel_order,
                 )
-                given = None if boxes is None else boxes[i]
-                item.boxes, item.face_scores, whole = self._faces(rgb, given, detect_faces)
-                if item.boxes:
-                    crops.append(self._crop(rgb, item.boxes, whole=whole))
+                crops.append(
+                    self._faces(item, rgb, None if boxes is None else boxes[i], detect_faces)
+                )
             except (ValueError, OSError) as exc:
                 if errors != "skip" or single:
                     raise
                 item.error = str(exc)
+        crops = [c for c in crops if len(c)]
         probs = (
-            self.predict_proba(np.concatenate(crops), tta=tta)
+            predict_proba(self.model, np.concatenate(crops), tta=mode, batch_size=self.batch_size)
             if crops
-            else np.zeros((0, len(self.labels)))
+            else np.zeros((0, len(self.labels)), np.float32)
         )
         results: list[Any] = []
         offset = 0
         for item in work:
             if item.error is not None:
-                results.append(PredictionError(item.index, item.source, item.error))
+                results.append(SkippedImage(item.index, item.source, item.error))
                 continue
             faces = []
-            for box, face_score in zip(item.boxes, item.face_scores):
+            for box, face_score, points in zip(item.boxes, item.face_scores, item.keypoints):
                 p = probs[offset]
                 offset += 1
                 k = int(p.argmax())
@@ -351,49 +417,39 @@ class EmotionClassifier:
                         score=float(p[k]),
                         probabilities={n: float(v) for n, v in zip(self.labels, p)},
                         face_score=face_score,
+                        keypoints=points,
                     )
                 )
             results.append(faces)
         return results[0] if single else results
 
     def _faces(
-        self, rgb: np.ndarray, given: Any, detect_faces: bool | str
-    ) -> tuple[list[tuple[int, int, int, int]], list[float | None], bool]:
-        """Boxes, detector scores, and whether the box is the whole image (no detection)."""
+        self, item: _Item, rgb: np.ndarray, given: Any, detect_faces: bool | str
+    ) -> npt.NDArray[np.uint8]:
+        """Fill ``item``'s boxes, scores and keypoints; return the model-input crops."""
+        from .faces import check_box, crop_faces
+
         h, w = rgb.shape[:2]
+        found: list[FaceBox]
         if given is not None:
-            boxes = []
-            for b in given:
-                values = b.as_tuple() if hasattr(b, "as_tuple") else tuple(b)
-                if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-                    raise ValueError(f"box {values} is not (x, y, width, height) with an area")
-                boxes.append(tuple(int(round(v)) for v in values))
-            return boxes, [None] * len(boxes), False  # type: ignore[return-value]
-        if detect_faces not in ("auto", True, False):
-            raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
-        if detect_faces is False or (detect_faces == "auto" and max(h, w) <= AUTO_CROP_MAX_SIDE):
-            return [(0, 0, w, h)], [None], True
-        found = self.detector.detect(rgb)
-        return (
-            [(f.x, f.y, f.width, f.height) for f in found],
-            [float(f.score) for f in found],
-            False,
-        )
-
-    def _crop(
-        self, rgb: np.ndarray, boxes: list[tuple[int, int, int, int]], *, whole: bool
-    ) -> np.ndarray:
-        from .faces import crop_faces
-
-        if whole:
-            from PIL import Image
-
-            img = Image.fromarray(rgb).resize(self.input_size[::-1], Image.Resampling.BILINEAR)
-            if self.color_mode == "grayscale":
-                return np.asarray(img.convert("L"))[None, ..., None]
-            return np.asarray(img)[None]
+            found = [check_box(b, (h, w), index=j) for j, b in enumerate(given)]
+            scores: list[float | None] = [None] * len(found)
+        elif detect_faces is False or (detect_faces == "auto" and max(h, w) <= AUTO_CROP_MAX_SIDE):
+            item.boxes, item.face_scores, item.keypoints = [(0, 0, w, h)], [None], [None]
+            return to_model_input(rgb[None], self.input_spec)
+        else:
+            found = list(self.detector.detect(rgb))
+            scores = [float(f.score) for f in found]
+        item.boxes = [f.as_tuple() for f in found]
+        item.face_scores = scores
+        item.keypoints = [f.keypoints for f in found]
         return crop_faces(
-            rgb, boxes, size=self.input_size, color_mode=self.color_mode, margin=self.margin
+            rgb,
+            found,
+            size=self.input_size,
+            color_mode=self.color_mode,
+            margin=self.margin,
+            align=self.align,
         )
 
     # ------------------------------------------------------------------------ saving
@@ -405,22 +461,19 @@ class EmotionClassifier:
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
-        from .models.card import write_card
-
         out = Path(path)
         if out.suffix != ".keras":
             raise ValueError(f"{out}: the model file must end in .keras")
         if out.exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
         self.model.save(out)
-        card = {k: v for k, v in self.card.items() if k not in ("format", "emorec_version")}
-        card.update(
-            labels=list(self.labels),
-            input_shape=list(self.model.input_shape[1:]),
-            color_mode=self.color_mode,
-            parameters=int(self.model.count_params()),
-        )
-        write_card(out, card)
+        old = self.card
+        kept: dict[str, Any] = {}
+        if old is not None:
+            kept = dict(training=old.training, metrics=old.metrics, extra=dict(old.extra))
+            if old.architecture is not None:
+                kept["architecture"] = old.architecture
+        ModelCard.from_model(self.model, self.labels, **kept).write(out)
         return out
 
     def export(
@@ -459,7 +512,7 @@ class EmotionClassifier:
     # ------------------------------------------------------------------------ fine-tuning
     def fine_tune(
         self,
-        dataset: Any,
+        dataset: EmotionDataset,
         *,
         output_dir: str | os.PathLike[str],
         labels: Sequence[str] | None = None,
@@ -538,8 +591,9 @@ class EmotionClassifier:
         tuned = EmotionClassifier.load(
             best if best.exists() else Path(output_dir) / "final.keras",
             detector=self._detector_spec,
-            tta=self._tta,
+            tta=self.tta,
             margin=self.margin,
+            align=self.align,
             batch_size=self.batch_size,
         )
         for layer in tuned.model.layers:
@@ -547,7 +601,7 @@ class EmotionClassifier:
         return tuned
 
     def __repr__(self) -> str:
-        arch = self.card.get("architecture", {}).get("name", self.model.name)
+        arch = (self.card.architecture_name if self.card else None) or self.model.name
         return (
             f"EmotionClassifier({arch}, labels={list(self.labels)}, "
             f"input={self.input_size[0]}x{self.input_size[1]} {self.color_mode})"
@@ -592,12 +646,10 @@ def _new_head(model: Any, num_classes: int) -> Any:
 
 
 def _renamed(part: Any, names: tuple[str, ...]) -> Any:
-    from dataclasses import replace
-
     return replace(part, label_names=names)
 
 
-def predict_emotion(image: Any, **kwargs: Any) -> str | None:
+def predict_emotion(image: ImageSource, **kwargs: Any) -> str | None:
     """The emotion of the largest face in an image, with the bundled model (the seed notebook's
     convenience); None when no face is found.
 

@@ -169,9 +169,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         pretrained.append(
             {
                 "name": name,
-                "architecture": card.get("architecture", {}).get("name"),
-                "labels": card.get("labels"),
-                "metrics": card.get("metrics", {}),
+                "architecture": card.architecture_name,
+                "labels": list(card.labels),
+                "metrics": card.metrics,
             }
         )
     if args.json:
@@ -258,8 +258,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluation import evaluate
 
     ds = _read_dataset(args.data, args)
-    tta: Any = {"none": False, "flip": "flip", "shift": "shift"}[args.tta]
-    report = evaluate(args.model, ds, args.split, tta=tta, batch_size=args.batch_size)
+    report = evaluate(args.model, ds, args.split, tta=args.tta, batch_size=args.batch_size)
     if args.confusion_matrix:
         report.plot_confusion_matrix(args.confusion_matrix)
     print(report.to_json() if args.json else report)
@@ -267,13 +266,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .classifier import EmotionClassifier, PredictionError
+    from .classifier import EmotionClassifier, SkippedImage
     from .plots import annotate
 
     photos = [Path(p) for p in args.photos]
-    clf = EmotionClassifier.load(
-        args.model, detector=args.detector, tta={"none": False}.get(args.tta, args.tta)
-    )
+    clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
     detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
     results = clf.predict(
         [str(p) for p in photos],
@@ -282,7 +279,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     targets = _annotation_targets(photos, args.annotate, args.overwrite)
     for photo, (index, result) in zip(photos, enumerate(results)):
-        if isinstance(result, PredictionError):
+        if isinstance(result, SkippedImage):
             print(f"emorec: error: {result.source}: {result.error}", file=sys.stderr)
             continue
         if targets:
@@ -296,7 +293,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             "photo": str(photo),
             **(
                 {"error": r.error}
-                if isinstance(r, PredictionError)
+                if isinstance(r, SkippedImage)
                 else {"faces": [f.to_dict() for f in r]}
             ),
         }
@@ -308,7 +305,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         for photo, result in zip(photos, results):
-            if isinstance(result, PredictionError):
+            if isinstance(result, SkippedImage):
                 continue
             if not result:
                 print(f"{photo}: no face found")
@@ -318,7 +315,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 print(f"{photo}: face {n} at {face.box}: {face.label} {face.score:.0%} ({rest})")
     for target in targets:
         print(f"wrote {target}", file=sys.stderr)
-    failed = sum(isinstance(r, PredictionError) for r in results)
+    failed = sum(isinstance(r, SkippedImage) for r in results)
     return 2 if failed else 0
 
 

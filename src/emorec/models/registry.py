@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._plugins import Registry
+
+if TYPE_CHECKING:
+    import keras
 
 __all__ = ["MODELS", "build_model", "get_builder", "list_models", "register_model"]
 
@@ -126,7 +129,7 @@ def build_model(
     num_classes: int = 7,
     input_shape: tuple[int, int, int] = (48, 48, 1),
     **kwargs: Any,
-) -> Any:
+) -> keras.Model:
     """Build a registered architecture, untrained.
 
     Parameters

@@ -1,4 +1,8 @@
-"""Small ResNets for 48 px faces (``resnet_s``): basic residual blocks with pre-activation.
+"""Small ResNets for 48 px faces (``resnet_s``): basic residual blocks, post-activation.
+
+Each block is conv-BN-ReLU, conv-BN (its last BN starts at zero, so a block starts as the
+identity), the shortcut added, then ReLU: the original ResNet ordering (post-activation), not
+the pre-activation variant.
 
 A 3x3 stem at full resolution, then three stages of basic blocks (two 3x3 convolutions) at
 widths 64, 128, 256 with two blocks each; a stage's first block halves the resolution with a
