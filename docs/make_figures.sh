@@ -5,7 +5,8 @@ emorec predict examples/photos/astronaut.jpg --annotate docs/_static/astronaut_e
 python benchmarks/accuracy.py --figure docs/_static/confusion_matrix.png
 python - <<'PY'
 # the bundled model's three stages, one after the other (see benchmarks/results/training_log.md)
-from emorec.plots import plot_history, read_history
+from emorec.plots import plot_history
+from emorec.training.run_folder import read_history
 stages = [read_history(f"benchmarks/results/fer2013_vgg_m_stage{i}_history.csv") for i in (1, 2, 3)]
 joined = {k: [v for s in stages for v in s[k]] for k in stages[0] if k != "epoch"}
 plot_history(joined, "docs/_static/training_curves_fer2013_vgg_m.png",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -79,7 +80,8 @@ def test_train_then_evaluate(data_zip, tmp_path, capsys):
     again += ["--ema", "0.9"]
     assert main(again) == 0
     config = json.loads((tmp_path / "again" / "config.json").read_text())["config"]
-    assert config["init_from"] == str(out / "best.keras")
+    digest = hashlib.sha256((out / "best.keras").read_bytes()).hexdigest()
+    assert config["init_from"] == {"file": "best.keras", "sha256": digest}
     assert config["augment"] == {"erasing": 0.25}
     assert config["ema"] == 0.9
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +16,7 @@ import pytest
 
 from conftest import install_plugin, separable_dataset
 from emorec import EmotionDataset, Trainer, build_model, read_card
+from emorec.training.callbacks import AverageWeights
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +49,13 @@ def test_fit_writes_the_run_folder(tiny_ds, tmp_path):
     assert config["status"] == "finished" and config["epochs_done"] == 2
     assert config["config"]["model"] == "mini_xception" and config["config"]["val_split"] == "val"
     card = read_card(out / "best.keras")
-    assert card["labels"] == ["a", "b", "c"] and card["input_shape"] == [48, 48, 1]
-    assert card["architecture"]["name"] == "mini_xception"
-    assert card["metrics"]["val"]["accuracy"] == max(history.history["val_accuracy"])
+    assert card.labels == ("a", "b", "c") and card.input_shape == (48, 48, 1)
+    assert card.architecture["name"] == "mini_xception" and card.get("checkpoint") == "best"
+    assert card.metrics["val"]["accuracy"] == max(history.history["val_accuracy"])
+    final = read_card(out / "final.keras")
+    assert final.metrics["val"]["accuracy"] == history.history["val_accuracy"][-1]
+    assert final.training["epochs_done"] == 2 and "cores" in final.training["machine"]
+    assert not [p.name for p in out.iterdir() if "partial" in p.name]
     # the file loads with plain Keras and predicts from raw pixels
     model = keras.saving.load_model(out / "final.keras", safe_mode=True)
     assert model.predict(tiny_ds["train"].images[:2], verbose=0).shape == (2, 3)
@@ -58,14 +65,21 @@ def test_default_callbacks_and_schedules(tiny_ds, tmp_path):
     names = [type(c).__name__ for c in make(tiny_ds, tmp_path).callbacks]
     assert names == [
         "ReduceLROnPlateau",
+        "BackupAndRestore",
         "ModelCheckpoint",
         "EarlyStopping",
-        "BackupAndRestore",
         "CSVLogger",
         "TerminateOnNaN",
     ]
     cosine = [type(c).__name__ for c in make(tiny_ds, tmp_path, schedule="cosine").callbacks]
     assert "ReduceLROnPlateau" not in cosine and "EarlyStopping" not in cosine
+    # with EMA the averaging callback is in the list, between the backup and the checkpoint
+    ema = [type(c).__name__ for c in make(tiny_ds, tmp_path, ema=0.9).callbacks]
+    assert ema[1:4] == ["BackupAndRestore", "AverageWeights", "ModelCheckpoint"]
+    own = keras.optimizers.Adam(use_ema=True)
+    assert "AverageWeights" in [
+        type(c).__name__ for c in make(tiny_ds, tmp_path, optimizer=own).callbacks
+    ]
 
 
 class Recorder(keras.callbacks.Callback):
@@ -203,12 +217,21 @@ def test_init_from_a_trained_model(tiny_ds, tmp_path):
     )
     for mine, theirs in zip(second.model.get_weights(), first.model.get_weights()):
         np.testing.assert_array_equal(mine, theirs)
-    assert second.config()["init_from"] == str(donor)
+    digest = hashlib.sha256(donor.read_bytes()).hexdigest()
+    assert second.config()["init_from"] == {"file": "best.keras", "sha256": digest}
     assert second.config()["augment"] == {"erasing": 0.5}
     second.fit()
     card = read_card(tmp_path / "second" / "best.keras")
-    assert card["training"]["started_from"]["file"] == str(donor)
-    assert card["training"]["started_from"]["training"]["command"] == "emorec train first"
+    started = card.training["started_from"]
+    assert (started["file"], started["sha256"]) == ("best.keras", digest)
+    assert started["training"]["command"] == "emorec train first"
+    # no machine path anywhere: not in the card, not in config.json
+    for text in (
+        json.dumps(card.to_dict()),
+        (tmp_path / "second" / "config.json").read_text(),
+    ):
+        assert str(tmp_path) not in text and str(Path.home()) not in text
+        assert not re.search(r'"/[^"]*/', text), re.search(r'"/[^"]*/', text)
     with pytest.raises(ValueError, match="do not fit mini_xception"):
         make(tiny_ds, tmp_path, init_from=donor, output_dir=tmp_path / "third")
     with pytest.raises(FileNotFoundError, match="not a bundled model"):
@@ -232,10 +255,11 @@ def test_ema_validates_checkpoints_and_saves_the_averaged_weights(tiny_ds, tmp_p
     assert len(history["val_loss"]) == (1 if stop_early else 3)
     # the last validation ran on the weights final.keras holds: the average, not the raw ones;
     # best.keras holds the weights its validation score was measured on
-    data = trainer._data("val", train=False)
+    val = trainer.dataset["val"]
+    x, y = val.images.astype("float32"), keras.utils.to_categorical(val.labels, 3)
     for name, i in (("final", -1), ("best", int(np.argmax(history["val_accuracy"])))):
         model = keras.saving.load_model(tmp_path / "run" / f"{name}.keras")
-        loss = model.evaluate(data, verbose=0, return_dict=True)["loss"]
+        loss = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)["loss"]
         assert loss == pytest.approx(history["val_loss"][i], rel=1e-4), name
     if stop_early:
         return
@@ -262,11 +286,15 @@ def test_ema_run_resumes_training_the_raw_weights(tiny_ds, tmp_path):
 
     seen: dict[str, list[np.ndarray]] = {}
 
-    class Stop(keras.callbacks.Callback):
-        # runs after the backup: the model holds the averaged weights, the optimizer the raw
+    class Raw(keras.callbacks.Callback):
+        # runs right after the backup, before AverageWeights: the model holds the raw weights
         def on_epoch_end(self, epoch, logs=None):
-            average = self.model.optimizer._model_variables_moving_average
-            seen["raw"] = [keras.ops.convert_to_numpy(v) for v in average]
+            seen["raw"] = [keras.ops.convert_to_numpy(v) for v in self.model.trainable_weights]
+
+    class Stop(keras.callbacks.Callback):
+        # runs last: the model holds the averaged weights
+        def on_epoch_end(self, epoch, logs=None):
+            seen["average"] = [keras.ops.convert_to_numpy(v) for v in self.model.trainable_weights]
             raise Interrupt
 
     class Look(keras.callbacks.Callback):
@@ -277,15 +305,48 @@ def test_ema_run_resumes_training_the_raw_weights(tiny_ds, tmp_path):
                 ]
 
     first = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, epochs=3)
+    kinds = [type(c) for c in first.callbacks]
+    first.callbacks.insert(kinds.index(AverageWeights), Raw())
     first.callbacks.append(Stop())
     with pytest.raises(Interrupt):
         first.fit()
     assert (tmp_path / "run" / "backup").exists()
+    assert any(not np.allclose(r, a) for r, a in zip(seen["raw"], seen["average"]))
     second = make(tiny_ds, tmp_path, model="seed_cnn", ema=0.9, epochs=3)
     second.callbacks.append(Look())
     second.fit()
     for resumed, raw in zip(seen["resumed"], seen["raw"]):
         np.testing.assert_allclose(resumed, raw, rtol=1e-6)
+
+
+def test_history_csv_is_read_once_per_fit(tiny_ds, tmp_path, monkeypatch):
+    from emorec.training import run_folder
+
+    class Interrupt(Exception):
+        pass
+
+    class StopAfterSecondEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise Interrupt
+
+    reads: list[Path] = []
+    real = run_folder.read_history
+    monkeypatch.setattr(run_folder, "read_history", lambda path: reads.append(path) or real(path))
+    first = make(tiny_ds, tmp_path, epochs=3, schedule="constant")
+    first.callbacks.append(StopAfterSecondEpoch())
+    with pytest.raises(Interrupt):
+        first.fit()
+    assert reads == []  # a new run has no history to read
+    resumed = make(tiny_ds, tmp_path, epochs=3, schedule="constant")
+    history = resumed.fit()
+    assert [Path(p).name for p in reads] == ["history.csv"]
+    assert history.epoch == [2]
+    # the card and the curves cover the whole run, not only this call's epoch
+    card = read_card(tmp_path / "run" / "final.keras")
+    assert card.training["epochs_done"] == 3
+    lines = (tmp_path / "run" / "history.csv").read_text().strip().splitlines()
+    assert len(lines) == 4 and (tmp_path / "run" / "training_curves.png").exists()
 
 
 def test_empty_split_and_missing_label(tmp_path):

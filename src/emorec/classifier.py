@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -198,7 +198,8 @@ class EmotionClassifier:
         self.margin = float(margin)
         self.align = bool(align)
         self.batch_size = int(batch_size)
-        self._detector_spec = detector
+        #: The detector as given (a registered name or an object); :attr:`detector` builds it.
+        self.detector_spec: str | FaceDetector = detector
         self._detector: FaceDetector | None = None
 
     # ------------------------------------------------------------------------ loading
@@ -240,13 +241,8 @@ class EmotionClassifier:
         from .models.card import load_model, resolve_model
 
         path = resolve_model(name_or_path)
-        if path.suffix.lower() in (".h5", ".hdf5"):
-            model = _load_h5(path, 1 / 255 if rescale is None else rescale)
-            return cls(model, labels, **kwargs)
-        model = load_model(path)
-        card = ModelCard.read_optional(path)
-        if rescale is not None:
-            model = _prepend_rescaling(model, rescale)
+        model = load_model(path, rescale=rescale)
+        card = None if path.suffix.lower() != ".keras" else ModelCard.read_optional(path)
         return cls(model, labels, card=card, **kwargs)
 
     # ------------------------------------------------------------------------ detection
@@ -256,7 +252,7 @@ class EmotionClassifier:
         if self._detector is None:
             from .faces import get_detector
 
-            self._detector = get_detector(self._detector_spec)
+            self._detector = get_detector(self.detector_spec)
         return self._detector
 
     # ------------------------------------------------------------------------ predicting
@@ -555,50 +551,18 @@ class EmotionClassifier:
         >>> mine = clf.fine_tune(EmotionDataset.from_directory("my_faces/"),  # doctest: +SKIP
         ...                      output_dir="runs/mine", epochs=5)
         """
-        import keras
+        from .finetune import fine_tune
 
-        from .training import Trainer
-
-        names = tuple(dataset.label_names if labels is None else labels)
-        if len(names) != len(dataset.label_names):
-            raise ValueError(
-                f"labels={list(names)} does not name the dataset's "
-                f"{len(dataset.label_names)} classes {list(dataset.label_names)}"
-            )
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
-        if names != self.labels:
-            model = _new_head(model, len(names))
-        if freeze_backbone:
-            for layer in model.layers[:-2]:
-                layer.trainable = False
-        if labels is not None:
-            dataset = type(dataset)(
-                {s: _renamed(dataset[s], names) for s in dataset.split_names}, names
-            )
-        trainer_kwargs.setdefault("schedule", "cosine")
-        rate = learning_rate or (0.01 if freeze_backbone else 0.005)
-        trainer = Trainer(
-            model,
+        return fine_tune(
+            self,
             dataset,
-            epochs=epochs,
-            learning_rate=rate,
             output_dir=output_dir,
+            labels=labels,
+            epochs=epochs,
+            freeze_backbone=freeze_backbone,
+            learning_rate=learning_rate,
             **trainer_kwargs,
         )
-        trainer.fit()
-        best = Path(output_dir) / "best.keras"
-        tuned = EmotionClassifier.load(
-            best if best.exists() else Path(output_dir) / "final.keras",
-            detector=self._detector_spec,
-            tta=self.tta,
-            margin=self.margin,
-            align=self.align,
-            batch_size=self.batch_size,
-        )
-        for layer in tuned.model.layers:
-            layer.trainable = True
-        return tuned
 
     def __repr__(self) -> str:
         arch = (self.card.architecture_name if self.card else None) or self.model.name
@@ -612,41 +576,6 @@ def _describe(image: Any, index: int) -> str:
     if isinstance(image, str | Path):
         return str(image)
     return f"<{type(image).__name__} #{index}>"
-
-
-def _prepend_rescaling(model: Any, scale: float) -> Any:
-    import keras
-
-    inputs = keras.Input(model.input_shape[1:], name="pixels")
-    x = keras.layers.Rescaling(scale, name="rescale_input")(inputs)
-    return keras.Model(inputs, model(x), name=f"{model.name}_rescaled")
-
-
-def _load_h5(path: Path, scale: float) -> Any:
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{path}: Keras could not load this .h5 file ({exc})") from exc
-    return _prepend_rescaling(model, scale) if scale != 1 else model
-
-
-def _new_head(model: Any, num_classes: int) -> Any:
-    """Replace the last Dense layer (and what follows it) with a fresh one."""
-    import keras
-
-    dense = [i for i, layer in enumerate(model.layers) if isinstance(layer, keras.layers.Dense)]
-    if not dense:
-        raise ValueError("the model has no Dense layer to replace for the new labels")
-    features = model.layers[dense[-1]].input
-    logits = keras.layers.Dense(num_classes, name="new_logits")(features)
-    outputs = keras.layers.Activation("softmax", dtype="float32", name="new_probabilities")(logits)
-    return keras.Model(model.inputs, outputs, name=f"{model.name}_finetuned")
-
-
-def _renamed(part: Any, names: tuple[str, ...]) -> Any:
-    return replace(part, label_names=names)
 
 
 def predict_emotion(image: ImageSource, **kwargs: Any) -> str | None:

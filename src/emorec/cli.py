@@ -163,7 +163,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
     for name in names:
         params = build_model(name).count_params() if args.params else None
         rows.append({"name": name, "parameters": params})
-    pretrained = []
+    pretrained: list[dict[str, Any]] = []
     for name in list_pretrained():
         card = read_card(name)
         pretrained.append(

@@ -1,11 +1,12 @@
-"""Images people would rather look at: training curves and confusion matrices.
+"""Images people would rather look at: training curves, confusion matrices, annotated photos.
 
+Figures only: the data comes from elsewhere (a run's history from
+:mod:`emorec.training.run_folder`, a confusion matrix from :mod:`emorec.evaluation`).
 matplotlib is imported only when a plot is made, with the non-interactive ``Agg`` backend.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["annotate", "plot_confusion_matrix", "plot_history", "read_history"]
+__all__ = ["annotate", "plot_confusion_matrix", "plot_history"]
 
 
 def _pyplot() -> Any:
@@ -23,33 +24,6 @@ def _pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
-
-
-def read_history(path: str | os.PathLike[str]) -> dict[str, list[float]]:
-    """Read a Keras ``CSVLogger`` file into ``{column: values}``, one value per epoch.
-
-    Rows repeated for an epoch (a run resumed after a crash between logging and backing up)
-    keep the last one.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from emorec.plots import read_history
-    >>> path = os.path.join(tempfile.mkdtemp(), "history.csv")
-    >>> with open(path, "w") as fh:
-    ...     _ = fh.write("epoch,loss\\n0,1.5\\n1,1.2\\n1,1.1\\n")
-    >>> read_history(path)["loss"]
-    [1.5, 1.1]
-    """
-    by_epoch: dict[int, dict[str, str]] = {}
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            by_epoch[int(row["epoch"])] = row
-    columns: dict[str, list[float]] = {}
-    for epoch in sorted(by_epoch):
-        for key, value in by_epoch[epoch].items():
-            columns.setdefault(key, []).append(float(value) if value not in ("", None) else np.nan)
-    return columns
 
 
 def plot_history(
@@ -63,7 +37,8 @@ def plot_history(
     Parameters
     ----------
     history : mapping or path
-        ``keras.callbacks.History.history``, or a ``history.csv`` from the Trainer.
+        ``{metric: value per epoch}`` (``keras.callbacks.History.history``), or a Trainer's
+        ``history.csv``, read by :func:`emorec.training.run_folder.read_history`.
     path : str or path-like
         Image file to write (``.png``, ``.svg``, ``.pdf``...).
     title : str, optional
@@ -80,6 +55,8 @@ def plot_history(
     True
     """
     if not isinstance(history, Mapping):
+        from .training.run_folder import read_history
+
         history = read_history(history)
     plt = _pyplot()
     panels = [m for m in ("loss", "accuracy") if m in history]

@@ -398,8 +398,13 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     raise FileNotFoundError(f"{target}: no such model file or bundled model (bundled: {have})")
 
 
-def load_model(path: str | os.PathLike[str] | None = None, *, compile: bool = False) -> keras.Model:
-    """Load a ``.keras`` model file with Keras ``safe_mode=True``.
+def load_model(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    compile: bool = False,
+    rescale: float | None = None,
+) -> keras.Model:
+    """Load a ``.keras`` (or legacy ``.h5``) model file with Keras ``safe_mode=True``.
 
     Model plugins (the ``emorec.models`` entry points) are imported first, so architectures
     with custom layers from installed packages load too.
@@ -411,6 +416,11 @@ def load_model(path: str | os.PathLike[str] | None = None, *, compile: bool = Fa
         default model); see :func:`resolve_model`.
     compile : bool
         Restore the training configuration too (default False: for inference).
+    rescale : float, optional
+        A factor applied to the 0..255 pixels before the network, for files whose network
+        expects scaled input (a ``Rescaling`` layer is put in front). Default: none for
+        ``.keras`` files (emorec's scale inside the network); ``1/255`` for ``.h5`` files,
+        as the seed notebook's ``model.save('emotion_model.h5')`` was trained.
 
     Raises
     ------
@@ -432,8 +442,9 @@ def load_model(path: str | os.PathLike[str] | None = None, *, compile: bool = Fa
     registry.MODELS.load_entry_points()
     import keras
 
+    legacy = file.suffix.lower() in (".h5", ".hdf5")
     try:
-        return keras.saving.load_model(file, compile=compile, safe_mode=True)
+        model = keras.saving.load_model(file, compile=compile, safe_mode=True)
     except (ValueError, TypeError) as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
@@ -450,12 +461,10 @@ def load_model(path: str | os.PathLike[str] | None = None, *, compile: bool = Fa
                 "it (registered with keras.saving.register_keras_serializable) before loading"
             ) from exc
         raise ValueError(f"{file}: not a loadable Keras model ({text.splitlines()[0]})") from exc
+    scale = (1 / 255 if legacy else None) if rescale is None else rescale
+    if scale is None or scale == 1:
+        return model
+    inputs = keras.Input(model.input_shape[1:], name="pixels")
+    x = keras.layers.Rescaling(scale, name="rescale_input")(inputs)
+    return keras.Model(inputs, model(x), name=f"{model.name}_rescaled")
 
-
-def write_card(path: str | os.PathLike[str], card: dict[str, Any]) -> None:  # TEMPORARY
-    """Transitional: the Trainer's old dict cards (removed once the Trainer uses ModelCard)."""
-    ModelCard.from_dict({"format": CARD_FORMAT, **card}, str(path)).write(path)
-
-
-def _resolve(path: str | os.PathLike[str]) -> Path:  # TEMPORARY, as above
-    return resolve_model(path)

@@ -1,6 +1,40 @@
-"""Training: :class:`Trainer` (Keras ``fit`` with good defaults, resume and reporting)."""
+"""Training: :class:`Trainer` (Keras ``fit`` with good defaults, resume and reporting).
 
-from .callbacks import default_callbacks, restore_callback_state
+- :mod:`~emorec.training.trainer`: the :class:`Trainer` (checks, build, ``init_from``, compile,
+  fit);
+- :mod:`~emorec.training.callbacks`: every callback emorec adds, and the default list
+  (imported on first use: it imports Keras);
+- :mod:`~emorec.training.run_folder`: the run's files (config, history, cards, curves);
+- :mod:`~emorec.training.machine`: the one-line machine description runs record.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from .trainer import Trainer
 
-__all__ = ["Trainer", "default_callbacks", "restore_callback_state"]
+__all__ = [
+    "AverageWeights",
+    "RestoreBestSoFar",
+    "Trainer",
+    "default_callbacks",
+    "restore_callback_state",
+]
+
+_FROM_CALLBACKS = (
+    "AverageWeights",
+    "RestoreBestSoFar",
+    "default_callbacks",
+    "restore_callback_state",
+)
+
+
+def __getattr__(name: str) -> Any:
+    # The callbacks subclass keras.callbacks.Callback, so their module imports Keras; load it
+    # when one is asked for, so that ``import emorec`` stays free of TensorFlow.
+    if name in _FROM_CALLBACKS:
+        from . import callbacks
+
+        return getattr(callbacks, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,12 +1,15 @@
 """`Trainer`: Keras ``fit`` with good defaults, automatic resume, and a complete output folder.
 
-The Trainer adds no training loop of its own: it builds (or takes) a model, compiles it with the
-chosen optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and calls
-``model.fit`` with :attr:`Trainer.callbacks`, an ordinary list of Keras callbacks. What it adds:
+The Trainer adds no training loop of its own: it checks the settings, builds (or takes) a model,
+optionally starts it from another model's weights (``init_from``), compiles it with the chosen
+optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and calls
+``model.fit`` with :attr:`Trainer.callbacks`, an ordinary list of Keras callbacks
+(:mod:`emorec.training.callbacks`). What it adds:
 
-- ``output_dir`` holds everything about a run: ``config.json`` (all settings, status, time,
-  machine), ``history.csv``, ``best.keras`` and ``final.keras`` (each with its model card),
-  ``training_curves.png`` and ``backup/`` while the run is unfinished;
+- ``output_dir`` holds everything about a run (:class:`~emorec.training.run_folder.RunFolder`):
+  ``config.json`` (all settings, status, time, machine), ``history.csv``, ``best.keras`` and
+  ``final.keras`` (each with its model card), ``training_curves.png`` and ``backup/`` while the
+  run is unfinished;
 - the same command started again after the process was killed resumes from the last completed
   epoch (Keras ``BackupAndRestore``, plus the best-so-far of the other callbacks) and ends with
   the same number of epochs;
@@ -17,23 +20,26 @@ chosen optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_t
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import platform
-import shutil
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..data.augment import make_augmenter
-from ..models.card import list_pretrained, write_card
+from ..models.card import ModelCard, file_provenance, list_pretrained, load_model, resolve_model
 from ..models.registry import build_model
-from .callbacks import default_callbacks, restore_callback_state
+from ..pixels import InputSpec
+from .machine import describe_machine
+from .run_folder import RunFolder, join_history, now
+
+if TYPE_CHECKING:
+    import keras
+
+    from ..data.dataset import EmotionDataset
 
 __all__ = ["Trainer"]
 
@@ -42,8 +48,6 @@ logger = logging.getLogger("emorec")
 SCHEDULES = ("plateau", "cosine", "constant")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 DEFAULT_LEARNING_RATES = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
-#: Files a run writes into its output folder (the only ones ``overwrite=True`` removes).
-RUN_FILES = ("config.json", "history.csv", "best.keras", "final.keras", "training_curves.png")
 
 
 class Trainer:
@@ -87,10 +91,11 @@ class Trainer:
         Keep an exponential moving average of the weights (Polyak averaging) with this momentum,
         for example ``0.999`` (an average over about the last 1,000 steps), and validate,
         checkpoint and save the averaged weights: Keras' ``use_ema`` optimizer option with its
-        ``SwapEMAWeights`` callback. It smooths out the last steps' noise, most with a constant
-        or plateau schedule. Batch-norm statistics are the running ones of the raw weights. A
-        Keras optimizer passed as ``optimizer`` brings its own ``use_ema`` setting instead (the
-        averaging callbacks are added for it too).
+        :class:`~emorec.training.callbacks.AverageWeights` callback in :attr:`callbacks`. It
+        smooths out the last steps' noise, most with a constant or plateau schedule. Batch-norm
+        statistics are the running ones of the raw weights. A Keras optimizer passed as
+        ``optimizer`` brings its own ``use_ema`` setting instead (the default callbacks then
+        include AverageWeights too).
     augment : bool, dict or callable
         Augment the training images (:func:`emorec.data.augment.default_augmentation`), with
         the options in a dict (for example ``{"erasing": 0.5}``), or a Keras layer / callable
@@ -99,7 +104,9 @@ class Trainer:
         Weight the loss by class: ``"balanced"`` uses :meth:`EmotionDataset.class_weights`.
     callbacks : list of keras.callbacks.Callback, optional
         Replaces the default callbacks (:func:`emorec.training.default_callbacks`). The list is
-        :attr:`callbacks`: append to it, remove from it or replace it before :meth:`fit`.
+        :attr:`callbacks`: append to it, remove from it or replace it before :meth:`fit`
+        (which adds one callback of its own after them when it resumes a run:
+        :class:`~emorec.training.callbacks.RestoreBestSoFar`).
     output_dir : str or path-like
         Folder for the run's files.
     seed : int, optional
@@ -113,6 +120,8 @@ class Trainer:
         example) or a bundled model's name (:func:`emorec.list_pretrained`). Its architecture
         must match the one built here, head included (for a new label set use
         :meth:`emorec.EmotionClassifier.fine_tune`). The learning-rate schedule starts again.
+        The config and the cards record the file's name and SHA-256 (never its path), and the
+        card keeps the donor's own training record (``training.started_from``).
     early_stopping_patience : int or None
         Epochs without improvement before EarlyStopping ends the run; None for no early
         stopping. Default: 10 with the plateau schedule, None with the others.
@@ -122,6 +131,9 @@ class Trainer:
         Where the data came from (recorded in the config and the model card).
     command : str, optional
         The command line that started the run (recorded likewise).
+    verbose : int or "auto"
+        Keras ``fit`` verbosity; ``"auto"``: a progress bar on a terminal, one line per epoch
+        otherwise.
 
     Examples
     --------
@@ -132,8 +144,8 @@ class Trainer:
     ...                                 rng.integers(0, 7, 40) % 3, ["a", "b", "c"])
     >>> trainer = Trainer("mini_xception", ds, epochs=1, batch_size=16, seed=0,
     ...                   output_dir=tempfile.mkdtemp(), verbose=0)
-    >>> [type(c).__name__ for c in trainer.callbacks][:2]
-    ['ReduceLROnPlateau', 'ModelCheckpoint']
+    >>> [type(c).__name__ for c in trainer.callbacks][:3]
+    ['ReduceLROnPlateau', 'BackupAndRestore', 'ModelCheckpoint']
     >>> history = trainer.fit()
     >>> sorted(p.name for p in trainer.output_dir.iterdir())
     ['best.keras', 'config.json', 'final.keras', 'history.csv', 'training_curves.png']
@@ -141,14 +153,14 @@ class Trainer:
 
     def __init__(
         self,
-        model: Any,
-        dataset: Any,
+        model: str | keras.Model,
+        dataset: EmotionDataset,
         *,
         val_split: float | str | None = 0.1,
         train_split: str = "train",
         batch_size: int = 64,
         epochs: int = 30,
-        optimizer: Any = "sgd",
+        optimizer: str | keras.optimizers.Optimizer = "sgd",
         learning_rate: float | None = None,
         schedule: str = "plateau",
         warmup_epochs: int = 0,
@@ -157,7 +169,7 @@ class Trainer:
         ema: float | None = None,
         augment: Any = True,
         class_weight: str | dict[int, float] | None = None,
-        callbacks: Sequence[Any] | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] | None = None,
         output_dir: str | os.PathLike[str] = "emorec-run",
         seed: int | None = None,
         strategy: Any = None,
@@ -221,6 +233,7 @@ class Trainer:
         self.command = command
         self.verbose = verbose
         self.output_dir = Path(output_dir)
+        self.run_folder = RunFolder(self.output_dir)
         self.optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
         self.learning_rate = (
             float(learning_rate)
@@ -231,28 +244,32 @@ class Trainer:
             early_stopping_patience = 10 if schedule == "plateau" else None
         self.early_stopping_patience = early_stopping_patience
         self.model_kwargs = dict(model_kwargs or {})
-        self.init_from = None if init_from is None else str(init_from)
-        self._donor: dict[str, Any] | None = None
+        #: The donor of ``init_from``: ``{"file": name, "sha256": digest}``, or None.
+        self.init_from: dict[str, str] | None = None
+        self._donor_training: dict[str, Any] | None = None
         if seed is not None:
             keras.utils.set_random_seed(seed)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope:
             self.model = self._model(model)
-            if self.init_from is not None:
-                self._initialise(self.init_from)
+            if init_from is not None:
+                self._initialise(init_from)
             self._compile(optimizer)
         monitor = "val_accuracy" if self.val_name else "accuracy"
         #: The callbacks ``fit`` passes to Keras: edit, extend or replace this list freely.
-        self.callbacks: list[Any] = (
-            list(callbacks)
-            if callbacks is not None
-            else default_callbacks(
+        self.callbacks: list[keras.callbacks.Callback]
+        if callbacks is not None:
+            self.callbacks = list(callbacks)
+        else:
+            from .callbacks import default_callbacks
+
+            self.callbacks = default_callbacks(
                 self.output_dir,
                 monitor=monitor,
                 plateau=schedule == "plateau",
                 early_stopping_patience=early_stopping_patience,  # type: ignore[arg-type]
+                average_weights=self._averages_weights(),
             )
-        )
 
     # ------------------------------------------------------------------------ setup
     def _check_train_split(self) -> None:
@@ -285,7 +302,7 @@ class Trainer:
             raise ValueError(f"val_split={val_split}; expected a fraction between 0 and 1")
         return "val", ds.split("val", fraction=float(val_split), seed=0, source=self.train_split)
 
-    def _model(self, model: Any) -> Any:
+    def _model(self, model: str | keras.Model) -> keras.Model:
         import keras
 
         sample = self.dataset[self.train_split].images
@@ -299,7 +316,7 @@ class Trainer:
             )
         if not isinstance(model, keras.Model):
             raise TypeError(f"model={model!r}; expected a registered name or a keras.Model")
-        self.model_name = getattr(model, "_emorec_architecture", {}).get("name", model.name)
+        self.model_name = ModelCard.from_model(model, self.labels).architecture_name or model.name
         outputs = model.output_shape[-1]
         if outputs != len(self.labels):
             raise ValueError(
@@ -313,14 +330,12 @@ class Trainer:
             )
         return model
 
-    def _initialise(self, source: str) -> None:
-        from ..models.card import _resolve, load_model, read_card
-
+    def _initialise(self, source: str | os.PathLike[str]) -> None:
         try:
-            path = _resolve(source)
+            path = resolve_model(source)
         except FileNotFoundError as error:
             raise FileNotFoundError(
-                f"init_from={source!r}: no such file, and not a bundled model "
+                f"init_from={str(source)!r}: no such file, and not a bundled model "
                 f"({', '.join(list_pretrained()) or 'none'})"
             ) from error
         donor = load_model(path)
@@ -328,7 +343,7 @@ class Trainer:
         theirs = [tuple(w.shape) for w in donor.weights]
         if mine != theirs:
             raise ValueError(
-                f"init_from={source!r}: its weights ({len(theirs)} arrays, "
+                f"init_from={str(source)!r}: its weights ({len(theirs)} arrays, "
                 f"{donor.count_params():,} parameters, input {donor.input_shape[1:]}, "
                 f"{donor.output_shape[-1]} outputs) do not fit {self.model_name} "
                 f"({len(mine)} arrays, {self.model.count_params():,} parameters, input "
@@ -337,17 +352,23 @@ class Trainer:
                 "EmotionClassifier.fine_tune for a new label set"
             )
         self.model.set_weights(donor.get_weights())
+        # Name and digest, never the path: the config and the card travel to other machines.
+        self.init_from = file_provenance(path)
         # The donor's own training record goes into this run's card: the chain of commands
         # that made a model stays in the model file.
-        donor_training = read_card(path).get("training")
-        if donor_training:
-            self._donor = {"file": str(path), "training": donor_training}
+        card = ModelCard.read_optional(path)
+        self._donor_training = card.training if card is not None else None
         logger.info("starting from the weights of %s", path)
 
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
 
-    def _compile(self, optimizer: Any) -> None:
+    def _averages_weights(self) -> bool:
+        """Whether the compiled optimizer keeps a moving average of the weights (EMA)."""
+        optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
+        return bool(getattr(optimizer, "use_ema", False))
+
+    def _compile(self, optimizer: str | keras.optimizers.Optimizer) -> None:
         import keras
 
         if not isinstance(optimizer, str):
@@ -383,7 +404,11 @@ class Trainer:
 
     # ------------------------------------------------------------------------ config
     def config(self) -> dict[str, Any]:
-        """Every setting that defines the run (what ``config.json`` records and compares)."""
+        """Every setting that defines the run (what ``config.json`` records and compares).
+
+        ``init_from`` is the donor file's ``{"file": name, "sha256": digest}``: the same
+        weights under another path are the same run, other weights under the same name not.
+        """
         shape = list(self.model.input_shape[1:])
         return {
             "model": self.model_name,
@@ -414,59 +439,14 @@ class Trainer:
             "seed": self.seed,
         }
 
-    def _state(self) -> str:
-        """``"new"`` or ``"resume"``; raises if the folder holds a run that must be kept."""
-        file = self.output_dir / "config.json"
-        if not file.exists():
-            leftovers = [n for n in RUN_FILES if (self.output_dir / n).exists()]
-            if leftovers and not self.overwrite:
-                raise FileExistsError(
-                    f"{self.output_dir} holds {', '.join(leftovers)} from another run but no "
-                    "config.json; pass overwrite=True (--overwrite) or choose another folder"
-                )
-            return "new"
-        saved = json.loads(file.read_text())
-        if self.overwrite:
-            return "new"
-        if saved.get("status") == "finished":
-            raise FileExistsError(
-                f"{self.output_dir} holds a finished run ({saved['config'].get('model')}, "
-                f"{saved.get('epochs_done')} epochs, finished {saved.get('finished')}); pass "
-                "overwrite=True (--overwrite) to train again there, or choose another folder"
-            )
-        mine = json.loads(json.dumps(self.config()))
-        theirs = saved.get("config", {})
-        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
-        if diff:
-            details = "; ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} now" for k in diff)
-            raise FileExistsError(
-                f"{self.output_dir} holds an unfinished run with other settings ({details}); "
-                "run the same command to resume it, pass overwrite=True (--overwrite) to "
-                "start again, or choose another folder"
-            )
-        return "resume"
-
-    def _clear(self) -> None:
-        for name in RUN_FILES:
-            (self.output_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(self.output_dir / "backup", ignore_errors=True)
-
-    def _write_config(self, **fields: Any) -> None:
-        file = self.output_dir / "config.json"
-        data = json.loads(file.read_text()) if file.exists() else {}
-        data.update(fields)
-        tmp = file.with_suffix(".json.partial")
-        tmp.write_text(json.dumps(data, indent=2, default=str))
-        os.replace(tmp, file)
-
     # ------------------------------------------------------------------------ data
     def _data(self, split: str, *, train: bool) -> Any:
         import keras
 
-        shape = self.model.input_shape
-        kwargs = dict(
-            image_size=tuple(shape[1:3]),
-            color_mode="rgb" if shape[-1] == 3 else "grayscale",
+        spec = InputSpec.from_model(self.model)
+        kwargs: dict[str, Any] = dict(
+            image_size=spec.size,
+            color_mode=spec.color_mode,
             augment=self.augment if train else False,
             shuffle=train,
             seed=self.seed,
@@ -477,12 +457,14 @@ class Trainer:
         return self.dataset.to_keras(split, self.batch_size, **kwargs)
 
     # ------------------------------------------------------------------------ fit
-    def fit(self) -> Any:
+    def fit(self) -> keras.callbacks.History:
         """Train; returns the Keras ``History`` (of the epochs run by this call).
 
         Writes ``config.json``, ``history.csv``, ``best.keras``, ``final.keras`` and
         ``training_curves.png`` into :attr:`output_dir`; resumes an unfinished run with the same
-        settings by itself.
+        settings by itself. Keras runs :attr:`callbacks`, and, when the run resumes, a
+        :class:`~emorec.training.callbacks.RestoreBestSoFar` after them that gives them back
+        the best-so-far of the epochs already done.
 
         Raises
         ------
@@ -490,27 +472,20 @@ class Trainer:
             If ``output_dir`` holds a finished run, or an unfinished one with other settings,
             and ``overwrite`` is False.
         """
-        from ..plots import plot_history, read_history
+        from .callbacks import RestoreBestSoFar
 
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        state = self._state()
-        history_file = self.output_dir / "history.csv"
-        has_backup = (self.output_dir / "backup").exists()
-        if state == "new":
-            self._clear()
-        elif not has_backup:
-            # Resuming, but nothing to resume from (the backup callback was removed, or the
-            # run was killed before its first epoch ended): start the epochs again.
-            history_file.unlink(missing_ok=True)
-        previous = read_history(history_file) if history_file.exists() else {}
+        run = self.run_folder
+        config = self.config()
+        state = run.open(config, overwrite=self.overwrite)
+        previous = run.read_history() if state == "resume" else {}  # the one read of the CSV
         started = time.time()
-        self._write_config(
+        run.write_config(
             emorec_version=__version__,
             status="running",
-            config=self.config(),
+            config=config,
             command=self.command,
-            machine=_machine(),
-            **({"started": _now()} if state == "new" else {"resumed": _now()}),
+            machine=describe_machine(),
+            **({"started": now()} if state == "new" else {"resumed": now()}),
         )
         if state == "resume":
             logger.info(
@@ -525,10 +500,9 @@ class Trainer:
             if self.class_weight == "balanced"
             else self.class_weight
         )
-        callbacks = [
-            *_with_ema(self.model, self.callbacks),
-            _resume_state(self.callbacks, previous),
-        ]
+        callbacks = list(self.callbacks)
+        if previous:
+            callbacks.append(RestoreBestSoFar(self.callbacks, previous))
         verbose = self.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
@@ -541,161 +515,30 @@ class Trainer:
             callbacks=callbacks,
             verbose=verbose,
         )
-        self._finish(started, previous)
-        if history_file.exists():
-            plot_history(
-                history_file,
-                self.output_dir / "training_curves.png",
-                title=f"{self.model_name} on {self.data_source or 'data'}",
-            )
-        return history
-
-    def _finish(self, started: float, previous: dict[str, list[float]]) -> None:
-        from ..plots import read_history
-
-        out = self.output_dir
-        history_file = out / "history.csv"
-        hist = read_history(history_file) if history_file.exists() else {}
-        epochs_done = len(hist.get("epoch", []))
-        self.model.save(out / "final.keras")
-        previous_time = 0.0
-        with contextlib.suppress(Exception):
-            previous_time = float(
-                json.loads((out / "config.json").read_text()).get("training_time_s", 0.0)
-            )
-        total_time = previous_time + (time.time() - started)
-        card = {
-            "labels": list(self.labels),
-            "input_shape": list(self.model.input_shape[1:]),
-            "color_mode": "rgb" if self.model.input_shape[-1] == 3 else "grayscale",
-            "architecture": {"name": self.model_name, "kwargs": self.model_kwargs},
-            "parameters": int(self.model.count_params()),
-            "training": {
-                "config": self.config(),
-                "command": self.command,
-                "epochs_done": epochs_done,
-                "training_time_s": round(total_time, 1),
-                "machine": _machine(),
-                "finished": _now(),
-                **({"started_from": self._donor} if self._donor else {}),
-            },
+        whole = join_history(previous, history.history, history.epoch)
+        epochs_done = int(whole["epoch"][-1]) + 1 if whole["epoch"] else 0
+        total_time = float(run.record.get("training_time_s") or 0.0) + (time.time() - started)
+        training: dict[str, Any] = {
+            "config": config,
+            "command": self.command,
+            "epochs_done": epochs_done,
+            "training_time_s": round(total_time, 1),
+            "machine": describe_machine(),
+            "finished": now(),
         }
-        val_key = "val_accuracy"
-        final_metrics: dict[str, Any] = {}
-        best_metrics: dict[str, Any] = {}
-        if self.val_name and hist.get(val_key):
-            final_metrics = {
-                self.val_name: {
-                    "accuracy": hist[val_key][-1],
-                    "loss": hist.get("val_loss", [None])[-1],
-                }
+        if self.init_from is not None:
+            training["started_from"] = {
+                **self.init_from,
+                **({"training": self._donor_training} if self._donor_training else {}),
             }
-            best_i = max(range(len(hist[val_key])), key=lambda i: hist[val_key][i])
-            best_metrics = {
-                self.val_name: {
-                    "accuracy": hist[val_key][best_i],
-                    "loss": hist.get("val_loss", [None] * (best_i + 1))[best_i],
-                    "epoch": int(hist["epoch"][best_i]) + 1,
-                }
-            }
-        write_card(out / "final.keras", {**card, "checkpoint": "final", "metrics": final_metrics})
-        if (out / "best.keras").exists():
-            write_card(out / "best.keras", {**card, "checkpoint": "best", "metrics": best_metrics})
-        self._write_config(
-            status="finished",
-            finished=_now(),
-            epochs_done=epochs_done,
-            training_time_s=round(total_time, 1),
+        run.finish(
+            self.model, self.labels, training=training, history=whole, val_split=self.val_name
         )
-
-
-def _with_ema(model: Any, callbacks: Sequence[Any]) -> list[Any]:
-    """The callbacks for ``fit``, ordered for an optimizer that keeps averaged weights (EMA).
-
-    Without EMA the list is returned as it is. With it: the BackupAndRestore callbacks first, so
-    that backups hold Keras' own state (raw weights in the model, the average in the optimizer)
-    and a resumed run trains on from the raw weights; then Keras' ``SwapEMAWeights``
-    (``swap_on_epoch=True``, unless the list has one), which puts the average in the model for
-    validation and the other epoch-end callbacks (ModelCheckpoint saves it) and the raw
-    weights back for the next epoch; then the rest; last, a callback that keeps the average
-    when a callback stops the run early (EarlyStopping, TerminateOnNaN), as the swap itself
-    does only after the last epoch.
-    """
-    import keras
-
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)  # loss scaling
-    if not getattr(optimizer, "use_ema", False):
-        return list(callbacks)
-    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    rest = [cb for cb in callbacks if cb not in backups]
-    swaps = [cb for cb in rest if isinstance(cb, keras.callbacks.SwapEMAWeights)]
-    if not swaps:
-        swaps = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
-        rest = swaps + rest
-    swap = swaps[0]
-
-    class KeepAverageOnEarlyStop(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            # fit ends by copying the optimizer's average into the model; after an early stop
-            # the swap has left the raw weights there, so put the average back first
-            if self.model.stop_training and swap._ema_weights_in_model:
-                swap._finalize_ema_values()
-
-    return [*backups, *rest, KeepAverageOnEarlyStop()]
-
-
-def _resume_state(callbacks: Sequence[Any], history: dict[str, list[float]]) -> Any:
-    """A callback, run after the others' ``on_train_begin``, that restores their best-so-far."""
-    import keras
-
-    class ResumeState(keras.callbacks.Callback):
-        def on_train_begin(self, logs: Any = None) -> None:
-            if history:
-                restore_callback_state(callbacks, history)
-
-    return ResumeState()
+        if any(k in whole for k in ("loss", "accuracy")):
+            run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
+        return history
 
 
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _machine() -> str:
-    try:
-        import keras
-
-        backend = keras.backend.backend()
-    except ImportError:  # pragma: no cover
-        backend = "?"
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as fh:
-        cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
-    gpus = ""
-    with contextlib.suppress(Exception):
-        if backend == "tensorflow":
-            import tensorflow as tf
-
-            gpus = ", ".join(d.name for d in tf.config.list_physical_devices("GPU"))
-        elif backend == "jax":
-            import jax
-
-            gpus = ", ".join(d.device_kind for d in jax.devices() if d.platform == "gpu")
-    return (
-        f"{cpu}, {os.cpu_count()} cores{'; GPU ' + gpus if gpus else ''}; "
-        f"Python {platform.python_version()}, Keras {_version('keras')} ({backend}), "
-        f"emorec {__version__}"
-    )
-
-
-def _version(dist: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"

@@ -1,0 +1,107 @@
+"""The run folder: its state machine, atomic writes and history files (no training here)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from emorec.training.run_folder import (
+    RUN_FILES,
+    RunFolder,
+    atomic_file,
+    join_history,
+    read_history,
+)
+
+
+def test_new_then_resume_then_finished(tmp_path):
+    run = RunFolder(tmp_path / "run")
+    assert run.open({"epochs": 2}) == "new" and run.path.is_dir()
+    run.write_config(status="running", config={"epochs": 2})
+    (run.backup_dir).mkdir()
+    run.history_file.write_text("epoch,loss\n0,1.0\n")
+    again = RunFolder(run.path)
+    assert again.open({"epochs": 2}) == "resume"
+    assert again.record["status"] == "running" and again.history_file.exists()
+    again.write_config(status="finished", epochs_done=2, finished="today")
+    with pytest.raises(FileExistsError, match=r"finished run.*2 epochs.*overwrite=True"):
+        RunFolder(run.path).open({"epochs": 2})
+
+
+def test_different_settings_are_named_and_kept(tmp_path):
+    run = RunFolder(tmp_path)
+    run.open({"epochs": 2, "batch_size": 16})
+    run.write_config(status="running", config={"epochs": 2, "batch_size": 16})
+    with pytest.raises(FileExistsError, match=r"batch_size: 16 there, 32 now; epochs: 2 there"):
+        RunFolder(tmp_path).open({"epochs": 3, "batch_size": 32})
+    assert json.loads(run.config_file.read_text())["config"]["epochs"] == 2
+
+
+def test_overwrite_clears_the_run_files(tmp_path):
+    for name in RUN_FILES:
+        (tmp_path / name).write_text("old")
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "mine.txt").write_text("not a run file")
+    (tmp_path / "config.json").write_text(json.dumps({"status": "finished", "config": {}}))
+    assert RunFolder(tmp_path).open({}, overwrite=True) == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+
+
+def test_run_files_without_config_are_refused(tmp_path):
+    (tmp_path / "best.keras").write_text("someone's model")
+    with pytest.raises(FileExistsError, match=r"best.keras from another run but no config"):
+        RunFolder(tmp_path).open({})
+    assert (tmp_path / "best.keras").read_text() == "someone's model"
+
+
+def test_unreadable_config_names_the_file(tmp_path):
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"config.json: not readable JSON.*overwrite=True"):
+        RunFolder(tmp_path).open({})
+
+
+def test_resume_without_backup_starts_the_epochs_again(tmp_path):
+    run = RunFolder(tmp_path)
+    run.open({})
+    run.write_config(status="running", config={})
+    run.history_file.write_text("epoch,loss\n0,1.0\n")
+    assert RunFolder(tmp_path).open({}) == "resume"
+    assert not run.history_file.exists() and RunFolder(tmp_path).read_history() == {}
+
+
+def test_atomic_file_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "config.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_file(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == [target.name]
+    with atomic_file(target) as tmp:
+        assert tmp.parent == tmp_path and tmp.suffix == ".json"
+        tmp.write_text("new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_read_history_keeps_the_last_row_of_an_epoch(tmp_path):
+    path = tmp_path / "history.csv"
+    path.write_text("epoch,loss,val_loss\n0,2.0,\n1,1.5,1.6\n1,1.4,1.5\n2,1.2,1.3\n")
+    history = read_history(path)
+    assert history["epoch"] == [0, 1, 2] and history["loss"] == [2.0, 1.4, 1.2]
+    assert math.isnan(history["val_loss"][0])
+    path.write_text("loss\n1.0\n")
+    with pytest.raises(ValueError, match="no 'epoch'"):
+        read_history(path)
+    path.write_text("epoch,loss\n0,abc\n")
+    with pytest.raises(ValueError, match=r"epoch 0, column 'loss' is 'abc'"):
+        read_history(path)
+
+
+def test_join_history_appends_this_fit_to_the_earlier_epochs():
+    before = {"epoch": [0, 1, 2], "loss": [3.0, 2.0, 9.9], "learning_rate": [0.1, 0.1, 0.1]}
+    joined = join_history(before, {"loss": [1.5, 1.0]}, [2, 3])  # epoch 2 is run again
+    assert joined["epoch"] == [0, 1, 2, 3] and joined["loss"] == [3.0, 2.0, 1.5, 1.0]
+    assert joined["learning_rate"][:2] == [0.1, 0.1] and math.isnan(joined["learning_rate"][3])
+    assert join_history({}, {"loss": [1.0]}, [0]) == {"epoch": [0], "loss": [1.0]}
+    assert join_history(before, {}, [])["epoch"] == [0, 1, 2]
