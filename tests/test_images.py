@@ -71,7 +71,14 @@ def patch_png_size(data: bytes, width: int, height: int) -> bytes:
 
 def test_public_names() -> None:
     assert sorted(images.__all__) == sorted(
-        ["DEFAULT_MAX_PIXELS", "ImageError", "load_image", "IMAGE_EXTENSIONS"]
+        [
+            "ChannelOrder",
+            "DEFAULT_MAX_PIXELS",
+            "ImageError",
+            "load_batch",
+            "load_image",
+            "IMAGE_EXTENSIONS",
+        ]
     )
     assert DEFAULT_MAX_PIXELS == 89_478_485
     assert issubclass(ImageError, ValueError)
@@ -720,3 +727,27 @@ def test_uint16_arrays_map_to_rounded_div_257(array: np.ndarray) -> None:
     np.testing.assert_array_equal(load_image(array, "L")[..., 0], expected)
     as_png = encode(Image.fromarray(array))
     np.testing.assert_array_equal(load_image(as_png, "L")[..., 0], expected)
+
+
+def test_channel_order_and_batches() -> None:
+    from emorec.images import load_batch
+
+    bgr = np.zeros((2, 3, 4), np.uint8)
+    bgr[..., 0] = 200  # blue in OpenCV's order
+    assert load_image(bgr, channel_order="bgr")[0, 0].tolist() == [0, 0, 200]
+    assert load_image(bgr)[0, 0].tolist() == [200, 0, 0]
+    with pytest.raises(ValueError, match="channel_order"):
+        load_image(bgr, channel_order="rbg")  # type: ignore[arg-type]
+    batch = np.stack([bgr, bgr])
+    assert load_batch(batch, "grayscale", channel_order="bgr").shape == (2, 2, 3, 1)
+    np.testing.assert_array_equal(
+        load_batch(batch, "grayscale", channel_order="bgr")[0],
+        load_image(bgr, "grayscale", channel_order="bgr"),
+    )
+    assert load_batch(np.ones((3, 4, 5)), "rgb").shape == (3, 4, 5, 3)
+    with pytest.raises(ImageError, match="out of range"):
+        load_batch(np.full((1, 2, 2), 2.0))
+    with pytest.raises(ImageError, match="no pixels"):
+        load_batch(np.zeros((0, 2, 2), np.uint8))
+    with pytest.raises(ImageError, match="batch of shape"):
+        load_batch(np.zeros((2, 2), np.uint8))

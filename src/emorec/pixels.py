@@ -179,6 +179,16 @@ def to_model_input(images: npt.ArrayLike, spec: InputSpec) -> npt.NDArray[np.uin
     ------
     ValueError
         For another dtype or shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.pixels import InputSpec, to_model_input
+    >>> red = np.zeros((1, 96, 96, 3), np.uint8)
+    >>> red[..., 0] = 255
+    >>> x = to_model_input(red, InputSpec(48, 48, 1))
+    >>> x.shape, int(x[0, 0, 0, 0])
+    ((1, 48, 48, 1), 76)
     """
     x = np.asarray(images)
     if x.ndim == 3:

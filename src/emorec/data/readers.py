@@ -91,7 +91,16 @@ _SPLIT_ORDER = (
 
 
 class LabelledImages(Protocol):
-    """Anything with uint8 ``images (N, H, W, C)`` and integer ``labels (N,)``."""
+    """Anything with uint8 ``images (N, H, W, C)`` and integer ``labels (N,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec import EmotionDataset
+    >>> part = EmotionDataset.from_arrays(np.zeros((2, 4, 4), np.uint8), [0, 1])["train"]
+    >>> part.images.shape, part.labels.tolist()  # a DatasetSplit is LabelledImages
+    ((2, 4, 4, 1), [0, 1])
+    """
 
     @property
     def images(self) -> npt.NDArray[np.uint8]: ...
@@ -102,7 +111,15 @@ class LabelledImages(Protocol):
 
 @dataclass(frozen=True)
 class SplitArrays:
-    """The images of one split as read: uint8 ``images``, int64 ``labels``, their ``sources``."""
+    """The images of one split as read: uint8 ``images``, int64 ``labels``, their ``sources``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.data.readers import SplitArrays
+    >>> SplitArrays(np.zeros((1, 2, 2, 1), np.uint8), np.array([3]), ("x.png",)).sources
+    ('x.png',)
+    """
 
     images: npt.NDArray[np.uint8]
     labels: npt.NDArray[np.int64]
@@ -123,6 +140,14 @@ class ReadResult:
         ``(source, reason)`` for each image skipped with ``errors="skip"``.
     not_images : int
         Files skipped because their suffix is not an image suffix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.data.readers import ReadResult, SplitArrays
+    >>> part = SplitArrays(np.zeros((1, 2, 2, 1), np.uint8), np.array([0]), ("x.png",))
+    >>> ReadResult({"train": part}, ("happy",)).skipped
+    ()
     """
 
     splits: dict[str, SplitArrays]

@@ -321,7 +321,15 @@ def read_card(path: str | os.PathLike[str]) -> ModelCard:
 
 def file_provenance(path: str | os.PathLike[str]) -> dict[str, str]:
     """``{"file": name, "sha256": digest}`` of a file: where a model came from, without the
-    machine's path (a bundled model is named by its bundled name)."""
+    machine's path (a bundled model is named by its bundled name).
+
+    Examples
+    --------
+    >>> from emorec.models import file_provenance
+    >>> record = file_provenance("fer2013_vgg_m")
+    >>> record["file"], len(record["sha256"])
+    ('fer2013_vgg_m (bundled)', 64)
+    """
     file = resolve_model(path)
     digest = hashlib.sha256()
     with open(file, "rb") as fh:
@@ -467,4 +475,3 @@ def load_model(
     inputs = keras.Input(model.input_shape[1:], name="pixels")
     x = keras.layers.Rescaling(scale, name="rescale_input")(inputs)
     return keras.Model(inputs, model(x), name=f"{model.name}_rescaled")
-
