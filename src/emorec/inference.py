@@ -43,6 +43,7 @@ __all__ = [
     "tta_mode",
 ]
 
+#: A test-time augmentation mode: ``"none"`` (1 view), ``"flip"`` (2) or ``"shift"`` (10).
 TTA = Literal["none", "flip", "shift"]
 #: The test-time augmentation modes, in order of cost (1, 2 and 10 views a face).
 TTA_MODES: tuple[TTA, ...] = ("none", "flip", "shift")

@@ -49,6 +49,7 @@ from PIL import Image
 
 __all__ = ["ColorMode", "InputSpec", "resize", "to_channels", "to_model_input"]
 
+#: A model input's colour: ``"grayscale"`` (1 channel) or ``"rgb"`` (3).
 ColorMode = Literal["grayscale", "rgb"]
 
 # Pillow's fixed-point ITU-R 601-2 weights (libImaging/Convert.c): L24 = 19595 R + 38470 G +
