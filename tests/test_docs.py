@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "emorec.inference",
     "emorec.pixels",
     "emorec.data.readers",
+    "emorec.data.splits",
     "emorec.data.pipeline",
     "emorec.data.augment",
     "emorec.data.kaggle",

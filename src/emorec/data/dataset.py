@@ -20,7 +20,6 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +34,7 @@ from .readers import (
     read_fer2013_csv,
     write_fer2013_csv,
 )
+from .splits import DatasetSplit, held_out_indices, relabel_lookup
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -42,51 +42,6 @@ if TYPE_CHECKING:
     from .pipeline import ArrayBatches, Augment, LabelMode
 
 __all__ = ["DatasetSplit", "EmotionDataset"]
-
-
-@dataclass(frozen=True)
-class DatasetSplit:
-    """One split of an :class:`EmotionDataset`: images, labels and where each image came from.
-
-    Attributes
-    ----------
-    name : str
-        The split's name (``"train"``, ``"test"``...).
-    images : numpy.ndarray
-        uint8 array of shape ``(N, H, W, C)``.
-    labels : numpy.ndarray
-        int64 array of shape ``(N,)``; values index ``label_names``.
-    label_names : tuple of str
-        The dataset's label set, in output order.
-    sources : tuple of str
-        For each image, the file (or ``file:line``) it was read from.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from emorec import EmotionDataset
-    >>> part = EmotionDataset.from_arrays(np.zeros((3, 48, 48), np.uint8), [3, 3, 4])["train"]
-    >>> len(part), part.images.shape, part.class_counts()["happy"]
-    (3, (3, 48, 48, 1), 2)
-    """
-
-    name: str
-    images: np.ndarray
-    labels: np.ndarray
-    label_names: tuple[str, ...]
-    sources: tuple[str, ...] = field(default=())
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-    def class_counts(self) -> dict[str, int]:
-        """Number of images of each class, in label order (zeros included)."""
-        counts = np.bincount(self.labels, minlength=len(self.label_names))
-        return {name: int(c) for name, c in zip(self.label_names, counts)}
-
-    def __repr__(self) -> str:
-        shape = "x".join(str(s) for s in self.images.shape[1:])
-        return f"DatasetSplit({self.name!r}, {len(self)} images of {shape})"
 
 
 class EmotionDataset:
@@ -451,20 +406,7 @@ class EmotionDataset:
         if not 0 < fraction < 1:
             raise ValueError(f"fraction={fraction}; expected a number between 0 and 1")
         part = self[source]
-        rng = np.random.default_rng(seed)
-        if stratify:
-            picked = []
-            for c in range(len(self._label_names)):
-                idx = np.flatnonzero(part.labels == c)
-                if len(idx) == 0:
-                    continue
-                k = int(round(fraction * len(idx)))
-                k = min(max(k, 1 if len(idx) >= 2 else 0), len(idx) - 1)
-                picked.append(rng.permutation(idx)[:k])
-            held = np.sort(np.concatenate(picked)) if picked else np.array([], np.int64)
-        else:
-            k = int(round(fraction * len(part)))
-            held = np.sort(rng.permutation(len(part))[:k])
+        held = held_out_indices(part.labels, len(self._label_names), fraction, stratify, seed)
         if len(held) == 0 or len(held) == len(part):
             raise ValueError(
                 f"split {source!r} has {len(part)} images: too few to carve "
@@ -472,8 +414,8 @@ class EmotionDataset:
             )
         keep = np.setdiff1d(np.arange(len(part)), held)
         splits = dict(self._splits)
-        splits[source] = _take(part, keep, source)
-        splits[name] = _take(part, held, name)
+        splits[source] = part.take(keep, source)
+        splits[name] = part.take(held, name)
         return type(self)(splits, self._label_names, skipped=self.skipped)
 
     def map_labels(
@@ -497,30 +439,13 @@ class EmotionDataset:
         >>> three.label_names, three["train"].labels.tolist()
         (('negative', 'positive', 'other'), [0, 1, 0, 2])
         """
-        old_to_new: dict[int, int] = {}
-        for new_index, olds in enumerate(mapping.values()):
-            for old in [olds] if isinstance(olds, str) else olds:
-                if old not in self._label_names:
-                    raise ValueError(
-                        f"{old!r} is not a label of this dataset ({', '.join(self._label_names)})"
-                    )
-                if self._label_names.index(old) in old_to_new:
-                    raise ValueError(f"{old!r} is mapped twice")
-                old_to_new[self._label_names.index(old)] = new_index
-        unmapped = [n for i, n in enumerate(self._label_names) if i not in old_to_new]
-        if unmapped and not drop_unmapped:
-            raise ValueError(
-                f"no new label takes in {', '.join(unmapped)}; map them or pass drop_unmapped=True"
-            )
-        lookup = np.full(len(self._label_names), -1, np.int64)
-        for old_index, new_index in old_to_new.items():
-            lookup[old_index] = new_index
+        lookup = relabel_lookup(self._label_names, mapping, drop_unmapped=drop_unmapped)
         names = tuple(mapping)
         splits = {}
         for name, part in self._splits.items():
             new = lookup[part.labels]
             keep = np.flatnonzero(new >= 0)
-            taken = _take(part, keep, name)
+            taken = part.take(keep, name)
             splits[name] = DatasetSplit(name, taken.images, new[keep], names, taken.sources)
         return type(self)(splits, names, skipped=self.skipped)
 
@@ -704,14 +629,3 @@ class EmotionDataset:
             for name, arrays in read.splits.items()
         }
         return cls(splits, names, skipped=read.skipped)
-
-
-# --------------------------------------------------------------------------------- helpers
-def _take(part: DatasetSplit, idx: np.ndarray, name: str) -> DatasetSplit:
-    return DatasetSplit(
-        name,
-        part.images[idx],
-        part.labels[idx],
-        part.label_names,
-        tuple(part.sources[i] for i in idx) if part.sources else (),
-    )
