@@ -106,3 +106,16 @@ def test_resolve_labels():
         resolve_labels(three)
     with pytest.raises(ValueError, match="2 labels given for a model with 3 outputs"):
         resolve_labels(three, ["a", "b"])
+
+
+def test_model_input_is_taken_as_is_and_checked():
+    from emorec.inference import predict_model_input
+
+    model = Constant(2, k=3, shape=(48, 48, 1))
+    pixels = np.random.default_rng(4).integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    assert predict_model_input(model, pixels, tta="flip").argmax(axis=1).tolist() == [2, 2, 2]
+    np.testing.assert_array_equal(model.seen[0][:3], pixels.astype(np.float32))
+    with pytest.raises(ValueError, match="the model takes uint8"):
+        predict_model_input(model, pixels[..., 0])
+    with pytest.raises(ValueError, match="the model takes uint8"):
+        predict_model_input(model, pixels / 255.0)

@@ -19,7 +19,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .images import ChannelOrder, ImageSource, load_image
-from .inference import DEFAULT_TTA, TTA, predict_proba, resolve_labels, tta_mode
+from .inference import (
+    DEFAULT_TTA,
+    TTA,
+    predict_model_input,
+    predict_proba,
+    resolve_labels,
+    tta_mode,
+)
 from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
 
@@ -391,7 +398,9 @@ class EmotionClassifier:
                 item.error = str(exc)
         crops = [c for c in crops if len(c)]
         probs = (
-            predict_proba(self.model, np.concatenate(crops), tta=mode, batch_size=self.batch_size)
+            predict_model_input(
+                self.model, np.concatenate(crops), tta=mode, batch_size=self.batch_size
+            )
             if crops
             else np.zeros((0, len(self.labels)), np.float32)
         )

@@ -38,6 +38,7 @@ __all__ = [
     "TTA",
     "TTA_MODES",
     "TTA_SHIFT",
+    "predict_model_input",
     "predict_proba",
     "resolve_labels",
     "tta_mode",
@@ -177,19 +178,58 @@ def predict_proba(
     >>> predict_proba(model, np.zeros((5, 48, 48), np.uint8), tta="flip").shape
     (5, 3)
     """
+    spec = InputSpec.from_model(model)
+    arr = np.asarray(images)
+    if arr.ndim in (3, 4) and len(arr) == 0:
+        empty = np.zeros((0, *spec.shape), np.uint8)
+        return predict_model_input(model, empty, tta=tta, batch_size=batch_size)
+    pixels = load_batch(arr, spec.color_mode, channel_order=channel_order, name="images")
+    return predict_model_input(model, to_model_input(pixels, spec), tta=tta, batch_size=batch_size)
+
+
+def predict_model_input(
+    model: keras.Model,
+    pixels: npt.NDArray[np.uint8],
+    *,
+    tta: TTA = "none",
+    batch_size: int = 256,
+) -> npt.NDArray[np.float32]:
+    """:func:`predict_proba` for pixels that already are the model's input: uint8
+    ``(n, height, width, channels)`` as :func:`emorec.pixels.to_model_input` makes them (face
+    crops from :func:`emorec.faces.crop_faces` are). Nothing is converted or copied first:
+    this is the classifier's hot path.
+
+    Raises
+    ------
+    ValueError
+        For pixels of another dtype or shape than the model's input, a bad ``tta`` or
+        ``batch_size``, or non-finite model outputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec import build_model
+    >>> from emorec.inference import predict_model_input
+    >>> model = build_model("seed_cnn", num_classes=2)
+    >>> predict_model_input(model, np.zeros((3, 48, 48, 1), np.uint8)).shape
+    (3, 2)
+    """
     mode = tta_mode(tta)
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r}; expected a positive integer")
+    shape = InputSpec.from_model(model).shape
+    if pixels.dtype != np.uint8 or pixels.ndim != 4 or pixels.shape[1:] != shape:
+        raise ValueError(
+            f"pixels of shape {pixels.shape} and dtype {pixels.dtype}; the model takes uint8 "
+            f"(n, {', '.join(map(str, shape))}) (emorec.pixels.to_model_input makes them)"
+        )
     outputs = int(model.output_shape[-1])
-    arr = np.asarray(images)
-    if arr.ndim in (3, 4) and len(arr) == 0:
+    if len(pixels) == 0:
         return np.zeros((0, outputs), np.float32)
-    spec = InputSpec.from_model(model)
-    pixels = load_batch(arr, spec.color_mode, channel_order=channel_order, name="images")
     forward = _forward(model)
     out = []
     for start in range(0, len(pixels), batch_size):
-        x = to_model_input(pixels[start : start + batch_size], spec).astype(np.float32)
+        x = pixels[start : start + batch_size].astype(np.float32)
         views = _views(x, mode)
         probs = forward(np.concatenate(views)).astype(np.float32)
         out.append(probs.reshape(len(views), len(x), -1).mean(axis=0))
