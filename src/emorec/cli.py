@@ -24,11 +24,10 @@ import os
 import platform
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ._version import __version__
+from ._version import __version__, installed_version
 from .data.kaggle import KaggleError
 
 __all__ = ["main"]
@@ -101,21 +100,15 @@ def _image_size(text: str | None) -> tuple[int, int] | None:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "not installed"
-
     info = {
         "emorec": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "tensorflow": version("tensorflow"),
-        "keras": version("keras"),
-        "numpy": version("numpy"),
-        "pillow": version("pillow"),
-        "kaggle": version("kaggle"),
+        "tensorflow": installed_version("tensorflow"),
+        "keras": installed_version("keras"),
+        "numpy": installed_version("numpy"),
+        "pillow": installed_version("pillow"),
+        "kaggle": installed_version("kaggle"),
         "package_dir": str(Path(__file__).parent),
     }
     if args.json:

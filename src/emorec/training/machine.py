@@ -9,9 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-from importlib import metadata
 
-from .._version import __version__
+from .._version import __version__, installed_version
 
 __all__ = ["describe_machine"]
 
@@ -46,13 +45,6 @@ def describe_machine() -> str:
             gpus = ", ".join(d.device_kind for d in jax.devices() if d.platform == "gpu")
     return (
         f"{cpu}, {os.cpu_count()} cores{'; GPU ' + gpus if gpus else ''}; "
-        f"Python {platform.python_version()}, Keras {_version('keras')} ({backend}), "
+        f"Python {platform.python_version()}, Keras {installed_version('keras', '?')} ({backend}), "
         f"emorec {__version__}"
     )
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "?"
