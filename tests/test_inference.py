@@ -102,8 +102,10 @@ def test_resolve_labels():
     assert resolve_labels(seven)[0] == "angry"
     assert resolve_labels(three, card_labels=["a", "b", "c"]) == ("a", "b", "c")
     assert resolve_labels(three, ["x", "y", "z"], ["a", "b", "c"]) == ("x", "y", "z")
+    assert resolve_labels(three, fallback=["p", "q", "r"]) == ("p", "q", "r")
+    assert resolve_labels(three, card_labels=["a", "b", "c"], fallback="pqr") == ("a", "b", "c")
     with pytest.raises(ValueError, match="3 outputs but no model card"):
-        resolve_labels(three)
+        resolve_labels(three, fallback=["p", "q"])  # a fallback of the wrong length is no help
     with pytest.raises(ValueError, match="2 labels given for a model with 3 outputs"):
         resolve_labels(three, ["a", "b"])
 

@@ -222,9 +222,7 @@ def evaluate(
     else:
         name = getattr(model_or_path, "name", "")
         model = model_or_path
-    if card_labels is None and int(model.output_shape[-1]) == len(dataset.label_names):
-        card_labels = dataset.label_names
-    labels = resolve_labels(model, card_labels=card_labels)
+    labels = resolve_labels(model, card_labels=card_labels, fallback=dataset.label_names)
     part = dataset[split]
     if len(part) == 0:
         raise ValueError(f"split {split!r} is empty")

@@ -244,11 +244,16 @@ def predict_model_input(
 
 
 def resolve_labels(
-    model: Any, labels: Sequence[str] | None = None, card_labels: Sequence[str] | None = None
+    model: Any,
+    labels: Sequence[str] | None = None,
+    card_labels: Sequence[str] | None = None,
+    *,
+    fallback: Sequence[str] | None = None,
 ) -> tuple[str, ...]:
     """The names of a model's outputs, in order.
 
-    The first that applies: ``labels`` given by the caller, the model card's, FER2013's seven
+    The first that applies: ``labels`` given by the caller, the model card's, ``fallback`` when
+    it has one name per output (:func:`emorec.evaluate` passes the dataset's), FER2013's seven
     (:data:`emorec.LABELS`) for a model with seven outputs.
 
     Raises
@@ -267,6 +272,8 @@ def resolve_labels(
     """
     outputs = int(model.output_shape[-1])
     chosen = labels if labels is not None else card_labels
+    if not chosen and fallback is not None and len(fallback) == outputs:
+        return tuple(str(n) for n in fallback)
     if chosen is None or len(chosen) == 0:
         if outputs == len(LABELS):
             return LABELS

@@ -20,8 +20,8 @@ The contract, for uint8 images of any size and 1 or 3 channels:
 
 Why Pillow and not ``tf.image.resize``: without antialiasing a 100 px face shrunk to 48 px
 aliases (every other pixel is dropped), and it did so in training but not in serving before
-this contract; Pillow's filter is what the photo path always used, costs about 20 µs a face
-and needs no TensorFlow. Conversion happens once per image on the CPU, before augmentation.
+this contract; Pillow's filter is what the photo path always used, and it needs no
+TensorFlow. Conversion happens once per image on the CPU, before augmentation.
 
 A network may still work at another size than its input (``build_model(...,
 image_size=...)`` puts a ``Resizing`` layer inside the graph): that is part of the model, and
