@@ -18,11 +18,12 @@ from .card import (
     read_card,
     resolve_model,
 )
-from .registry import MODELS, build_model, get_builder, list_models, register_model
+from .registry import MODELS, architecture_of, build_model, get_builder, list_models, register_model
 
 __all__ = [
     "MODELS",
     "ModelCard",
+    "architecture_of",
     "build_model",
     "file_provenance",
     "get_builder",

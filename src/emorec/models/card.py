@@ -136,11 +136,13 @@ class ModelCard:
         """A card for ``model``: its input, architecture (when built by
         :func:`emorec.build_model`) and parameter count, plus ``fields_``."""
         shape = tuple(int(d) for d in model.input_shape[1:])
-        arch = getattr(model, "_emorec_architecture", None)
+        from .registry import architecture_of
+
+        arch = architecture_of(model)
         known = {f.name for f in fields(cls)}
         extra = {k: v for k, v in fields_.items() if k not in known}
         given = {k: v for k, v in fields_.items() if k in known}
-        given.setdefault("architecture", dict(arch) if arch else None)
+        given.setdefault("architecture", arch)
         given.setdefault("extra", {})
         given["extra"] = {**given["extra"], **extra}
         return cls(

@@ -24,7 +24,14 @@ from .._plugins import Registry
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["MODELS", "build_model", "get_builder", "list_models", "register_model"]
+__all__ = [
+    "MODELS",
+    "architecture_of",
+    "build_model",
+    "get_builder",
+    "list_models",
+    "register_model",
+]
 
 logger = logging.getLogger("emorec")
 
@@ -174,3 +181,17 @@ def build_model(
     model = builder(input_shape=shape, num_classes=int(num_classes), **kwargs)
     model._emorec_architecture = {"name": name, "kwargs": dict(kwargs)}  # for the model card
     return model
+
+
+def architecture_of(model: Any) -> dict[str, Any] | None:
+    """``{"name": registered name, "kwargs": options}`` of a model :func:`build_model` built
+    (what its card records as ``architecture``); None for any other model.
+
+    Examples
+    --------
+    >>> from emorec.models import architecture_of, build_model
+    >>> architecture_of(build_model("vgg_s"))
+    {'name': 'vgg_s', 'kwargs': {}}
+    """
+    arch = getattr(model, "_emorec_architecture", None)
+    return dict(arch) if arch else None

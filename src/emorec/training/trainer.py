@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .._version import __version__
 from ..data.augment import make_augmenter
 from ..models.card import ModelCard, file_provenance, list_pretrained, load_model, resolve_model
-from ..models.registry import build_model
+from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
 from .machine import describe_machine
 from .run_folder import RunFolder, join_history, now
@@ -316,7 +316,7 @@ class Trainer:
             )
         if not isinstance(model, keras.Model):
             raise TypeError(f"model={model!r}; expected a registered name or a keras.Model")
-        self.model_name = ModelCard.from_model(model, self.labels).architecture_name or model.name
+        self.model_name = (architecture_of(model) or {}).get("name") or model.name
         outputs = model.output_shape[-1]
         if outputs != len(self.labels):
             raise ValueError(
