@@ -237,7 +237,7 @@ def test_init_from_a_trained_model(tiny_ds, tmp_path):
     with pytest.raises(FileNotFoundError, match="not a bundled model"):
         make(tiny_ds, tmp_path, init_from=tmp_path / "nope.keras", output_dir=tmp_path / "4")
     with pytest.raises(ValueError, match="unknown augmentation option"):
-        make(tiny_ds, tmp_path, augment={"zoom": 0.1})
+        make(tiny_ds, tmp_path, augment={"sharpen": 0.1})
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):

@@ -233,6 +233,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         data_source=args.data,
         command=command,
+        precision=args.precision,
+        jit_compile=args.jit_compile,
     )
     print(
         f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",
@@ -441,7 +443,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="augmentation option, e.g. --augment erasing=0.5 or --augment rotation=0 "
-        "(shift, flip, rotation, brightness, contrast, erasing)",
+        "(shift, flip, rotation, brightness, contrast, erasing, zoom, gamma, downscale, blur)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "mixed_bfloat16", "mixed_float16"],
+        default="float32",
+        help="compute precision (mixed_bfloat16: about 2x faster on AVX-512 BF16 CPUs; the "
+        "saved models are float32 either way)",
+    )
+    p.add_argument(
+        "--jit-compile", action="store_true", help="compile the training step with XLA"
     )
     p.add_argument(
         "--init-from",

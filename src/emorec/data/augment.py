@@ -1,14 +1,17 @@
 """Data augmentation as Keras preprocessing layers, run inside the ``tf.data`` graph.
 
 What is known to work on FER2013: small shifts (or random crops), horizontal flips, small
-rotations and brightness/contrast jitter. Images stay in 0..255.
+rotations and brightness/contrast jitter. Shifts, rotations and zoom are one affine transform
+(:class:`emorec.data.layers.RandomAffine`): the face is resampled once, not once per layer.
+Options for faces that are not FER2013's (framing ``zoom``, ``gamma``, ``downscale``, ``blur``)
+are off by default. Images stay in 0..255.
 
 Examples
 --------
 >>> from emorec.data.augment import default_augmentation
 >>> aug = default_augmentation(seed=0)
 >>> [layer.__class__.__name__ for layer in aug.layers]  # doctest: +NORMALIZE_WHITESPACE
-['RandomTranslation', 'RandomFlip', 'RandomRotation', 'RandomBrightness', 'RandomContrast']
+['RandomAffine', 'RandomFlip', 'RandomBrightness', 'RandomContrast']
 >>> [layer.__class__.__name__ for layer in make_augmenter({"erasing": 0.5}, seed=0).layers][-1]
 'RandomErasing'
 """
@@ -21,6 +24,7 @@ from typing import Any
 __all__ = ["default_augmentation", "make_augmenter"]
 
 
+
 def default_augmentation(
     *,
     shift: float = 0.1,
@@ -29,6 +33,10 @@ def default_augmentation(
     brightness: float = 0.2,
     contrast: float = 0.2,
     erasing: float = 0.0,
+    zoom: float = 0.0,
+    gamma: float = 0.0,
+    downscale: float = 0.0,
+    blur: float = 0.0,
     seed: int | None = None,
 ) -> Any:
     """Build the default augmentation: a ``keras.Sequential`` of preprocessing layers.
@@ -49,6 +57,17 @@ def default_augmentation(
     erasing : float
         Probability of random erasing (Zhong et al. 2017): a rectangle of 2-33 % of the image
         is replaced by random pixel values. Off (``0``) by default.
+    zoom : float
+        Largest zoom in or out, as a fraction (``0.15``: 85 % to 115 %): framing jitter between
+        a face detector's tight boxes and FER2013's loose crops. Off by default.
+    gamma : float
+        Random gamma from ``1/(1+gamma)`` to ``1+gamma`` (exposure and tone curves). Off by
+        default.
+    downscale : float
+        Probability that an image is shrunk to 16 px or more and enlarged back: the blur of
+        small faces in photos. Off by default.
+    blur : float
+        Largest Gaussian blur (Keras ``RandomGaussianBlur`` factor, 0 to 1). Off by default.
     seed : int, optional
         Seed for the random layers.
 
@@ -68,16 +87,28 @@ def default_augmentation(
     import keras
 
     layers: list[Any] = []
-    if shift:
-        layers.append(keras.layers.RandomTranslation(shift, shift, fill_mode="reflect", seed=seed))
+    for name, value in (("zoom", zoom), ("gamma", gamma), ("downscale", downscale), ("blur", blur)):
+        if not 0 <= value <= 1:
+            raise ValueError(f"{name}={value}; expected a value from 0 to 1")
+    from .layers import RandomAffine, RandomDownscale, RandomGamma
+
+    if shift or rotation or zoom:
+        # One resampling for all three: chained Keras layers would blur the face three times.
+        layers.append(RandomAffine(shift, rotation, zoom, fill_mode="reflect", seed=seed))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
-    if rotation:
-        layers.append(keras.layers.RandomRotation(rotation / 360.0, fill_mode="reflect", seed=seed))
     if brightness:
         layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=seed))
     if contrast:
         layers.append(keras.layers.RandomContrast(contrast, seed=seed))
+    if gamma:
+        layers.append(RandomGamma(gamma, seed=seed))
+    if downscale:
+        layers.append(RandomDownscale(downscale, seed=seed))
+    if blur:
+        layers.append(
+            keras.layers.RandomGaussianBlur(blur, kernel_size=5, value_range=(0, 255), seed=seed)
+        )
     if erasing:
         if not 0 < erasing <= 1:
             raise ValueError(f"erasing={erasing}; expected a probability between 0 and 1")

@@ -19,8 +19,9 @@ def preprocessing(
     *,
     image_size: tuple[int, int] | None = None,
     channels: int | None = None,
+    crop: int | None = None,
 ) -> tuple[Any, Any]:
-    """The model's own preprocessing: colour conversion, resizing, rescaling to [-1, 1].
+    """The model's own preprocessing: colour conversion, resizing, cropping, rescaling to [-1, 1].
 
     Parameters
     ----------
@@ -30,6 +31,10 @@ def preprocessing(
         The size the network works at, if it differs from the input's (bilinear resize).
     channels : int, optional
         The channels the network works with (1 or 3), if they differ from the input's.
+    crop : int, optional
+        The network sees the central ``crop`` x ``crop`` pixels (after any resize). With the
+        training pipeline's random shifts this is training on random crops (and the fewer
+        pixels make it faster), while the model still takes the whole image.
 
     Returns
     -------
@@ -50,6 +55,11 @@ def preprocessing(
             grey.set_weights([np.array([0.299, 0.587, 0.114], "float32").reshape(1, 1, 3, 1)])
     if image_size is not None and tuple(image_size) != tuple(input_shape[:2]):
         x = keras.layers.Resizing(*image_size, interpolation="bilinear", name="resize")(x)
+    if crop is not None:
+        size = tuple(image_size or input_shape[:2])
+        if not isinstance(crop, int) or not 8 <= crop <= min(size):
+            raise ValueError(f"crop={crop!r}; expected a whole number of pixels, 8 to {min(size)}")
+        x = keras.layers.CenterCrop(crop, crop, name="crop")(x)
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="rescale")(x)
     return inputs, x
 

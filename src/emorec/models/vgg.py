@@ -33,6 +33,7 @@ def vgg(
     convs_per_stage: int = 2,
     dropout: float = 0.3,
     image_size: tuple[int, int] | None = None,
+    crop: int | None = None,
     name: str = "vgg",
 ) -> Any:
     """A VGG-style network with the given stage widths.
@@ -49,8 +50,11 @@ def vgg(
         Dropout before the dense layer.
     image_size : (height, width), optional
         Working size, if the input is to be resized first.
+    crop : int, optional
+        Work on the central ``crop`` x ``crop`` pixels (for example 40 of FER2013's 48): random
+        crops in training, through the pipeline's shifts, at about 1.4 times the speed.
     """
-    inputs, x = preprocessing(input_shape, image_size=image_size)
+    inputs, x = preprocessing(input_shape, image_size=image_size, crop=crop)
     for s, width in enumerate(widths, 1):
         for c in range(1, convs_per_stage + 1):
             x = conv_bn_relu(x, width, f"stage{s}_{c}")

@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -327,13 +327,17 @@ class RunFolder:
         training: Mapping[str, Any],
         history: Mapping[str, Sequence[float]],
         val_split: str | None,
+        saved_as: Callable[[keras.Model], keras.Model] | None = None,
     ) -> ModelCard:
         """Save ``final.keras`` with its card, put the card of ``best.keras`` in it (if
         ModelCheckpoint wrote one) and mark the run finished in ``config.json``.
 
         ``training`` is the card's training record; ``history`` is the whole run's, from
         which the cards take the validation metrics: the last epoch's for ``final.keras``, the
-        best validation accuracy's for ``best.keras``. Returns the final model's card.
+        best validation accuracy's for ``best.keras``. ``saved_as`` (for example
+        :func:`~emorec.training.precision.as_float32`) turns the trained model, and the
+        ``best.keras`` ModelCheckpoint wrote, into the model to save. Returns the final
+        model's card.
         """
         final_metrics: dict[str, Any] = {}
         best_metrics: dict[str, Any] = {}
@@ -341,6 +345,8 @@ class RunFolder:
         if val_split and scores and not np.all(np.isnan(scores)):
             final_metrics = {val_split: validation_metrics(history, len(scores) - 1)}
             best_metrics = {val_split: validation_metrics(history, int(np.nanargmax(scores)))}
+        if saved_as is not None:
+            model = saved_as(model)
         card = ModelCard.from_model(
             model, labels, training=dict(training), metrics=final_metrics, checkpoint="final"
         )
@@ -351,7 +357,18 @@ class RunFolder:
             best = ModelCard.from_model(
                 model, labels, training=dict(training), metrics=best_metrics, checkpoint="best"
             )
-            best.write(self.best_model)
+            checkpoint = None
+            if saved_as is not None:
+                import keras
+
+                checkpoint = keras.saving.load_model(self.best_model, compile=False)
+                converted = saved_as(checkpoint)
+            if checkpoint is not None and converted is not checkpoint:
+                with atomic_file(self.best_model) as tmp:
+                    converted.save(tmp)
+                    best.write(tmp)
+            else:
+                best.write(self.best_model)
         self.write_config(
             status="finished",
             finished=training.get("finished", now()),
