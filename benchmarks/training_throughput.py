@@ -152,7 +152,9 @@ def main() -> None:
     parser.add_argument("--pipeline", action="store_true", help="also the pipeline overhead")
     parser.add_argument("--accuracy", type=int, default=0, metavar="EPOCHS")
     parser.add_argument("--data", default=str(DEFAULT_DATA))
-    parser.add_argument("--jax-python", default=str(Path.home() / "venvs" / "jax" / "bin" / "python"))
+    parser.add_argument(
+        "--jax-python", default=str(Path.home() / "venvs" / "jax" / "bin" / "python")
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -162,8 +164,12 @@ def main() -> None:
     from _machine import describe_machine
 
     print(describe_machine())
-    what = f"{args.accuracy} epochs of FER2013 train" if args.accuracy else (
-        f"{args.images} random 48x48 images an epoch, {args.epochs} epochs (first not counted)"
+    what = (
+        f"{args.accuracy} epochs of FER2013 train"
+        if args.accuracy
+        else (
+            f"{args.images} random 48x48 images an epoch, {args.epochs} epochs (first not counted)"
+        )
     )
     print(f"{args.model}, batch {args.batch}, {what}:")
     options = _split(args.options)

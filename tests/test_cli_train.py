@@ -129,3 +129,15 @@ def test_bad_model_name_is_one_line(data_zip, tmp_path, capsys):
     )
     err = capsys.readouterr().err.strip()
     assert err.startswith("emorec: error: unknown model 'vgg_z'") and "\n" not in err
+
+
+def test_train_speed_and_augmentation_options(data_zip, tmp_path):
+    out = tmp_path / "fast"
+    args = ["train", str(data_zip), "--model", "vgg_s", "--epochs", "1", "--output", str(out)]
+    args += ["--batch-size", "8", "--precision", "mixed_bfloat16", "--jit-compile"]
+    args += ["--model-arg", "crop=40", "--augment", "zoom=0.1", "--augment", "downscale=0.2"]
+    assert main(args) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["precision"] == "mixed_bfloat16" and config["jit_compile"] is True
+    assert config["model_kwargs"] == {"crop": 40}
+    assert config["augment"] == {"zoom": 0.1, "downscale": 0.2}

@@ -414,3 +414,35 @@ def test_custom_architecture_round_trip_in_a_fresh_process(tmp_path, monkeypatch
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-3:] == ["Brighten", "(1,", "3)"]
     sys.modules.pop("emorec_test_plugin", None)
+
+
+def test_mixed_bfloat16_trains_and_saves_float32_calibrated_models(tiny_ds, tmp_path):
+    import keras
+
+    trainer = make(
+        tiny_ds, tmp_path, model="vgg_s", precision="mixed_bfloat16", model_kwargs={"crop": 40}
+    )
+    assert trainer.model.get_layer("stage1_1_conv").compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is put back
+    assert trainer.config()["precision"] == "mixed_bfloat16"
+    trainer.fit()
+    for name in ("best.keras", "final.keras"):
+        model = keras.saving.load_model(tmp_path / "run" / name)
+        assert {layer.compute_dtype for layer in model.layers} == {"float32"}
+        assert model.get_layer("crop").output.shape[1:3] == (40, 40)
+        card = read_card(tmp_path / "run" / name)
+        assert card.architecture == {"name": "vgg_s", "kwargs": {"crop": 40}}
+        assert card.calibration["split"] == "val" and card.calibration["temperature"] > 0
+        assert card.calibration["n"] == len(trainer.dataset["val"])
+    # a float32 run's config is what it always was (old run folders still resume)
+    plain = make(tiny_ds, tmp_path, output_dir=tmp_path / "plain")
+    assert "precision" not in plain.config() and "jit_compile" not in plain.config()
+    with pytest.raises(ValueError, match="precision='float64'"):
+        make(tiny_ds, tmp_path, precision="float64")
+    with pytest.raises(ValueError, match="needs a model name"):
+        make(tiny_ds, tmp_path, model=plain.model, precision="mixed_bfloat16")
+
+
+def test_jit_compile_is_passed_to_keras(tiny_ds, tmp_path):
+    trainer = make(tiny_ds, tmp_path, model="seed_cnn", jit_compile=True, epochs=1)
+    assert trainer.model.jit_compile is True and trainer.config()["jit_compile"] is True

@@ -162,6 +162,11 @@ class EmotionClassifier:
         detector gives keypoints; see :func:`emorec.faces.crop_faces`).
     batch_size : int
         Faces per model call.
+    temperature : float, optional
+        Temperature of the probabilities (:mod:`emorec.calibration`). Default: the one in the
+        model card's ``calibration``, fitted on its validation split (the bundled models' on
+        a FER2013 validation split carved from train), else 1.0. Accuracy does not depend
+        on it; the scores do.
 
     Examples
     --------
@@ -188,6 +193,7 @@ class EmotionClassifier:
         margin: float = 0.2,
         align: bool = False,
         batch_size: int = 256,
+        temperature: float | None = None,
     ) -> None:
         self.model = model
         #: What the model takes (the pixel contract's :class:`~emorec.pixels.InputSpec`).
@@ -205,6 +211,12 @@ class EmotionClassifier:
         self.margin = float(margin)
         self.align = bool(align)
         self.batch_size = int(batch_size)
+        #: The temperature applied to every prediction: the card's calibration unless given.
+        self.temperature: float = float(
+            temperature if temperature is not None else (card.temperature if card else 1.0)
+        )
+        if not 0 < self.temperature < float("inf"):
+            raise ValueError(f"temperature={temperature!r}; expected a positive number")
         #: The detector as given (a registered name or an object); :attr:`detector` builds it.
         self.detector_spec: str | FaceDetector = detector
         self._detector: FaceDetector | None = None
@@ -283,6 +295,14 @@ class EmotionClassifier:
             Overrides the classifier's test-time augmentation.
         channel_order : {"rgb", "bgr"}
             Order of colour crops; ``"bgr"`` for OpenCV's arrays.
+
+        Returns
+        -------
+        numpy.ndarray
+            float32, rows summing to 1, at :attr:`temperature`: calibrated probabilities
+            when the model card has a ``calibration`` (the bundled models are calibrated on
+            a FER2013 validation split; on other faces they are likely over-confident still,
+            see ``docs/models``).
         """
         return predict_proba(
             self.model,
@@ -290,6 +310,7 @@ class EmotionClassifier:
             tta=self.tta if tta is None else tta_mode(tta),
             batch_size=self.batch_size,
             channel_order=channel_order,
+            temperature=self.temperature,
         )
 
     @overload
@@ -399,7 +420,11 @@ class EmotionClassifier:
         crops = [c for c in crops if len(c)]
         probs = (
             predict_model_input(
-                self.model, np.concatenate(crops), tta=mode, batch_size=self.batch_size
+                self.model,
+                np.concatenate(crops),
+                tta=mode,
+                batch_size=self.batch_size,
+                temperature=self.temperature,
             )
             if crops
             else np.zeros((0, len(self.labels)), np.float32)
@@ -478,8 +503,23 @@ class EmotionClassifier:
             kept = dict(training=old.training, metrics=old.metrics, extra=dict(old.extra))
             if old.architecture is not None:
                 kept["architecture"] = old.architecture
+        if old is not None and self.temperature == old.temperature:
+            kept["calibration"] = old.calibration
+        elif self.temperature != 1.0:
+            kept["calibration"] = {"temperature": self.temperature, "split": None}
         ModelCard.from_model(self.model, self.labels, **kept).write(out)
         return out
+
+    def _serving_model(self) -> keras.Model:
+        """The model with :attr:`temperature` applied to its outputs (itself at 1.0)."""
+        if self.temperature == 1.0:
+            return self.model
+        import keras
+
+        inputs = keras.Input(self.model.input_shape[1:], name="pixels")
+        p = keras.ops.maximum(self.model(inputs), 1e-12)
+        outputs = keras.layers.Softmax(name="calibrated")(keras.ops.log(p) / self.temperature)
+        return keras.Model(inputs, outputs, name=f"{self.model.name}_calibrated")
 
     def export(
         self,
@@ -492,7 +532,8 @@ class EmotionClassifier:
 
         The exported model takes ``(n, h, w, c)`` float32 pixels in 0..255 and returns
         probabilities over :attr:`labels` (written beside it as ``labels.json`` for a
-        SavedModel; inside the card for TFLite users: ``clf.labels``).
+        SavedModel; inside the card for TFLite users: ``clf.labels``), at :attr:`temperature`
+        (the calibrated probabilities :meth:`predict_proba` gives without TTA).
 
         Raises
         ------
@@ -502,14 +543,15 @@ class EmotionClassifier:
         out = Path(path)
         if out.exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
+        model = self._serving_model()
         if format == "saved_model":
-            self.model.export(str(out), format="tf_saved_model", verbose=False)
+            model.export(str(out), format="tf_saved_model", verbose=False)
             (out / "labels.json").write_text(json.dumps(list(self.labels)))
             return out
         if format == "tflite":
             import tensorflow as tf
 
-            converter = tf.lite.TFLiteConverter.from_keras_model(self.model)
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
             out.write_bytes(converter.convert())
             return out
         raise ValueError(f"format={format!r}; expected 'saved_model' or 'tflite'")

@@ -452,9 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compute precision (mixed_bfloat16: about 2x faster on AVX-512 BF16 CPUs; the "
         "saved models are float32 either way)",
     )
-    p.add_argument(
-        "--jit-compile", action="store_true", help="compile the training step with XLA"
-    )
+    p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     p.add_argument(
         "--init-from",
         metavar="MODEL",

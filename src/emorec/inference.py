@@ -137,6 +137,7 @@ def predict_proba(
     tta: TTA = "none",
     batch_size: int = 256,
     channel_order: ChannelOrder = "rgb",
+    temperature: float = 1.0,
 ) -> npt.NDArray[np.float32]:
     """Class probabilities ``(n, outputs)`` of a model for a batch of face images.
 
@@ -154,6 +155,10 @@ def predict_proba(
         Faces per model call (each call holds all their views).
     channel_order : {"rgb", "bgr"}
         Order of 3- and 4-channel images; ``"bgr"`` for OpenCV's arrays.
+    temperature : float
+        Divide the log-probabilities by this (after averaging the views):
+        :func:`emorec.calibration.apply_temperature`. A model card's ``calibration`` holds
+        the fitted one; 1.0 leaves the model's own probabilities.
 
     Returns
     -------
@@ -184,7 +189,13 @@ def predict_proba(
         empty = np.zeros((0, *spec.shape), np.uint8)
         return predict_model_input(model, empty, tta=tta, batch_size=batch_size)
     pixels = load_batch(arr, spec.color_mode, channel_order=channel_order, name="images")
-    return predict_model_input(model, to_model_input(pixels, spec), tta=tta, batch_size=batch_size)
+    return predict_model_input(
+        model,
+        to_model_input(pixels, spec),
+        tta=tta,
+        batch_size=batch_size,
+        temperature=temperature,
+    )
 
 
 def predict_model_input(
@@ -193,6 +204,7 @@ def predict_model_input(
     *,
     tta: TTA = "none",
     batch_size: int = 256,
+    temperature: float = 1.0,
 ) -> npt.NDArray[np.float32]:
     """:func:`predict_proba` for pixels that already are the model's input: uint8
     ``(n, height, width, channels)`` as :func:`emorec.pixels.to_model_input` makes them (face
@@ -240,6 +252,10 @@ def predict_model_input(
             "probabilities: its weights are broken (a diverged training run?); retrain it with "
             "a lower learning rate or load another file"
         )
+    if temperature != 1.0:
+        from .calibration import apply_temperature
+
+        result = apply_temperature(result, temperature)
     return result
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["annotate", "plot_confusion_matrix", "plot_history"]
+__all__ = ["annotate", "plot_confusion_matrix", "plot_history", "plot_reliability"]
 
 
 def _pyplot() -> Any:
@@ -217,3 +217,66 @@ def annotate(
         draw.rectangle([x, ty, x + tw + 2 * width, ty + th + 2 * width], fill=colour)
         draw.text((x + width - left, ty + width - top), text, fill=(0, 0, 0), font=font)
     return canvas
+
+
+def plot_reliability(
+    curves: Mapping[str, Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    title: str | None = None,
+) -> Path:
+    """Draw reliability diagrams: accuracy against confidence, one panel a curve.
+
+    ``curves`` maps a panel's name (``"before"``, ``"after"``) to
+    :func:`emorec.calibration.reliability`'s output, optionally with an ``"ece"`` entry.
+    Bars are the accuracy of each confidence bin, the diagonal is perfect calibration and the
+    red gap is the over- (or under-) confidence.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from emorec.calibration import reliability
+    >>> from emorec.plots import plot_reliability
+    >>> probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7]])
+    >>> out = plot_reliability({"model": reliability(probs, np.array([0, 1, 1]), 5)},
+    ...                        os.path.join(tempfile.mkdtemp(), "r.png"))
+    >>> out.suffix
+    '.png'
+    """
+    if not curves:
+        raise ValueError("no curves to draw")
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 4.2), squeeze=False)
+    for ax, (name, r) in zip(axes[0], curves.items()):
+        edges = np.asarray(r["edges"])
+        centres = (edges[:-1] + edges[1:]) / 2
+        width = float(edges[1] - edges[0])
+        acc = np.nan_to_num(np.asarray(r["accuracy"], dtype=float))
+        conf = np.asarray(r["confidence"], dtype=float)
+        used = np.asarray(r["count"]) > 0
+        ax.bar(centres[used], acc[used], width=width, edgecolor="black", label="accuracy")
+        ax.bar(
+            centres[used],
+            (conf - acc)[used],
+            bottom=acc[used],
+            width=width,
+            color="tab:red",
+            alpha=0.35,
+            edgecolor="tab:red",
+            label="gap to confidence",
+        )
+        ax.plot([0, 1], [0, 1], "k--", linewidth=1)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (top probability)")
+        ax.set_ylabel("accuracy")
+        ece = r.get("ece")
+        ax.set_title(f"{name}" + (f": ECE {100 * float(ece):.1f} %" if ece is not None else ""))
+        ax.legend(loc="upper left", fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

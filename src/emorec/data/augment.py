@@ -24,7 +24,6 @@ from typing import Any
 __all__ = ["default_augmentation", "make_augmenter"]
 
 
-
 def default_augmentation(
     *,
     shift: float = 0.1,

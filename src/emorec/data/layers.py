@@ -145,7 +145,11 @@ class RandomAffine(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        for name, value, top in (("shift", shift, 1), ("rotation", rotation, 180), ("zoom", zoom, 1)):
+        for name, value, top in (
+            ("shift", shift, 1),
+            ("rotation", rotation, 180),
+            ("zoom", zoom, 1),
+        ):
             if not 0 <= value <= top:
                 raise ValueError(f"{name}={value}; expected a value from 0 to {top}")
         self.shift, self.rotation, self.zoom = float(shift), float(rotation), float(zoom)

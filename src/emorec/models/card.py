@@ -14,7 +14,8 @@ A trained emorec model is a standard Keras ``.keras`` archive (a zip) with one e
       "parameters": 1834567,
       "emorec_version": "0.1.0",
       "training": {"...": "the Trainer's full configuration, the command, time, machine"},
-      "metrics": {"val": {"accuracy": 0.70}, "public_test": {"accuracy": 0.69}}
+      "metrics": {"val": {"accuracy": 0.70}, "public_test": {"accuracy": 0.69}},
+      "calibration": {"temperature": 1.6, "split": "val", "tta": "flip", "...": "..."}
     }
 
 Because the rescaling is inside the network, anything that loads the file predicts correctly
@@ -93,6 +94,10 @@ class ModelCard:
         ``started_from`` (the donor file's name, SHA-256 and its own record) and more.
     metrics : dict
         ``{split: {"accuracy": ..., "macro_f1": ..., "tta": ..., "n": ...}}``, each split named.
+    calibration : dict, optional
+        ``{"temperature": T, "split": ..., "tta": ..., "n": ..., "ece_before": ...}`` from
+        :func:`emorec.calibration.calibrate`: the temperature inference applies
+        (:attr:`temperature`).
     emorec_version : str
         The emorec that wrote the card.
     extra : dict
@@ -120,6 +125,7 @@ class ModelCard:
     parameters: int | None = None
     training: dict[str, Any] | None = None
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
     emorec_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -129,6 +135,18 @@ class ModelCard:
         self.labels = tuple(str(n) for n in self.labels)
         if self.input_shape is not None:
             self.input_shape = tuple(int(d) for d in self.input_shape)
+        if self.calibration is not None:
+            t = self.calibration.get("temperature") if isinstance(self.calibration, dict) else None
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t < float("inf"):
+                raise ValueError(
+                    f"the model card's calibration {self.calibration!r} has no positive "
+                    "temperature; expected {'temperature': T, ...} from emorec.calibration"
+                )
+
+    @property
+    def temperature(self) -> float:
+        """The temperature inference applies (``calibration["temperature"]``; 1.0 without)."""
+        return float(self.calibration["temperature"]) if self.calibration else 1.0
 
     # ------------------------------------------------------------------ making
     @classmethod
@@ -185,13 +203,21 @@ class ModelCard:
             )
         known = {f.name for f in fields(cls)} - {"extra"}
         values = {k: v for k, v in data.items() if k in known}
-        for key, kind in (("metrics", dict), ("training", dict), ("architecture", dict)):
+        for key, kind in (
+            ("metrics", dict),
+            ("training", dict),
+            ("architecture", dict),
+            ("calibration", dict),
+        ):
             if values.get(key) is not None and not isinstance(values[key], kind):
                 raise ValueError(f"{source}: the model card's {key!r} is not an object")
         values["metrics"] = values.get("metrics") or {}
         values["emorec_version"] = str(data.get("emorec_version", "unknown"))
         extra = {k: v for k, v in data.items() if k not in known and k != "format"}
-        return cls(**values, extra=extra)
+        try:
+            return cls(**values, extra=extra)
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
 
     # ------------------------------------------------------------------ files
     @classmethod

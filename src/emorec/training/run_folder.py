@@ -328,6 +328,7 @@ class RunFolder:
         history: Mapping[str, Sequence[float]],
         val_split: str | None,
         saved_as: Callable[[keras.Model], keras.Model] | None = None,
+        calibrate: Callable[[keras.Model], dict[str, Any]] | None = None,
     ) -> ModelCard:
         """Save ``final.keras`` with its card, put the card of ``best.keras`` in it (if
         ModelCheckpoint wrote one) and mark the run finished in ``config.json``.
@@ -336,8 +337,9 @@ class RunFolder:
         which the cards take the validation metrics: the last epoch's for ``final.keras``, the
         best validation accuracy's for ``best.keras``. ``saved_as`` (for example
         :func:`~emorec.training.precision.as_float32`) turns the trained model, and the
-        ``best.keras`` ModelCheckpoint wrote, into the model to save. Returns the final
-        model's card.
+        ``best.keras`` ModelCheckpoint wrote, into the model to save; ``calibrate`` (for
+        example :func:`emorec.calibration.calibrate` on the validation split) gives each
+        saved model's card its ``calibration``. Returns the final model's card.
         """
         final_metrics: dict[str, Any] = {}
         best_metrics: dict[str, Any] = {}
@@ -348,22 +350,32 @@ class RunFolder:
         if saved_as is not None:
             model = saved_as(model)
         card = ModelCard.from_model(
-            model, labels, training=dict(training), metrics=final_metrics, checkpoint="final"
+            model,
+            labels,
+            training=dict(training),
+            metrics=final_metrics,
+            checkpoint="final",
+            calibration=calibrate(model) if calibrate is not None else None,
         )
         with atomic_file(self.final_model) as tmp:
             model.save(tmp)
             card.write(tmp)
         if self.best_model.exists():
-            best = ModelCard.from_model(
-                model, labels, training=dict(training), metrics=best_metrics, checkpoint="best"
-            )
-            checkpoint = None
-            if saved_as is not None:
+            checkpoint = converted = None
+            if saved_as is not None or calibrate is not None:
                 import keras
 
                 checkpoint = keras.saving.load_model(self.best_model, compile=False)
-                converted = saved_as(checkpoint)
-            if checkpoint is not None and converted is not checkpoint:
+                converted = saved_as(checkpoint) if saved_as is not None else checkpoint
+            best = ModelCard.from_model(
+                model,
+                labels,
+                training=dict(training),
+                metrics=best_metrics,
+                checkpoint="best",
+                calibration=calibrate(converted) if calibrate is not None else None,
+            )
+            if converted is not None and converted is not checkpoint:
                 with atomic_file(self.best_model) as tmp:
                     converted.save(tmp)
                     best.write(tmp)

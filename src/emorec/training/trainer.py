@@ -13,6 +13,8 @@ optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and
 - the same command started again after the process was killed resumes from the last completed
   epoch (Keras ``BackupAndRestore``, plus the best-so-far of the other callbacks) and ends with
   the same number of epochs;
+- the saved models are float32 (whatever ``precision`` trained them) and calibrated: each card
+  holds the temperature fitted on the validation split (:mod:`emorec.calibration`);
 - nothing is overwritten silently: a finished run, or an unfinished one with other settings,
   is kept unless ``overwrite=True``, and the error says which settings differ.
 """
@@ -560,10 +562,18 @@ class Trainer:
             history=whole,
             val_split=self.val_name,
             saved_as=as_float32,
+            calibrate=self._calibrate if self.val_name else None,
         )
         if any(k in whole for k in ("loss", "accuracy")):
             run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
         return history
+
+    def _calibrate(self, model: keras.Model) -> dict[str, Any]:
+        """The temperature of a saved model, fitted on the validation split."""
+        from ..calibration import calibrate
+
+        assert self.val_name is not None
+        return calibrate(model, self.dataset, self.val_name)
 
 
 def _check(ok: bool, message: str) -> None:
