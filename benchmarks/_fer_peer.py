@@ -3,6 +3,7 @@
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py detect PHOTO... --json-out OUT.json
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py latency PHOTO... --json-out OUT.json
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py classify CROPS.npz --out PROBS.npz
+    ~/venvs/fer/bin/python benchmarks/_fer_peer.py photos IMAGES.npz --json-out OUT.json
 
 ``fer`` (https://pypi.org/project/fer/) pins its own TensorFlow, OpenCV, moviepy and
 facenet-pytorch, so it lives in a virtualenv of its own and emorec's stays clean; the
@@ -238,6 +239,36 @@ def cmd_classify(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def cmd_photos(args: argparse.Namespace) -> dict[str, Any]:
+    """fer's whole pipeline on the RGB images of an ``.npz`` (key ``images``, one array of
+    equal-sized photos): ``FER(mtcnn=False).detect_emotions``, boxes and emotion scores."""
+    import numpy as np
+
+    fer_class, version = _import_fer()
+    model = fer_class(mtcnn=False)
+    images = np.load(args.images)["images"]
+    labels = [model._get_labels()[i] for i in range(7)]
+    faces = []
+    start = time.perf_counter()
+    for rgb in images:
+        found = model.detect_emotions(np.ascontiguousarray(rgb[..., ::-1]))  # fer takes BGR
+        faces.append(
+            [
+                {
+                    "box": [int(v) for v in f["box"]],
+                    "scores": [float(f["emotions"][name]) for name in labels],
+                }
+                for f in found
+            ]
+        )
+    return {
+        "versions": _versions(version),
+        "labels": labels,
+        "faces": faces,
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -253,10 +284,17 @@ def main() -> None:
     classify = sub.add_parser("classify")
     classify.add_argument("crops")
     classify.add_argument("--out", required=True)
-    for command in (detect, latency, classify):
+    photos = sub.add_parser("photos")
+    photos.add_argument("images")
+    for command in (detect, latency, classify, photos):
         command.add_argument("--json-out", required=True)
     args = parser.parse_args()
-    commands = {"detect": cmd_detect, "latency": cmd_latency, "classify": cmd_classify}
+    commands = {
+        "detect": cmd_detect,
+        "latency": cmd_latency,
+        "classify": cmd_classify,
+        "photos": cmd_photos,
+    }
     result = commands[args.command](args)
     Path(args.json_out).write_text(json.dumps(result, indent=1))
 

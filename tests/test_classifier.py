@@ -287,3 +287,30 @@ def test_model_and_detector_load_once(monkeypatch):
     clf.predict([str(ASTRONAUT), str(ASTRONAUT)])
     assert clf.detector is detector and clf.model is model
     assert len(loads) == 1
+
+
+def test_int8_tflite_export_is_small_and_close(clf, crops, tmp_path):
+    import tensorflow as tf
+
+    path = clf.export(
+        tmp_path / "int8.tflite", format="tflite", quantize="int8", representative=crops
+    )
+    full = clf.export(tmp_path / "float.tflite", format="tflite")
+    assert path.stat().st_size < 0.4 * full.stat().st_size
+    interpreter = tf.lite.Interpreter(model_path=str(path))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    assert inp["dtype"] == np.float32  # callers feed the same 0..255 pixels
+    interpreter.resize_tensor_input(inp["index"], (len(crops), 48, 48, 1))
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(inp["index"], crops.astype(np.float32))
+    interpreter.invoke()
+    lite = interpreter.get_tensor(out["index"])
+    keras_probs = clf.predict_proba(crops, tta="none")
+    assert np.abs(lite - keras_probs).mean() < 0.05
+    assert np.mean(lite.argmax(1) == keras_probs.argmax(1)) >= 0.85
+    with pytest.raises(ValueError, match="representative= crops"):
+        clf.export(tmp_path / "x.tflite", format="tflite", quantize="int8")
+    with pytest.raises(ValueError, match="is for format='tflite'"):
+        clf.export(tmp_path / "x", quantize="int8", representative=crops)
+    with pytest.raises(ValueError, match="quantize='int4'"):
+        clf.export(tmp_path / "x.tflite", format="tflite", quantize="int4")

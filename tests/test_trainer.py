@@ -446,3 +446,36 @@ def test_mixed_bfloat16_trains_and_saves_float32_calibrated_models(tiny_ds, tmp_
 def test_jit_compile_is_passed_to_keras(tiny_ds, tmp_path):
     trainer = make(tiny_ds, tmp_path, model="seed_cnn", jit_compile=True, epochs=1)
     assert trainer.model.jit_compile is True and trainer.config()["jit_compile"] is True
+
+
+def test_distillation_from_teachers(tiny_ds, tmp_path):
+    import tensorflow as tf
+
+    first = make(tiny_ds, tmp_path, model="seed_cnn", epochs=1, output_dir=tmp_path / "t")
+    first.fit()
+    teacher = tmp_path / "t" / "best.keras"
+    student = make(
+        tiny_ds,
+        tmp_path,
+        model="mini_xception",
+        epochs=1,
+        teacher=[teacher, teacher],
+        distill=0.7,
+        output_dir=tmp_path / "s",
+    )
+    digest = hashlib.sha256(teacher.read_bytes()).hexdigest()
+    assert student.config()["teacher"] == [{"file": "best.keras", "sha256": digest}] * 2
+    assert student.config()["distill"] == 0.7
+    # the targets are 0.3 * one-hot + 0.7 * the teachers' probabilities of the same batch
+    x, y = next(iter(student._data("train", train=True)))
+    t = student.teachers[0](x, training=False).numpy()
+    hard = (y.numpy() - 0.7 * t) / 0.3
+    np.testing.assert_allclose(hard.sum(axis=1), 1.0, atol=1e-4)
+    assert set(np.round(hard, 3).ravel()) <= {0.0, 1.0}
+    assert isinstance(x, tf.Tensor)
+    student.fit()
+    assert read_card(tmp_path / "s" / "best.keras").training["config"]["distill"] == 0.7
+    with pytest.raises(ValueError, match="a teacher must match both"):
+        make(tiny_ds, tmp_path, model="mini_xception", teacher="fer2013_vgg_m")
+    with pytest.raises(ValueError, match="distill=0"):
+        make(tiny_ds, tmp_path, teacher=teacher, distill=0)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
-from .images import ChannelOrder, ImageSource, load_image
+from .images import ChannelOrder, ImageSource, load_batch, load_image
 from .inference import (
     DEFAULT_TTA,
     TTA,
@@ -510,6 +510,23 @@ class EmotionClassifier:
         ModelCard.from_model(self.model, self.labels, **kept).write(out)
         return out
 
+    def _representative(self, crops: npt.ArrayLike | None) -> npt.NDArray[np.float32]:
+        """Calibration crops for int8 quantization, as the model's float32 input."""
+        if crops is None:
+            raise ValueError(
+                "quantize='int8' needs representative= crops to calibrate the activation "
+                "ranges: pass a few hundred face crops like those the model will see, for "
+                "example dataset['train'].images[:500]"
+            )
+        arr = np.asarray(crops)
+        if arr.ndim not in (3, 4) or len(arr) == 0:
+            raise ValueError(
+                f"representative crops of shape {arr.shape}; expected (n, h, w) or (n, h, w, c)"
+                " with n > 0"
+            )
+        pixels = load_batch(arr, self.color_mode, name="representative")
+        return to_model_input(pixels, self.input_spec).astype(np.float32)
+
     def _serving_model(self) -> keras.Model:
         """The model with :attr:`temperature` applied to its outputs (itself at 1.0)."""
         if self.temperature == 1.0:
@@ -526,6 +543,8 @@ class EmotionClassifier:
         path: str | os.PathLike[str],
         format: Literal["saved_model", "tflite"] = "saved_model",
         *,
+        quantize: Literal["int8", "float16"] | None = None,
+        representative: npt.ArrayLike | None = None,
         overwrite: bool = False,
     ) -> Path:
         """Export for serving: a TensorFlow SavedModel folder or a TFLite file.
@@ -535,12 +554,45 @@ class EmotionClassifier:
         SavedModel; inside the card for TFLite users: ``clf.labels``), at :attr:`temperature`
         (the calibrated probabilities :meth:`predict_proba` gives without TTA).
 
+        Parameters
+        ----------
+        path : str or path-like
+            The folder (SavedModel) or ``.tflite`` file to write.
+        format : {"saved_model", "tflite"}
+        quantize : {"int8", "float16"}, optional
+            TFLite only. ``"int8"``: full-integer quantization of weights and activations
+            (inputs and outputs stay float32, so callers feed the same 0..255 pixels),
+            calibrated on ``representative``; about 4 times smaller and faster on CPUs with
+            VNNI. ``"float16"``: float16 weights, half the size.
+        representative : array_like, optional
+            For ``quantize="int8"``: a few hundred face crops like the ones the model will
+            see, for example training images (``(n, h, w)`` or ``(n, h, w, c)``, uint8 or
+            float in [0, 1]), from which the activation ranges are measured.
+
         Raises
         ------
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
+        ValueError
+            For ``quantize`` with the SavedModel format, an unknown ``quantize``, or
+            ``quantize="int8"`` without ``representative`` crops.
+
+        Examples
+        --------
+        >>> import numpy as np, os, tempfile
+        >>> from emorec import EmotionClassifier
+        >>> clf = EmotionClassifier.load()
+        >>> crops = np.random.default_rng(0).integers(0, 256, (32, 48, 48), np.uint8)
+        >>> out = clf.export(os.path.join(tempfile.mkdtemp(), "m.tflite"), "tflite",
+        ...                  quantize="int8", representative=crops)
+        >>> out.stat().st_size < 2_500_000
+        True
         """
         out = Path(path)
+        if quantize not in (None, "int8", "float16"):
+            raise ValueError(f"quantize={quantize!r}; expected None, 'int8' or 'float16'")
+        if quantize is not None and format != "tflite":
+            raise ValueError(f"quantize={quantize!r} is for format='tflite', not {format!r}")
         if out.exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
         model = self._serving_model()
@@ -552,6 +604,14 @@ class EmotionClassifier:
             import tensorflow as tf
 
             converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            if quantize == "int8":
+                samples = self._representative(representative)
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda: ([s[None]] for s in samples)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            elif quantize == "float16":
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.target_spec.supported_types = [tf.float16]
             out.write_bytes(converter.convert())
             return out
         raise ValueError(f"format={format!r}; expected 'saved_model' or 'tflite'")

@@ -235,6 +235,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         command=command,
         precision=args.precision,
         jit_compile=args.jit_compile,
+        teacher=args.teacher or None,
+        distill=args.distill,
     )
     print(
         f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",

@@ -141,6 +141,14 @@ class Trainer:
         in float32 either way (:func:`emorec.training.precision.as_float32`).
     jit_compile : bool
         Compile the training step with XLA (Keras ``compile(jit_compile=True)``).
+    teacher : str, path-like, keras.Model or a list of them, optional
+        Knowledge distillation: train towards the teachers' probabilities as well as the labels.
+        Each training batch, augmented, goes through every teacher (a bundled model's name, a
+        ``.keras`` file or a model with the same input), and the target becomes
+        ``(1 - distill) * label + distill * mean of the teachers' probabilities``. Several
+        teachers are an ensemble distilled into one network. TensorFlow backend only.
+    distill : float
+        Weight of the teachers' probabilities in the target (0 to 1).
     verbose : int or "auto"
         Keras ``fit`` verbosity; ``"auto"``: a progress bar on a terminal, one line per epoch
         otherwise.
@@ -191,6 +199,8 @@ class Trainer:
         command: str | None = None,
         precision: str = "float32",
         jit_compile: bool = False,
+        teacher: Any = None,
+        distill: float = 0.5,
         verbose: int | str = "auto",
     ) -> None:
         import keras
@@ -252,6 +262,8 @@ class Trainer:
             "instead",
         )
         self.jit_compile = bool(jit_compile)
+        _check(0 < distill <= 1, f"distill={distill!r}; expected a weight above 0, at most 1")
+        self.distill = float(distill)
         self.output_dir = Path(output_dir)
         self.run_folder = RunFolder(self.output_dir)
         self.optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
@@ -275,6 +287,8 @@ class Trainer:
             if init_from is not None:
                 self._initialise(init_from)
             self._compile(optimizer)
+        #: The distillation teachers (Keras models) and their provenance, if any.
+        self.teachers, self._teacher_record = self._teachers(teacher)
         monitor = "val_accuracy" if self.val_name else "accuracy"
         #: The callbacks ``fit`` passes to Keras: edit, extend or replace this list freely.
         self.callbacks: list[keras.callbacks.Callback]
@@ -380,6 +394,45 @@ class Trainer:
         self._donor_training = card.training if card is not None else None
         logger.info("starting from the weights of %s", path)
 
+    def _teachers(self, teacher: Any) -> tuple[list[keras.Model], list[dict[str, str]]]:
+        import keras
+
+        if teacher is None:
+            return [], []
+        given = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
+        _check(bool(given), "teacher=[]; give at least one model, or None")
+        if keras.backend.backend() != "tensorflow":
+            raise ValueError(
+                f"teacher= needs the TensorFlow backend (the teachers run in the tf.data "
+                f"pipeline); this is {keras.backend.backend()}"
+            )
+        models, record = [], []
+        for item in given:
+            if isinstance(item, keras.Model):
+                model, provenance = item, {"model": item.name}
+            else:
+                try:
+                    path = resolve_model(item)
+                except FileNotFoundError as error:
+                    raise FileNotFoundError(
+                        f"teacher={str(item)!r}: no such file, and not a bundled model "
+                        f"({', '.join(list_pretrained()) or 'none'})"
+                    ) from error
+                model, provenance = load_model(path), file_provenance(path)
+            if tuple(model.input_shape[1:]) != tuple(self.model.input_shape[1:]) or (
+                model.output_shape[-1] != len(self.labels)
+            ):
+                raise ValueError(
+                    f"teacher {provenance}: takes {model.input_shape[1:]} and gives "
+                    f"{model.output_shape[-1]} outputs; the student takes "
+                    f"{self.model.input_shape[1:]} and gives {len(self.labels)} "
+                    f"({', '.join(self.labels)}): a teacher must match both"
+                )
+            model.trainable = False
+            models.append(model)
+            record.append(provenance)
+        return models, record
+
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
 
@@ -461,6 +514,11 @@ class Trainer:
             # Only when set: configs of runs from before these options still compare equal.
             **({"precision": self.precision} if self.precision != "float32" else {}),
             **({"jit_compile": True} if self.jit_compile else {}),
+            **(
+                {"teacher": self._teacher_record, "distill": self.distill}
+                if self._teacher_record
+                else {}
+            ),
         }
 
     # ------------------------------------------------------------------------ data
@@ -476,9 +534,20 @@ class Trainer:
             seed=self.seed,
             label_mode="categorical",
         )
-        if keras.backend.backend() == "tensorflow":
-            return self.dataset.to_tf(split, self.batch_size, **kwargs)
-        return self.dataset.to_keras(split, self.batch_size, **kwargs)
+        if keras.backend.backend() != "tensorflow":
+            return self.dataset.to_keras(split, self.batch_size, **kwargs)
+        data = self.dataset.to_tf(split, self.batch_size, **kwargs)
+        if train and self.teachers:
+            import tensorflow as tf
+
+            teachers, weight = self.teachers, self.distill
+
+            def soften(x: Any, y: Any) -> tuple[Any, Any]:
+                taught = tf.add_n([t(x, training=False) for t in teachers]) / len(teachers)
+                return x, (1.0 - weight) * y + weight * tf.cast(taught, y.dtype)
+
+            data = data.map(soften, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return data
 
     # ------------------------------------------------------------------------ fit
     def fit(self) -> keras.callbacks.History:
