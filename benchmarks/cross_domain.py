@@ -41,6 +41,7 @@ from _machine import FER2013_ZIP, describe_machine
 from PIL import Image
 
 from emorec import DEFAULT_TTA, EmotionClassifier, ModelCard
+from emorec.calibration import expected_calibration_error
 from emorec.faces import crop_faces
 from emorec.inference import predict_model_input
 from emorec.labels import LABELS, canonical_label
@@ -174,8 +175,10 @@ def main() -> None:
     if clf.margin not in margins:
         margins.append(clf.margin)
     print(f"emorec: {path.name}, detector {clf.detector_spec!r}, tta={DEFAULT_TTA}")
-    plain = predict_model_input(clf.model, faces[..., None], tta=clf.tta).argmax(axis=1)
-    plain_summary = summary(plain, labels, np.ones(len(labels), bool))
+    plain_probs = predict_model_input(
+        clf.model, faces[..., None], tta=clf.tta, temperature=clf.temperature
+    )
+    plain_summary = summary(plain_probs.argmax(axis=1), labels, np.ones(len(labels), bool))
     matched, found = [], np.zeros(len(labels), bool)
     for i, (photo, truth) in enumerate(zip(photos, truths)):
         boxes = list(clf.detector.detect(photo))
@@ -190,12 +193,14 @@ def main() -> None:
             if box is not None
         ]
         predicted = np.full(len(labels), -1)
+        ece = None
         if crops:
             probs = predict_model_input(
                 clf.model, np.concatenate(crops), tta=clf.tta, temperature=clf.temperature
             )
             predicted[found] = probs.argmax(axis=1)
-        results[margin] = summary(predicted, labels, found)
+            ece = expected_calibration_error(probs, labels[found])
+        results[margin] = {**summary(predicted, labels, found), "ece": ece}
     known = np.concatenate(
         [
             crop_faces(photo, [truth], size=clf.input_size, color_mode=clf.color_mode, margin=0.0)
@@ -207,11 +212,12 @@ def main() -> None:
         labels,
         np.ones(len(labels), bool),
     )
-    print(row(f"emorec, {args.split} 48 px crops", plain_summary))
+    plain_ece = expected_calibration_error(plain_probs, labels)
+    print(row(f"emorec, {args.split} 48 px crops", plain_summary) + f"  ECE {plain_ece:.1%}")
     print(row("emorec, photos, the true box", known_summary))
     for margin, s in results.items():
         marker = "  <- classifier default" if margin == clf.margin else ""
-        print(row(f"emorec, photos, margin {margin:g}", s) + marker)
+        print(row(f"emorec, photos, margin {margin:g}", s) + f"  ECE {s['ece']:.1%}" + marker)
     default = results[clf.margin]
 
     peer = None if args.no_fer else args.fer_python
@@ -273,6 +279,7 @@ def main() -> None:
                 "accuracy": round(default["accuracy"], 4),
                 "macro_f1": round(default["macro_f1"], 4),
                 "found": round(default["found"], 4),
+                "ece": round(default["ece"], 4),
                 "margin": clf.margin,
                 "tta": clf.tta,
                 "n": default["n"],

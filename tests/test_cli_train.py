@@ -141,3 +141,10 @@ def test_train_speed_and_augmentation_options(data_zip, tmp_path):
     assert config["precision"] == "mixed_bfloat16" and config["jit_compile"] is True
     assert config["model_kwargs"] == {"crop": 40}
     assert config["augment"] == {"zoom": 0.1, "downscale": 0.2}
+    student = tmp_path / "student"
+    args = ["train", str(data_zip), "--model", "vgg_s", "--epochs", "1", "--output", str(student)]
+    args += ["--batch-size", "8", "--teacher", str(out / "best.keras"), "--distill", "0.8"]
+    args += ["--model-arg", "crop=40"]
+    assert main(args) == 0
+    config = json.loads((student / "config.json").read_text())["config"]
+    assert config["distill"] == 0.8 and config["teacher"][0]["file"] == "best.keras"

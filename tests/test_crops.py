@@ -53,12 +53,16 @@ def test_crops_are_the_pixel_contract_of_the_square(
     astronaut: np.ndarray, color_mode: str, size: tuple[int, int]
 ) -> None:
     # Box (175, 72, 100, 100), margin 0.2: the 140 px square from (155, 52).
-    crops = crop_faces(astronaut, [(175, 72, 100, 100)], size=size, color_mode=color_mode)
+    crops = crop_faces(
+        astronaut, [(175, 72, 100, 100)], size=size, color_mode=color_mode, margin=0.2
+    )
     square = astronaut[52:192, 155:295]
     expected = to_model_input(square[np.newaxis], InputSpec.from_mode(size, color_mode))
     np.testing.assert_array_equal(crops, expected)
     grey = np.asarray(Image.fromarray(astronaut).convert("L"))
-    from_grey = crop_faces(grey, [(175, 72, 100, 100)], size=size, color_mode=color_mode)
+    from_grey = crop_faces(
+        grey, [(175, 72, 100, 100)], size=size, color_mode=color_mode, margin=0.2
+    )
     if color_mode == "grayscale":
         np.testing.assert_array_equal(from_grey, crops)  # luma first or after: the same
 

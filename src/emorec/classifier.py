@@ -7,6 +7,8 @@ batched model call, and returns a :class:`FacePrediction` per face.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from .faces.crops import DEFAULT_MARGIN
 from .images import ChannelOrder, ImageSource, load_batch, load_image
 from .inference import (
     DEFAULT_TTA,
@@ -156,7 +159,10 @@ class EmotionClassifier:
     tta : {"none", "flip", "shift"}
         Test-time augmentation for every prediction (default :data:`DEFAULT_TTA`).
     margin : float
-        Margin added around each detected face before cropping (fraction of its size).
+        Margin added around each detected face before cropping (fraction of its size). The
+        default, :data:`emorec.faces.crops.DEFAULT_MARGIN` (0.05), frames BlazeFace's boxes
+        the way FER2013 frames its faces; it was chosen on validation faces rendered as photos
+        (``benchmarks/cross_domain.py``).
     align : bool
         Rotate each detected face so that its eyes are level before cropping (when the
         detector gives keypoints; see :func:`emorec.faces.crop_faces`).
@@ -190,7 +196,7 @@ class EmotionClassifier:
         card: ModelCard | None = None,
         detector: str | FaceDetector = "default",
         tta: TTA = DEFAULT_TTA,
-        margin: float = 0.2,
+        margin: float = DEFAULT_MARGIN,
         align: bool = False,
         batch_size: int = 256,
         temperature: float | None = None,
@@ -612,7 +618,9 @@ class EmotionClassifier:
             elif quantize == "float16":
                 converter.optimizations = [tf.lite.Optimize.DEFAULT]
                 converter.target_spec.supported_types = [tf.float16]
-            out.write_bytes(converter.convert())
+            with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the traced endpoint
+                flat = converter.convert()
+            out.write_bytes(flat)
             return out
         raise ValueError(f"format={format!r}; expected 'saved_model' or 'tflite'")
 

@@ -456,6 +456,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     p.add_argument(
+        "--teacher",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="distil from this model (.keras file or bundled name; repeat for an ensemble)",
+    )
+    p.add_argument(
+        "--distill",
+        type=float,
+        default=0.5,
+        help="weight of the teachers' probabilities in the targets (default 0.5)",
+    )
+    p.add_argument(
         "--init-from",
         metavar="MODEL",
         help="start from this model's weights (.keras file or bundled name; same architecture)",
