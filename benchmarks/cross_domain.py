@@ -148,7 +148,8 @@ def main() -> None:
         help="test: PublicTest; val: choose settings here",
     )
     parser.add_argument("--count", type=int, default=0, help="faces (0: all; PublicTest has 3,589)")
-    parser.add_argument("--margins", default="0,0.1,0.2,0.3,0.4")
+    parser.add_argument("--margins", default="0,0.05,0.1,0.2,0.3")
+    parser.add_argument("--detector", default="default", help="emorec's face detector")
     parser.add_argument("--examples", default=None, help="write a few rendered photos here")
     parser.add_argument("--write-card", action="store_true")
     add_fer_python_argument(parser)
@@ -170,7 +171,7 @@ def main() -> None:
         print(f"wrote {args.examples}")
 
     path = resolve_model(args.model)
-    clf = EmotionClassifier.load(path)
+    clf = EmotionClassifier.load(path, detector=args.detector)
     margins = [float(m) for m in args.margins.split(",")]
     if clf.margin not in margins:
         margins.append(clf.margin)

@@ -97,3 +97,17 @@ def test_default_augmentation_layers_and_options():
     for bad in ({"zoom": 2}, {"gamma": -1}, {"downscale": 1.5}):
         with pytest.raises(ValueError, match=f"{next(iter(bad))}="):
             make_augmenter(bad)
+
+
+def test_each_layer_draws_its_own_numbers():
+    """One seed for the whole augmentation, but no two layers move together."""
+    aug = default_augmentation(shift=0, rotation=0, contrast=0, gamma=0.5, seed=0)
+    x = np.full((256, 8, 8, 1), 100.0, "float32")
+    x[:, :, :4] = 50.0  # left half darker: a flip shows
+    flip, bright, gamma = aug.layers
+    flipped = np.asarray(flip(x, training=True))[:, 0, 0, 0] == 100.0
+    b = np.asarray(bright(x, training=True))[:, 0, 0, 0] - 50.0
+    g = np.asarray(gamma(x, training=True))[:, 0, 0, 0] - 50.0
+    assert 0.3 < flipped.mean() < 0.7
+    assert abs(np.corrcoef(flipped.astype(float), b)[0, 1]) < 0.3
+    assert abs(np.corrcoef(b, g)[0, 1]) < 0.3

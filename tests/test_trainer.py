@@ -475,7 +475,24 @@ def test_distillation_from_teachers(tiny_ds, tmp_path):
     assert isinstance(x, tf.Tensor)
     student.fit()
     assert read_card(tmp_path / "s" / "best.keras").training["config"]["distill"] == 0.7
-    with pytest.raises(ValueError, match="a teacher must match both"):
+    # class weights follow the true labels (as sample weights), not the soft targets
+    weighted = make(
+        tiny_ds,
+        tmp_path,
+        model="mini_xception",
+        teacher=teacher,
+        distill=0.9,
+        class_weight={0: 1.0, 1: 2.0, 2: 3.0},
+        output_dir=tmp_path / "w",
+    )
+    x, y, w = next(iter(weighted._data("train", train=True)))
+    t = weighted.teachers[0](x, training=False).numpy()
+    hard = np.round((y.numpy() - 0.9 * t) / 0.1).argmax(axis=1)
+    np.testing.assert_allclose(w.numpy(), np.array([1.0, 2.0, 3.0])[hard])
+    with pytest.raises(ValueError, match="same labels in the same order"):
         make(tiny_ds, tmp_path, model="mini_xception", teacher="fer2013_vgg_m")
+    wide = build_model("seed_cnn", input_shape=(64, 64, 1), num_classes=3)
+    with pytest.raises(ValueError, match="a teacher must match both"):
+        make(tiny_ds, tmp_path, model="mini_xception", teacher=wide)
     with pytest.raises(ValueError, match="distill=0"):
         make(tiny_ds, tmp_path, teacher=teacher, distill=0)

@@ -1,7 +1,8 @@
 """Scores that mean what they say: temperature scaling, calibration error, reliability.
 
-A network trained with label smoothing answers about 0.9 for almost every face, right or wrong.
-Temperature scaling (Guo et al. 2017, "On calibration of modern neural networks") divides the
+A network's top probability need not be how often it is right: over-confident networks answer
+0.9 where they are right 7 times in 10, and faces unlike the training set make a network less
+accurate without making it less sure. Temperature scaling (Guo et al. 2017, "On calibration of modern neural networks") divides the
 log-probabilities by one number ``T`` fitted on held-out images (the validation split, never
 the test split) so that the average negative log-likelihood is lowest; the ranking of the
 classes, and so the accuracy, is unchanged. A model card stores ``T`` under ``calibration``,
@@ -25,7 +26,9 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import math
+import numbers
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -45,9 +48,13 @@ __all__ = [
     "reliability",
 ]
 
+logger = logging.getLogger("emorec")
+
 _FLOOR = 1e-12
 #: The range searched for the temperature.
 TEMPERATURE_RANGE = (0.05, 20.0)
+#: :func:`calibrate` keeps ``T = 1`` (and says why) with fewer held-out images than this.
+MIN_CALIBRATION_IMAGES = 100
 
 
 def _check(probabilities: Any, labels: Any | None = None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -72,8 +79,11 @@ def apply_temperature(probabilities: npt.ArrayLike, temperature: float) -> npt.N
     ``T > 1`` softens over-confident scores, ``T < 1`` sharpens them, ``T = 1`` returns the
     rows as they are (renormalised). The order of the classes in a row never changes.
     """
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature)) or (
-        temperature <= 0
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, numbers.Real)
+        or not math.isfinite(float(temperature))
+        or temperature <= 0
     ):
         raise ValueError(f"temperature={temperature!r}; expected a positive number")
     p, _ = _check(probabilities)
@@ -192,7 +202,10 @@ def calibrate(
     -------
     dict
         ``temperature``, the ``split``, ``tta`` and ``n`` it was fitted on, and the split's
-        expected calibration error and negative log-likelihood before and after.
+        expected calibration error and negative log-likelihood before and after. With fewer
+        than :data:`MIN_CALIBRATION_IMAGES` images, or a fit at an end of
+        :data:`TEMPERATURE_RANGE` (a split the model gets all right, or all wrong), the
+        temperature stays 1.0 and ``note`` says why (a warning is logged too).
 
     Examples
     --------
@@ -203,9 +216,8 @@ def calibrate(
     >>> ds = EmotionDataset.from_arrays(rng.integers(0, 255, (20, 48, 48), np.uint8),
     ...                                 rng.integers(0, 3, 20), ["a", "b", "c"])
     >>> record = calibrate(build_model("seed_cnn", num_classes=3), ds, "train")
-    >>> sorted(record)  # doctest: +NORMALIZE_WHITESPACE
-    ['ece_after', 'ece_before', 'n', 'nll_after', 'nll_before', 'split', 'temperature',
-     'tta']
+    >>> record["temperature"], record["note"]  # 20 images: too few to fit on
+    (1.0, '20 images are too few to fit a temperature (at least 100)')
     """
     from .inference import DEFAULT_TTA, predict_proba, tta_mode
 
@@ -216,8 +228,18 @@ def calibrate(
     probs = predict_proba(model, part.images, tta=mode, batch_size=batch_size)
     labels = np.asarray(part.labels)
     t = fit_temperature(probs, labels)
+    note = None
+    low, high = TEMPERATURE_RANGE
+    if len(labels) < MIN_CALIBRATION_IMAGES:
+        note = f"{len(labels)} images are too few to fit a temperature (at least {MIN_CALIBRATION_IMAGES})"
+    elif not low * 1.01 < t < high / 1.01:
+        note = f"the fit ran to the end of its range (T = {t:.3g}): the split is no guide"
+    if note is not None:
+        logger.warning("calibration on %r kept temperature 1.0: %s", split, note)
+        t = 1.0
     after = apply_temperature(probs, t)
     return {
+        **({"note": note} if note else {}),
         "temperature": round(t, 4),
         "split": split,
         "tta": mode,

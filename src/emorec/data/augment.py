@@ -66,7 +66,8 @@ def default_augmentation(
         Probability that an image is shrunk to 16 px or more and enlarged back: the blur of
         small faces in photos. Off by default.
     blur : float
-        Largest Gaussian blur (Keras ``RandomGaussianBlur`` factor, 0 to 1). Off by default.
+        Keras ``RandomGaussianBlur``'s ``factor`` (0 to 1): roughly the fraction of images
+        blurred, with a 5x5 kernel and a sigma drawn once per batch. Off by default.
     seed : int, optional
         Seed for the random layers.
 
@@ -91,29 +92,34 @@ def default_augmentation(
             raise ValueError(f"{name}={value}; expected a value from 0 to 1")
     from .layers import RandomAffine, RandomDownscale, RandomGamma
 
+    def own(kind: int) -> int | None:
+        """A seed of each layer's own: layers given one seed draw the same numbers (a flip
+        would always come with the same brightness change), so each kind gets another."""
+        return None if seed is None else int(seed) * 10007 + kind
+
     if shift or rotation or zoom:
         # One resampling for all three: chained Keras layers would blur the face three times.
-        layers.append(RandomAffine(shift, rotation, zoom, fill_mode="reflect", seed=seed))
+        layers.append(RandomAffine(shift, rotation, zoom, fill_mode="reflect", seed=own(1)))
     if flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+        layers.append(keras.layers.RandomFlip("horizontal", seed=own(2)))
     if brightness:
-        layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=seed))
+        layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=own(3)))
     if contrast:
-        layers.append(keras.layers.RandomContrast(contrast, seed=seed))
+        layers.append(keras.layers.RandomContrast(contrast, seed=own(4)))
     if gamma:
-        layers.append(RandomGamma(gamma, seed=seed))
+        layers.append(RandomGamma(gamma, seed=own(5)))
     if downscale:
-        layers.append(RandomDownscale(downscale, seed=seed))
+        layers.append(RandomDownscale(downscale, seed=own(6)))
     if blur:
         layers.append(
-            keras.layers.RandomGaussianBlur(blur, kernel_size=5, value_range=(0, 255), seed=seed)
+            keras.layers.RandomGaussianBlur(blur, kernel_size=5, value_range=(0, 255), seed=own(7))
         )
     if erasing:
         if not 0 < erasing <= 1:
             raise ValueError(f"erasing={erasing}; expected a probability between 0 and 1")
         layers.append(
             keras.layers.RandomErasing(
-                factor=(float(erasing), float(erasing)), value_range=(0, 255), seed=seed
+                factor=(float(erasing), float(erasing)), value_range=(0, 255), seed=own(8)
             )
         )
     return keras.Sequential(layers, name="augmentation")

@@ -144,9 +144,12 @@ class Trainer:
     teacher : str, path-like, keras.Model or a list of them, optional
         Knowledge distillation: train towards the teachers' probabilities as well as the labels.
         Each training batch, augmented, goes through every teacher (a bundled model's name, a
-        ``.keras`` file or a model with the same input), and the target becomes
-        ``(1 - distill) * label + distill * mean of the teachers' probabilities``. Several
-        teachers are an ensemble distilled into one network. TensorFlow backend only.
+        ``.keras`` file or a model with the same input; a teacher with a model card must name
+        the same labels in the same order), and the target becomes
+        ``(1 - distill) * label + distill * mean of the teachers' probabilities`` (then
+        smoothed by ``label_smoothing``, which you may want at 0 here). Several teachers are an
+        ensemble distilled into one network. Class weights follow the true labels, as sample
+        weights. TensorFlow backend only.
     distill : float
         Weight of the teachers' probabilities in the target (0 to 1).
     verbose : int or "auto"
@@ -419,6 +422,13 @@ class Trainer:
                         f"({', '.join(list_pretrained()) or 'none'})"
                     ) from error
                 model, provenance = load_model(path), file_provenance(path)
+                card = ModelCard.read_optional(path)
+                if card is not None and tuple(card.labels) != self.labels:
+                    raise ValueError(
+                        f"teacher {provenance['file']}: its outputs are "
+                        f"{', '.join(card.labels)}; the student's are {', '.join(self.labels)}:"
+                        " a teacher must give the same labels in the same order"
+                    )
             if tuple(model.input_shape[1:]) != tuple(self.model.input_shape[1:]) or (
                 model.output_shape[-1] != len(self.labels)
             ):
@@ -432,6 +442,12 @@ class Trainer:
             models.append(model)
             record.append(provenance)
         return models, record
+
+    def _class_weights(self) -> dict[int, float]:
+        """``{class index: weight}`` that ``class_weight`` asks for (empty for none)."""
+        if self.class_weight == "balanced":
+            return dict(self.dataset.class_weights(self.train_split))
+        return dict(self.class_weight or {})
 
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
@@ -541,10 +557,21 @@ class Trainer:
             import tensorflow as tf
 
             teachers, weight = self.teachers, self.distill
+            # Keras would take each image's class weight from the argmax of its soft target,
+            # which the teachers can move: weigh by the true label instead, as sample weights.
+            table = self._class_weights()
+            lookup = (
+                tf.constant([table.get(k, 1.0) for k in range(len(self.labels))], tf.float32)
+                if table
+                else None
+            )
 
-            def soften(x: Any, y: Any) -> tuple[Any, Any]:
+            def soften(x: Any, y: Any) -> tuple[Any, ...]:
                 taught = tf.add_n([t(x, training=False) for t in teachers]) / len(teachers)
-                return x, (1.0 - weight) * y + weight * tf.cast(taught, y.dtype)
+                target = (1.0 - weight) * y + weight * tf.cast(taught, y.dtype)
+                if lookup is None:
+                    return x, target
+                return x, target, tf.gather(lookup, tf.argmax(y, axis=-1))
 
             data = data.map(soften, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         return data
@@ -588,11 +615,8 @@ class Trainer:
             )
         train = self._data(self.train_split, train=True)
         val = self._data(self.val_name, train=False) if self.val_name else None
-        class_weight = (
-            self.dataset.class_weights(self.train_split)
-            if self.class_weight == "balanced"
-            else self.class_weight
-        )
+        # with teachers the pipeline gives the class weights as sample weights (see _data)
+        class_weight = None if self.teachers else (self._class_weights() or None)
         callbacks = list(self.callbacks)
         if previous:
             callbacks.append(RestoreBestSoFar(self.callbacks, previous))
