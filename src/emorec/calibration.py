@@ -2,10 +2,10 @@
 
 A network's top probability need not be how often it is right: over-confident networks answer
 0.9 where they are right 7 times in 10, and faces unlike the training set make a network less
-accurate without making it less sure. Temperature scaling (Guo et al. 2017, "On calibration of modern neural networks") divides the
-log-probabilities by one number ``T`` fitted on held-out images (the validation split, never
-the test split) so that the average negative log-likelihood is lowest; the ranking of the
-classes, and so the accuracy, is unchanged. A model card stores ``T`` under ``calibration``,
+accurate without making it less sure. Temperature scaling (Guo et al. 2017, "On calibration
+of modern neural networks") divides the log-probabilities by one number ``T`` fitted on
+held-out images (the validation split, never the test split) so that the average negative
+log-likelihood is lowest; the ranking of the classes, and so the accuracy, is unchanged. A model card stores ``T`` under ``calibration``,
 and :class:`emorec.EmotionClassifier` applies it to every prediction.
 
 Examples
@@ -231,7 +231,10 @@ def calibrate(
     note = None
     low, high = TEMPERATURE_RANGE
     if len(labels) < MIN_CALIBRATION_IMAGES:
-        note = f"{len(labels)} images are too few to fit a temperature (at least {MIN_CALIBRATION_IMAGES})"
+        note = (
+            f"{len(labels)} images are too few to fit a temperature "
+            f"(at least {MIN_CALIBRATION_IMAGES})"
+        )
     elif not low * 1.01 < t < high / 1.01:
         note = f"the fit ran to the end of its range (T = {t:.3g}): the split is no guide"
     if note is not None:

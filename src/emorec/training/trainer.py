@@ -447,7 +447,7 @@ class Trainer:
         """``{class index: weight}`` that ``class_weight`` asks for (empty for none)."""
         if self.class_weight == "balanced":
             return dict(self.dataset.class_weights(self.train_split))
-        return dict(self.class_weight or {})
+        return dict(self.class_weight) if isinstance(self.class_weight, dict) else {}
 
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
