@@ -5,8 +5,9 @@ A network's top probability need not be how often it is right: over-confident ne
 accurate without making it less sure. Temperature scaling (Guo et al. 2017, "On calibration
 of modern neural networks") divides the log-probabilities by one number ``T`` fitted on
 held-out images (the validation split, never the test split) so that the average negative
-log-likelihood is lowest; the ranking of the classes, and so the accuracy, is unchanged. A model card stores ``T`` under ``calibration``,
-and :class:`emorec.EmotionClassifier` applies it to every prediction.
+log-likelihood is lowest; the ranking of the classes, and so the accuracy, is unchanged. A
+model card stores ``T`` under ``calibration``, and :class:`emorec.EmotionClassifier` applies it
+to every prediction.
 
 Examples
 --------
