@@ -20,7 +20,8 @@ test-time augmentation. ``fer`` (in its own virtualenv, ``_fer_peer.py photos``)
 pasted face with IoU >= 0.3 (the best-overlapping box is used); a face not found counts as
 wrong. Reported: the detection rate, accuracy and macro-F1 over all faces, accuracy over the
 found ones, per-class recall, and beside them both systems on the plain 48 px PublicTest crops
-in the same run. ``--write-card`` stores emorec's figures in the model card under
+in the same run; the expected calibration error is over the found faces. ``--write-card``
+stores emorec's figures in the model card under
 ``metrics["cross_domain"]``.
 """
 
@@ -218,7 +219,8 @@ def main() -> None:
     print(row("emorec, photos, the true box", known_summary))
     for margin, s in results.items():
         marker = "  <- classifier default" if margin == clf.margin else ""
-        print(row(f"emorec, photos, margin {margin:g}", s) + f"  ECE {s['ece']:.1%}" + marker)
+        ece = "" if s["ece"] is None else f"  ECE {s['ece']:.1%}"  # over the found faces
+        print(row(f"emorec, photos, margin {margin:g}", s) + ece + marker)
     default = results[clf.margin]
 
     peer = None if args.no_fer else args.fer_python
@@ -280,7 +282,7 @@ def main() -> None:
                 "accuracy": round(default["accuracy"], 4),
                 "macro_f1": round(default["macro_f1"], 4),
                 "found": round(default["found"], 4),
-                "ece": round(default["ece"], 4),
+                "ece": None if default["ece"] is None else round(default["ece"], 4),
                 "margin": clf.margin,
                 "tta": clf.tta,
                 "n": default["n"],

@@ -111,3 +111,13 @@ def test_each_layer_draws_its_own_numbers():
     assert 0.3 < flipped.mean() < 0.7
     assert abs(np.corrcoef(flipped.astype(float), b)[0, 1]) < 0.3
     assert abs(np.corrcoef(b, g)[0, 1]) < 0.3
+
+
+@pytest.mark.parametrize("kwargs", [{"zoom": 0.3}, {"rotation": 40.0}])
+def test_affine_turns_and_zooms_about_the_centre(kwargs):
+    x = np.zeros((20, 9, 9, 1), "float32")
+    x[:, 4, 4, 0] = 255.0  # the centre pixel of a 9x9 image
+    y = np.asarray(RandomAffine(seed=3, fill_mode="constant", **kwargs)(x, training=True))
+    assert not np.allclose(y, x)  # the images did change ...
+    flat = y[..., 0].reshape(20, -1)
+    assert (flat.argmax(axis=1) == 4 * 9 + 4).all()  # ... but the centre stayed the centre

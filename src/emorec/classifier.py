@@ -539,6 +539,12 @@ class EmotionClassifier:
             return self.model
         import keras
 
+        names = {layer.name for layer in self.model.layers}
+        if {"logits", "probabilities"} <= names:
+            # The built-ins' head: divide the logits (exact, and no log for int8 to quantize).
+            logits = self.model.get_layer("logits").output
+            outputs = keras.layers.Softmax(name="calibrated")(logits / self.temperature)
+            return keras.Model(self.model.input, outputs, name=f"{self.model.name}_calibrated")
         inputs = keras.Input(self.model.input_shape[1:], name="pixels")
         p = keras.ops.maximum(self.model(inputs), 1e-12)
         outputs = keras.layers.Softmax(name="calibrated")(keras.ops.log(p) / self.temperature)
@@ -558,7 +564,8 @@ class EmotionClassifier:
         The exported model takes ``(n, h, w, c)`` float32 pixels in 0..255 and returns
         probabilities over :attr:`labels` (written beside it as ``labels.json`` for a
         SavedModel; inside the card for TFLite users: ``clf.labels``), at :attr:`temperature`
-        (the calibrated probabilities :meth:`predict_proba` gives without TTA).
+        (what :meth:`predict_proba` gives with ``tta="none"``; the temperature itself was
+        fitted with the classifier's default TTA).
 
         Parameters
         ----------

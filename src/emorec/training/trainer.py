@@ -13,8 +13,9 @@ optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and
 - the same command started again after the process was killed resumes from the last completed
   epoch (Keras ``BackupAndRestore``, plus the best-so-far of the other callbacks) and ends with
   the same number of epochs;
-- the saved models are float32 (whatever ``precision`` trained them) and calibrated: each card
-  holds the temperature fitted on the validation split (:mod:`emorec.calibration`);
+- the saved models are float32 (whatever ``precision`` trained them) and, when the run has a
+  validation split, calibrated: each card holds the temperature fitted on it
+  (:mod:`emorec.calibration`);
 - nothing is overwritten silently: a finished run, or an unfinished one with other settings,
   is kept unless ``overwrite=True``, and the error says which settings differ.
 """
