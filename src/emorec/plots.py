@@ -26,6 +26,17 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(fig: Any, path: str | os.PathLike[str], *, suptitle: str | None = None) -> Path:
+    """Lay out, write and close a figure; returns the path."""
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    _pyplot().close(fig)
+    return out
+
+
 def plot_history(
     history: Mapping[str, Sequence[float]] | str | os.PathLike[str],
     path: str | os.PathLike[str],
@@ -85,13 +96,7 @@ def plot_history(
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate")
         ax.grid(alpha=0.3)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path, suptitle=title)
 
 
 def plot_confusion_matrix(
@@ -149,11 +154,7 @@ def plot_confusion_matrix(
             )
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path)
 
 
 def annotate(
@@ -273,10 +274,4 @@ def plot_reliability(
         ece = r.get("ece")
         ax.set_title(f"{name}" + (f": ECE {100 * float(ece):.1f} %" if ece is not None else ""))
         ax.legend(loc="upper left", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return _save(fig, path, suptitle=title)
