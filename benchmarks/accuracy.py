@@ -1,13 +1,14 @@
-"""Accuracy of the bundled model on FER2013 PublicTest (and the validation split it was chosen on).
+"""Accuracy of a bundled model (or model file) on FER2013 PublicTest and on its validation split.
 
     python benchmarks/accuracy.py [PATH_TO_fer2013.zip] [--model NAME_OR_FILE] [--tta MODE]
                                   [--figure docs/_static/confusion_matrix.png] [--write-card]
 
 Evaluates with :func:`emorec.evaluate` on ``test`` (PublicTest in the Kaggle layout) with the
-test-time augmentation the classifier applies by default (``emorec.DEFAULT_TTA``),
-and, for comparison, every other TTA mode; prints accuracy, macro-F1, per-class recall and the
-confusion matrix, and draws the matrix as an image. ``--write-card`` stores the figures in
-the model file's card under ``metrics`` (this is how the bundled card gets them).
+test-time augmentation the classifier applies by default with this model (the card's ``tta``,
+else ``emorec.DEFAULT_TTA``), and, for comparison, every other TTA mode; prints accuracy,
+macro-F1, per-class recall and the confusion matrix, and draws the matrix as an image.
+``--write-card`` stores the figures in the model file's card under ``metrics`` (this is how
+the bundled cards get them).
 """
 
 from __future__ import annotations
@@ -30,7 +31,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(FER2013_ZIP))
     parser.add_argument("--model", default=DEFAULT_PRETRAINED)
-    parser.add_argument("--tta", default=DEFAULT_TTA, choices=["none", "flip", "shift"])
+    parser.add_argument(
+        "--tta",
+        default=None,
+        choices=["none", "flip", "shift"],
+        help="the classifier's default to mark and store (default: the card's tta, else flip)",
+    )
     parser.add_argument("--figure", default=None, help="write the confusion matrix image here")
     parser.add_argument("--write-card", action="store_true")
     args = parser.parse_args()
@@ -39,12 +45,16 @@ def main() -> None:
     print(describe_machine(timed=False))
     path = resolve_model(args.model)
     card = ModelCard.read(path)
+    args.tta = args.tta or card.tta or DEFAULT_TTA
     config = (card.training or {}).get("config", {})
     ds = EmotionDataset.from_directory(args.data)
     if config.get("val_split") == "val":
         # the validation split the model was selected on: same fraction, same seed
         ds = ds.split("val", fraction=0.1, seed=0)
-    print(f"model: {path} ({card.architecture_name}, {card.parameters:,} parameters)")
+    print(
+        f"model: {path.name} ({card.architecture_name}, {card.parameters:,} parameters, "
+        f"{path.stat().st_size / 1e6:.2f} MB)"
+    )
     metrics = dict(card.metrics)
     for split, label in (
         ("val", "val (10 % of Training, selection)"),

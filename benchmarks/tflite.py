@@ -1,16 +1,19 @@
-"""TFLite exports against Keras and against ``fer``'s own TFLite model: accuracy and crops/s.
+"""The bundled models and TFLite exports against ``fer``'s models: accuracy and crops/s.
 
-    python benchmarks/tflite.py [PATH_TO_fer2013.zip] [--model NAME_OR_FILE] [--representative 500]
-        [--fer-python PATH | --no-fer]
+    python benchmarks/tflite.py [PATH_TO_fer2013.zip] [--model NAME_OR_FILE] [--fast NAME]
+        [--representative 500] [--fer-python PATH | --no-fer]
 
-Exports the model with :meth:`emorec.EmotionClassifier.export` as float32 TFLite and as int8
-TFLite (``quantize="int8"``), calibrated on ``--representative`` crops drawn from FER2013
-Training (seed 0, never PublicTest), and runs each on the 3,589 PublicTest crops with
-``tf.lite.Interpreter`` (2 threads, batches of 256, no test-time augmentation), beside the
-Keras model (``predict_model_input``, no TTA) and, in the same run, ``fer``'s bundled
-``emotion_model_quantized.tflite`` (its default since 25.10) and Keras model on the same
-crops (``_fer_peer.py classify``). Reports accuracy, file size and crops/s (the whole split,
-after one warm-up batch).
+Measures, in one run on the 3,589 FER2013 PublicTest crops: the default model (``--model``)
+and the bundled fast model (``--fast``, ``fer2013_vgg_m_int8``) as users call them,
+``EmotionClassifier.predict_proba`` at the test-time augmentation each applies by default
+(the card's ``tta``). Then exports ``--model`` with :meth:`emorec.EmotionClassifier.export`
+as float32 TFLite and as int8 TFLite (``quantize="int8"``), calibrated on
+``--representative`` crops drawn from FER2013 Training (seed 0, never PublicTest), and runs
+each with ``tf.lite.Interpreter`` (2 threads, batches of 256, no test-time augmentation),
+beside the Keras model (``predict_model_input``, no TTA) and, in the same run, ``fer``'s
+bundled ``emotion_model_quantized.tflite`` (its default since 25.10) and Keras model on the
+same crops (``_fer_peer.py classify``). Reports accuracy, file size and crops/s (the whole
+split, after one warm-up batch).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from _machine import FER2013_ZIP, describe_machine
 from emorec import EmotionClassifier, EmotionDataset
 from emorec.inference import predict_model_input
 from emorec.labels import LABELS, canonical_label
+from emorec.models import resolve_model
 from emorec.models.card import DEFAULT_PRETRAINED
 
 
@@ -58,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", default=str(FER2013_ZIP))
     parser.add_argument("--model", default=DEFAULT_PRETRAINED)
+    parser.add_argument("--fast", default="fer2013_vgg_m_int8", help="the fast bundled model")
     parser.add_argument("--representative", type=int, default=500)
     add_fer_python_argument(parser)
     args = parser.parse_args()
@@ -80,6 +85,15 @@ def main() -> None:
     keras_probs = predict_model_input(clf.model, x, temperature=clf.temperature)
     keras_rate = len(x) / (time.perf_counter() - start)
     rows.append(("emorec Keras (float32)", keras_probs, keras_rate, None))
+    bundled = []
+    for name in (args.model, args.fast):
+        model = EmotionClassifier.load(name)
+        model.predict_proba(test_images[:256])
+        start = time.perf_counter()
+        probs = model.predict_proba(test_images)
+        rate = len(x) / (time.perf_counter() - start)
+        size = resolve_model(name).stat().st_size
+        bundled.append((f"{Path(name).stem} (tta={model.tta})", probs, rate, size))
     with tempfile.TemporaryDirectory() as tmp:
         float_path = clf.export(Path(tmp) / "float.tflite", "tflite")
         int8_path = clf.export(
@@ -110,8 +124,15 @@ def main() -> None:
                         )
                     )
     print(
-        f"{clf.model.name} ({clf.model.count_params():,} parameters) on FER2013 PublicTest "
-        f"({len(labels)} crops, no TTA); int8 calibrated on {args.representative} Training crops"
+        f"FER2013 PublicTest ({len(labels)} crops); the bundled models as users call them "
+        "(EmotionClassifier.predict_proba, batches of 256, their default TTA):"
+    )
+    for name, probs, rate, size in bundled:
+        acc = float(np.mean(probs.argmax(axis=1) == labels))
+        print(f"  {name:<36} accuracy {acc:6.2%}  {size / 1e6:5.2f} MB  {rate:7,.0f} crops/s")
+    print(
+        f"{clf.model.name} ({clf.model.count_params():,} parameters) exported, no TTA; int8 "
+        f"calibrated on {args.representative} Training crops:"
     )
     base = None
     for name, probs, rate, size in rows:
@@ -126,6 +147,13 @@ def main() -> None:
     for name, predicted, rate in fer_rows:
         acc = float(np.mean(predicted == labels))
         print(f"  {name:<28} accuracy {acc:6.2%}            {'':8}  {rate:7,.0f} crops/s")
+    if fer_rows:
+        fast_acc = float(np.mean(bundled[1][1].argmax(axis=1) == labels))
+        fer_acc = float(np.mean(fer_rows[0][1] == labels))
+        print(
+            f"fast model against fer's TFLite: {100 * (fast_acc - fer_acc):+.1f} points, "
+            f"{bundled[1][2] / fer_rows[0][2]:.2f}x the crops/s"
+        )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,6 @@ batched model call, and returns a :class:`FacePrediction` per face.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
 import logging
 import os
 from collections.abc import Sequence
@@ -21,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .faces.crops import DEFAULT_MARGIN
-from .images import ChannelOrder, ImageSource, load_batch, load_image
+from .images import ChannelOrder, ImageSource, load_image
 from .inference import (
     DEFAULT_TTA,
     TTA,
@@ -147,8 +144,8 @@ class EmotionClassifier:
 
     Parameters
     ----------
-    model : keras.Model
-        The network.
+    model : keras.Model or emorec.lite.LiteModel
+        The network (a TFLite file runs as a :class:`~emorec.lite.LiteModel`).
     labels : sequence of str, optional
         Output order of the model (default: the card's, else FER2013's for 7 outputs).
     card : ModelCard, optional
@@ -156,8 +153,10 @@ class EmotionClassifier:
     detector : str or FaceDetector
         Face detector for photos: a name from :func:`emorec.faces.list_detectors` or an object
         with a ``detect`` method.
-    tta : {"none", "flip", "shift"}
-        Test-time augmentation for every prediction (default :data:`DEFAULT_TTA`).
+    tta : {"none", "flip", "shift"}, optional
+        Test-time augmentation for every prediction. Default: the model card's ``tta`` (the
+        mode its figures were measured with: ``"none"`` for the fast bundled model), else
+        :data:`~emorec.inference.DEFAULT_TTA`.
     margin : float
         Margin added around each detected face before cropping (fraction of its size). The
         default, :data:`emorec.faces.crops.DEFAULT_MARGIN` (0.05), frames BlazeFace's boxes
@@ -195,7 +194,7 @@ class EmotionClassifier:
         *,
         card: ModelCard | None = None,
         detector: str | FaceDetector = "default",
-        tta: TTA = DEFAULT_TTA,
+        tta: TTA | None = None,
         margin: float = DEFAULT_MARGIN,
         align: bool = False,
         batch_size: int = 256,
@@ -213,7 +212,8 @@ class EmotionClassifier:
         self.color_mode = self.input_spec.color_mode
         #: The model card (labels, input, metrics by split, provenance); None for a bare model.
         self.card: ModelCard | None = card
-        self.tta: TTA = tta_mode(tta)
+        chosen = tta if tta is not None else (card.tta if card is not None else None)
+        self.tta: TTA = tta_mode(chosen or DEFAULT_TTA)
         self.margin = float(margin)
         self.align = bool(align)
         self.batch_size = int(batch_size)
@@ -267,7 +267,8 @@ class EmotionClassifier:
 
         path = resolve_model(name_or_path)
         model = load_model(path, rescale=rescale)
-        card = None if path.suffix.lower() != ".keras" else ModelCard.read_optional(path)
+        keras_or_lite = path.suffix.lower() in (".keras", ".tflite")
+        card = ModelCard.read_optional(path) if keras_or_lite else None
         return cls(model, labels, card=card, **kwargs)
 
     # ------------------------------------------------------------------------ detection
@@ -497,6 +498,7 @@ class EmotionClassifier:
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
+        self._need_keras("saved as .keras")
         out = Path(path)
         if out.suffix != ".keras":
             raise ValueError(f"{out}: the model file must end in .keras")
@@ -516,40 +518,6 @@ class EmotionClassifier:
         ModelCard.from_model(self.model, self.labels, **kept).write(out)
         return out
 
-    def _representative(self, crops: npt.ArrayLike | None) -> npt.NDArray[np.float32]:
-        """Calibration crops for int8 quantization, as the model's float32 input."""
-        if crops is None:
-            raise ValueError(
-                "quantize='int8' needs representative= crops to calibrate the activation "
-                "ranges: pass a few hundred face crops like those the model will see, for "
-                "example dataset['train'].images[:500]"
-            )
-        arr = np.asarray(crops)
-        if arr.ndim not in (3, 4) or len(arr) == 0:
-            raise ValueError(
-                f"representative crops of shape {arr.shape}; expected (n, h, w) or (n, h, w, c)"
-                " with n > 0"
-            )
-        pixels = load_batch(arr, self.color_mode, name="representative")
-        return to_model_input(pixels, self.input_spec).astype(np.float32)
-
-    def _serving_model(self) -> keras.Model:
-        """The model with :attr:`temperature` applied to its outputs (itself at 1.0)."""
-        if self.temperature == 1.0:
-            return self.model
-        import keras
-
-        names = {layer.name for layer in self.model.layers}
-        if {"logits", "probabilities"} <= names:
-            # The built-ins' head: divide the logits (exact, and no log for int8 to quantize).
-            logits = self.model.get_layer("logits").output
-            outputs = keras.layers.Softmax(name="calibrated")(logits / self.temperature)
-            return keras.Model(self.model.input, outputs, name=f"{self.model.name}_calibrated")
-        inputs = keras.Input(self.model.input_shape[1:], name="pixels")
-        p = keras.ops.maximum(self.model(inputs), 1e-12)
-        outputs = keras.layers.Softmax(name="calibrated")(keras.ops.log(p) / self.temperature)
-        return keras.Model(inputs, outputs, name=f"{self.model.name}_calibrated")
-
     def export(
         self,
         path: str | os.PathLike[str],
@@ -562,10 +530,12 @@ class EmotionClassifier:
         """Export for serving: a TensorFlow SavedModel folder or a TFLite file.
 
         The exported model takes ``(n, h, w, c)`` float32 pixels in 0..255 and returns
-        probabilities over :attr:`labels` (written beside it as ``labels.json`` for a
-        SavedModel; inside the card for TFLite users: ``clf.labels``), at :attr:`temperature`
-        (what :meth:`predict_proba` gives with ``tta="none"``; the temperature itself was
-        fitted with the classifier's default TTA).
+        probabilities over :attr:`labels`, at :attr:`temperature` (what :meth:`predict_proba`
+        gives with ``tta="none"``; the temperature itself was fitted with the classifier's
+        default TTA). A SavedModel folder gets ``labels.json``; a TFLite file gets its model
+        card beside it (``model.card.json`` for ``model.tflite``: labels, input, training
+        record, quantization), so that ``EmotionClassifier.load("model.tflite")`` runs it
+        (:class:`emorec.lite.LiteModel`). See :mod:`emorec.export`.
 
         Parameters
         ----------
@@ -585,10 +555,11 @@ class EmotionClassifier:
         Raises
         ------
         FileExistsError
-            If ``path`` exists and ``overwrite`` is False.
+            If ``path`` (or the card beside a TFLite file) exists and ``overwrite`` is False.
         ValueError
-            For ``quantize`` with the SavedModel format, an unknown ``quantize``, or
-            ``quantize="int8"`` without ``representative`` crops.
+            For ``quantize`` with the SavedModel format, an unknown ``quantize``,
+            ``quantize="int8"`` without ``representative`` crops, a TFLite path not ending in
+            ``.tflite``, or a classifier that already runs a TFLite file.
 
         Examples
         --------
@@ -600,36 +571,28 @@ class EmotionClassifier:
         ...                  quantize="int8", representative=crops)
         >>> out.stat().st_size < 2_500_000
         True
+        >>> EmotionClassifier.load(out).predict_proba(crops[:2]).shape
+        (2, 7)
         """
-        out = Path(path)
-        if quantize not in (None, "int8", "float16"):
-            raise ValueError(f"quantize={quantize!r}; expected None, 'int8' or 'float16'")
-        if quantize is not None and format != "tflite":
-            raise ValueError(f"quantize={quantize!r} is for format='tflite', not {format!r}")
-        if out.exists() and not overwrite:
-            raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
-        model = self._serving_model()
-        if format == "saved_model":
-            model.export(str(out), format="tf_saved_model", verbose=False)
-            (out / "labels.json").write_text(json.dumps(list(self.labels)))
-            return out
-        if format == "tflite":
-            import tensorflow as tf
+        from .export import export
 
-            converter = tf.lite.TFLiteConverter.from_keras_model(model)
-            if quantize == "int8":
-                samples = self._representative(representative)
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.representative_dataset = lambda: ([s[None]] for s in samples)
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            elif quantize == "float16":
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-                converter.target_spec.supported_types = [tf.float16]
-            with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the traced endpoint
-                flat = converter.convert()
-            out.write_bytes(flat)
-            return out
-        raise ValueError(f"format={format!r}; expected 'saved_model' or 'tflite'")
+        return export(
+            self,
+            path,
+            format,
+            quantize=quantize,
+            representative=representative,
+            overwrite=overwrite,
+        )
+
+    def _need_keras(self, action: str) -> None:
+        from .lite import LiteModel
+
+        if isinstance(self.model, LiteModel):
+            raise ValueError(
+                f"{self.model.path.name} is a TFLite model, which cannot be {action}; load the "
+                "Keras model (.keras) it was exported from, for example fer2013_vgg_m"
+            )
 
     # ------------------------------------------------------------------------ fine-tuning
     def fine_tune(
@@ -677,6 +640,7 @@ class EmotionClassifier:
         >>> mine = clf.fine_tune(EmotionDataset.from_directory("my_faces/"),  # doctest: +SKIP
         ...                      output_dir="runs/mine", epochs=5)
         """
+        self._need_keras("fine-tuned")
         from .finetune import fine_tune
 
         return fine_tune(

@@ -384,7 +384,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="auto: small images (<= 96 px) are face crops; no: whole image",
     )
-    p.add_argument("--tta", choices=["none", "flip", "shift"], default="flip")
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip", "shift"],
+        default=None,
+        help="test-time augmentation (default: the model card's; flip for fer2013_vgg_m)",
+    )
     p.add_argument("--annotate", metavar="OUT.jpg|DIR", help="draw boxes and emotions")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--output", metavar="FILE", help="write the results as JSON to FILE")

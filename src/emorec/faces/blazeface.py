@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
-import warnings
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final
@@ -26,6 +24,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from ..lite import default_threads, load_tflite_interpreter
 from ..pixels import to_channels
 from .boxes import MIN_IMAGE_SIZE, FaceBox, check_image
 from .detectors import register_detector
@@ -343,49 +342,6 @@ def face_boxes(
     return faces
 
 
-def load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> Any:
-    """A TensorFlow Lite interpreter, tensors allocated: LiteRT (``ai_edge_litert``) if
-    installed, else TensorFlow's.
-
-    Raises
-    ------
-    ImportError
-        When neither is installed, saying what to install.
-    """
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        try:
-            from tensorflow import lite
-        except ImportError as error:
-            raise ImportError(
-                "BlazeFace needs a TensorFlow Lite interpreter: pip install ai-edge-litert "
-                f"(or tensorflow) ({error})"
-            ) from error
-        with warnings.catch_warnings():
-            # TF >= 2.18 announces that tf.lite.Interpreter moves to ai_edge_litert.
-            warnings.filterwarnings(
-                "ignore",
-                message=r"\s*Warning: tf\.lite\.Interpreter is deprecated",
-                category=UserWarning,
-            )
-            interpreter = lite.Interpreter(model_content=model_content, num_threads=num_threads)
-        logger.debug("BlazeFace runs on tensorflow.lite.Interpreter (ai_edge_litert not found)")
-    else:
-        interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
-    interpreter.allocate_tensors()
-    return interpreter
-
-
-def _default_threads() -> int:
-    """The CPU cores this process may use, at most 4 (the interpreter's default thread count)."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
-
-
 class BlazeFaceDetector:
     """MediaPipe BlazeFace face detector (TensorFlow Lite, CPU, a few milliseconds an image).
 
@@ -537,7 +493,7 @@ class BlazeFaceDetector:
         if self._interpreter is None:
             data = resources.files("emorec.faces").joinpath("data").joinpath(self._spec.filename)
             interpreter = load_tflite_interpreter(
-                data.read_bytes(), self.num_threads or _default_threads()
+                data.read_bytes(), self.num_threads or default_threads()
             )
             (image_input,) = interpreter.get_input_details()
             outputs = {d["name"]: d for d in interpreter.get_output_details()}

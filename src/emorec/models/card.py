@@ -37,13 +37,12 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._files import atomic_file, write_atomic
 from .._version import __version__
 
 if TYPE_CHECKING:
@@ -69,6 +68,8 @@ _FORMAT_PATTERN = re.compile(r"emorec-card/(\d+)\Z")
 #: A card is a few kilobytes; a member inflating past this is refused unread.
 MAX_CARD_BYTES = 4 * 1024 * 1024
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+#: The files a bundled model can be: a Keras model, or a TFLite model with its card beside it.
+MODEL_SUFFIXES = (".keras", ".tflite")
 #: The name of the bundled default model, as :func:`list_pretrained` lists it.
 DEFAULT_PRETRAINED = "fer2013_vgg_m"
 
@@ -98,6 +99,10 @@ class ModelCard:
         ``{"temperature": T, "split": ..., "tta": ..., "n": ..., "ece_before": ...}`` from
         :func:`emorec.calibration.calibrate`: the temperature inference applies
         (:attr:`temperature`).
+    tta : {"none", "flip", "shift"}, optional
+        The test-time augmentation :class:`emorec.EmotionClassifier` applies by default with
+        this model (its headline figures are measured with it); None: the library's default,
+        :data:`emorec.inference.DEFAULT_TTA`.
     emorec_version : str
         The emorec that wrote the card.
     extra : dict
@@ -126,12 +131,17 @@ class ModelCard:
     training: dict[str, Any] | None = None
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     calibration: dict[str, Any] | None = None
+    tta: str | None = None
     emorec_version: str = __version__
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if isinstance(self.labels, str) or not self.labels:
             raise ValueError("a model card needs labels (the class names in output order)")
+        if self.tta is not None and self.tta not in ("none", "flip", "shift"):
+            raise ValueError(
+                f"the model card's tta {self.tta!r}; expected 'none', 'flip' or 'shift'"
+            )
         self.labels = tuple(str(n) for n in self.labels)
         if self.input_shape is not None:
             self.input_shape = tuple(int(d) for d in self.input_shape)
@@ -241,8 +251,10 @@ class ModelCard:
 
     @classmethod
     def read_optional(cls, path: str | os.PathLike[str]) -> ModelCard | None:
-        """:meth:`read`, but None for a Keras file that has no card."""
+        """:meth:`read`, but None for a model file that has no card."""
         file = resolve_model(path)
+        if file.suffix.lower() == ".tflite":
+            return _read_sidecar(file)
         try:
             with zipfile.ZipFile(file) as zf:
                 try:
@@ -259,11 +271,7 @@ class ModelCard:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise ValueError(f"{file}: not a readable .keras model file ({exc})") from None
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValueError(f"{file}: the model card is not valid JSON ({exc})") from None
-        return cls.from_dict(data, str(file))
+        return cls.from_dict(_parse_card(raw, file), str(file))
 
     def to_dict(self) -> dict[str, Any]:
         """The card as JSON-ready data, in the file's layout (``format`` first)."""
@@ -276,20 +284,22 @@ class ModelCard:
         return {**out, **extra}
 
     def write(self, path: str | os.PathLike[str]) -> None:
-        """Put (or replace) this card inside a ``.keras`` file, atomically (a temporary copy,
-        flushed and renamed over the file), as the running emorec's version.
+        """Put (or replace) this card inside a ``.keras`` file, or beside a ``.tflite`` file
+        (:func:`emorec.lite.card_path`), atomically (a temporary copy, flushed and renamed
+        over the file), as the running emorec's version.
 
         Raises
         ------
         ValueError
-            If the file is not a zip archive.
+            If a ``.keras`` file is not a zip archive.
         """
         file = Path(path)
         self.emorec_version = __version__
         text = json.dumps(self.to_dict(), indent=2)
-        fd, tmp = tempfile.mkstemp(dir=file.parent, suffix=".keras.partial")
-        os.close(fd)
-        try:
+        if file.suffix.lower() == ".tflite":
+            write_atomic(_sidecar(file), text + "\n")
+            return
+        with atomic_file(file) as tmp:
             try:
                 with zipfile.ZipFile(file) as src, zipfile.ZipFile(tmp, "w") as dst:
                     for info in src.infolist():
@@ -298,13 +308,6 @@ class ModelCard:
                     dst.writestr(CARD_MEMBER, text)
             except zipfile.BadZipFile:
                 raise ValueError(f"{file}: not a .keras model file (not a zip archive)") from None
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            shutil.copymode(file, tmp)
-            os.replace(tmp, file)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
     # ------------------------------------------------------------------ reading helpers
     @property
@@ -315,6 +318,33 @@ class ModelCard:
     def get(self, key: str, default: Any = None) -> Any:
         """A field by its name in the file (``"license"``, ``"metrics"``...), or ``default``."""
         return self.to_dict().get(key, default)
+
+
+def _sidecar(file: Path) -> Path:
+    """The card file of a ``.tflite`` model (as :func:`emorec.lite.card_path`)."""
+    return file.with_suffix(".card.json")
+
+
+def _parse_card(raw: bytes, file: Path) -> Any:
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{file}: the model card is not valid JSON ({exc})") from None
+
+
+def _read_sidecar(file: Path) -> ModelCard | None:
+    """The card beside a ``.tflite`` file, None without one."""
+    card = _sidecar(file)
+    try:
+        with open(card, "rb") as fh:
+            raw = fh.read(MAX_CARD_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(f"{card}: the model card of {file.name} is unreadable ({exc})") from None
+    if len(raw) > MAX_CARD_BYTES:
+        raise ValueError(f"{card}: a model card over {MAX_CARD_BYTES} bytes; refusing to read it")
+    return ModelCard.from_dict(_parse_card(raw, card), str(card))
 
 
 def read_card(path: str | os.PathLike[str]) -> ModelCard:
@@ -339,10 +369,10 @@ def read_card(path: str | os.PathLike[str]) -> ModelCard:
     >>> card = read_card("fer2013_vgg_m")
     >>> card.labels[3], card.input_shape, card.metrics["public_test"]["tta"]
     ('happy', (48, 48, 1), 'flip')
-    >>> read_card("missing.keras")
+    >>> read_card("missing.keras")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    FileNotFoundError: missing.keras: no such model file or bundled model (bundled: fer2013_vgg_m)
+    FileNotFoundError: missing.keras: no such model file or bundled model (bundled: ...)
     """
     return ModelCard.read(path)
 
@@ -375,9 +405,9 @@ def list_pretrained() -> list[str]:
     --------
     >>> from emorec.models import list_pretrained
     >>> list_pretrained()
-    ['fer2013_vgg_m']
+    ['fer2013_vgg_m', 'fer2013_vgg_m_int8']
     """
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras"))
+    return sorted(p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}"))
 
 
 def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
@@ -394,17 +424,18 @@ def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
     >>> pretrained_path().name
     'fer2013_vgg_m.keras'
     """
-    file = WEIGHTS_DIR / f"{name}.keras"
-    if not file.is_file():
-        have = ", ".join(list_pretrained()) or "none"
-        raise KeyError(f"no pretrained model named {name!r}; bundled: {have}")
-    return file
+    for suffix in MODEL_SUFFIXES:
+        file = WEIGHTS_DIR / f"{name}{suffix}"
+        if file.is_file():
+            return file
+    have = ", ".join(list_pretrained()) or "none"
+    raise KeyError(f"no pretrained model named {name!r}; bundled: {have}")
 
 
 def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     """The file behind a model reference: ``None`` (the bundled default), a bundled model's
-    name, or a path to a ``.keras`` (or legacy ``.h5``) file. An existing path wins over a
-    bundled name.
+    name, or a path to a ``.keras`` (or legacy ``.h5``) file or a ``.tflite`` file. An
+    existing path wins over a bundled name.
 
     Raises
     ------
@@ -440,7 +471,8 @@ def load_model(
     compile: bool = False,
     rescale: float | None = None,
 ) -> keras.Model:
-    """Load a ``.keras`` (or legacy ``.h5``) model file with Keras ``safe_mode=True``.
+    """Load a ``.keras`` (or legacy ``.h5``) model file with Keras ``safe_mode=True``, or a
+    ``.tflite`` file as a :class:`emorec.lite.LiteModel`.
 
     Model plugins (the ``emorec.models`` entry points) are imported first, so architectures
     with custom layers from installed packages load too.
@@ -475,6 +507,12 @@ def load_model(
     from . import registry
 
     file = resolve_model(path)
+    if file.suffix.lower() == ".tflite":
+        if compile or rescale not in (None, 1):
+            raise ValueError(f"{file}: a TFLite model takes neither compile= nor rescale=")
+        from ..lite import LiteModel
+
+        return LiteModel(file)
     registry.MODELS.load_entry_points()
     import keras
 

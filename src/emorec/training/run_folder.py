@@ -23,19 +23,18 @@ it can prove emorec wrote is left to a later change (issue 13).
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import os
 import shutil
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._files import atomic_file
 from ..models.card import ModelCard
 
 if TYPE_CHECKING:
@@ -60,38 +59,6 @@ History = dict[str, list[float]]
 def now() -> str:
     """The current UTC time, ISO 8601 to the second (the times in ``config.json``)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Write a file atomically: yields a temporary path in the same folder, with the same
-    suffix (so writers that go by the suffix pick the right format); when the block ends the
-    file is flushed to disk and renamed over ``path``; if it raises, the temporary is removed
-    and ``path`` is untouched.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from emorec.training.run_folder import atomic_file
-    >>> target = os.path.join(tempfile.mkdtemp(), "notes.txt")
-    >>> with atomic_file(target) as tmp:
-    ...     _ = tmp.write_text("done")
-    >>> open(target).read(), os.listdir(os.path.dirname(target))
-    ('done', ['notes.txt'])
-    """
-    target = Path(path)
-    fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=f".partial{target.suffix}"
-    )
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_history(path: str | os.PathLike[str]) -> History:

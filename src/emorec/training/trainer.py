@@ -376,6 +376,7 @@ class Trainer:
                 f"init_from={str(source)!r}: no such file, and not a bundled model "
                 f"({', '.join(list_pretrained()) or 'none'})"
             ) from error
+        _check_keras_file(path, "init_from")
         donor = load_model(path)
         mine = [tuple(w.shape) for w in self.model.weights]
         theirs = [tuple(w.shape) for w in donor.weights]
@@ -422,6 +423,7 @@ class Trainer:
                         f"teacher={str(item)!r}: no such file, and not a bundled model "
                         f"({', '.join(list_pretrained()) or 'none'})"
                     ) from error
+                _check_keras_file(path, "teacher")
                 model, provenance = load_model(path), file_provenance(path)
                 card = ModelCard.read_optional(path)
                 if card is not None and tuple(card.labels) != self.labels:
@@ -673,3 +675,12 @@ class Trainer:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
+
+
+def _check_keras_file(path: Path, argument: str) -> None:
+    """Refuse a TFLite file where a Keras model's weights are needed."""
+    if path.suffix.lower() == ".tflite":
+        raise ValueError(
+            f"{argument}={path.name!r} is a TFLite model, which cannot be trained from; give "
+            "the Keras model (.keras) it was exported from, for example fer2013_vgg_m"
+        )

@@ -1,0 +1,74 @@
+"""Atomic file writes: every file emorec writes for a user goes through :func:`atomic_file`.
+
+The write goes to a temporary file in the target's folder; when it is complete the file is
+flushed to disk and renamed over the target (``os.replace``, atomic on POSIX and Windows), as
+SQLite and git write. A kill at any instant leaves either the old file or the new one, never a
+torn one; a failed write removes the temporary and leaves the target untouched. The new file
+gets the old one's permissions, or the usual ones for a new file (``0o666`` less the umask),
+not ``mkstemp``'s owner-only ``0o600``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_file", "write_atomic"]
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0o022)  # read it the only portable way, once
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write a file atomically: yields a temporary path in the same folder, with the same
+    suffix (so writers that go by the suffix pick the right format); when the block ends the
+    file is flushed to disk and renamed over ``path``; if it raises, the temporary is removed
+    and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec.training.run_folder import atomic_file
+    >>> target = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> with atomic_file(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> open(target).read(), os.listdir(os.path.dirname(target))
+    ('done', ['notes.txt'])
+    """
+    target = Path(path)
+    fd, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=f".partial{target.suffix}"
+    )
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        try:
+            mode = stat.S_IMODE(target.stat().st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.chmod(tmp, mode)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
+    """Write ``data`` (bytes, or text as UTF-8) to ``path`` with :func:`atomic_file`."""
+    with atomic_file(path) as tmp:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)

@@ -1,0 +1,172 @@
+"""TFLite models: export with a card beside the file, LiteModel, the bundled fast model."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emorec import (
+    LABELS,
+    EmotionClassifier,
+    EmotionDataset,
+    Trainer,
+    build_model,
+    list_pretrained,
+    read_card,
+)
+from emorec.cli import main
+from emorec.lite import LiteModel, _dequantize, _quantize, card_path
+from emorec.models import ModelCard, load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+ASTRONAUT = ROOT / "examples" / "photos" / "astronaut.jpg"
+FAST = "fer2013_vgg_m_int8"
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """A 3-class classifier and its float32 TFLite export."""
+    model = build_model("mini_xception", num_classes=3)
+    clf = EmotionClassifier(model, ["yes", "no", "maybe"], tta="none", temperature=1.5)
+    path = clf.export(tmp_path_factory.mktemp("lite") / "small.tflite", "tflite")
+    return clf, path
+
+
+@pytest.fixture(scope="module")
+def faces():
+    return np.random.default_rng(0).integers(0, 256, (20, 48, 48), np.uint8)
+
+
+def test_export_writes_a_card_beside_the_file(small):
+    _, path = small
+    card = read_card(path)
+    assert card_path(path).is_file() and card_path(path).name == "small.card.json"
+    assert card.labels == ("yes", "no", "maybe") and card.input_shape == (48, 48, 1)
+    assert card.tta == "none" and card.architecture_name == "mini_xception"
+    # the temperature is divided into the file's logits, so inference must not apply it again
+    assert card.temperature == 1.0
+    assert card.extra["exported"]["temperature_in_model"] == 1.5
+    assert card.extra["exported"]["quantize"] == "none"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for written in (path, card_path(path)):  # not mkstemp's owner-only 0o600
+        assert stat.S_IMODE(os.stat(written).st_mode) == 0o666 & ~umask
+
+
+def test_a_tflite_file_predicts_as_its_keras_model(small, faces):
+    clf, path = small
+    lite = EmotionClassifier.load(path)
+    assert isinstance(lite.model, LiteModel) and lite.labels == clf.labels
+    assert lite.tta == "none" and lite.temperature == 1.0
+    for tta in ("none", "flip"):
+        np.testing.assert_allclose(
+            lite.predict_proba(faces, tta=tta), clf.predict_proba(faces, tta=tta), atol=1e-4
+        )
+    assert lite.predict_proba(faces[:0]).shape == (0, 3)
+    [face] = lite.predict(faces[0])
+    assert face.label in clf.labels
+
+
+def test_what_a_tflite_classifier_cannot_do(small, tmp_path):
+    _, path = small
+    lite = EmotionClassifier.load(path)
+    with pytest.raises(ValueError, match="small.tflite is a TFLite model"):
+        lite.save(tmp_path / "x.keras")
+    with pytest.raises(ValueError, match="already a TFLite model"):
+        lite.export(tmp_path / "again.tflite", "tflite")
+    with pytest.raises(ValueError, match="is a TFLite model, which cannot be trained from"):
+        Trainer("mini_xception", _three_classes(), init_from=path, output_dir=tmp_path / "r")
+    with pytest.raises(ValueError, match="is a TFLite model, which cannot be trained from"):
+        Trainer("mini_xception", _three_classes(), teacher=path, output_dir=tmp_path / "t")
+    with pytest.raises(ValueError, match="takes neither compile= nor rescale="):
+        load_model(path, compile=True)
+
+
+def _three_classes():
+    images = np.random.default_rng(0).integers(0, 256, (12, 48, 48), np.uint8)
+    return EmotionDataset.from_arrays(images, np.arange(12) % 3, ["yes", "no", "maybe"])
+
+
+def test_export_refuses_to_overwrite_and_checks_the_name(small, tmp_path):
+    clf, path = small
+    with pytest.raises(FileExistsError, match="small.tflite exists"):
+        clf.export(path, "tflite")
+    lone_card = tmp_path / "other.card.json"
+    lone_card.write_text("{}")
+    with pytest.raises(FileExistsError, match="other.card.json exists"):
+        clf.export(tmp_path / "other.tflite", "tflite")
+    assert lone_card.read_text() == "{}" and not (tmp_path / "other.tflite").exists()
+    with pytest.raises(ValueError, match="must end in .tflite"):
+        clf.export(tmp_path / "model.bin", "tflite")
+
+
+def test_lite_model_errors_name_the_file(small, tmp_path):
+    _, path = small
+    junk = tmp_path / "junk.tflite"
+    junk.write_bytes(b"not a flatbuffer" * 10)
+    with pytest.raises(ValueError, match="junk.tflite: not a TensorFlow Lite model"):
+        LiteModel(junk)
+    model = LiteModel(path)
+    with pytest.raises(ValueError, match=r"input of shape \(2, 40, 40, 1\)"):
+        model.predict_on_batch(np.zeros((2, 40, 40, 1), np.float32))
+    # a tflite file without its card still runs (7 outputs would get FER2013's labels)
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(path.read_bytes())
+    assert ModelCard.read_optional(bare) is None
+    with pytest.raises(ValueError, match="3 outputs but no model card"):
+        EmotionClassifier.load(bare)
+    assert EmotionClassifier.load(bare, labels=["a", "b", "c"]).labels == ("a", "b", "c")
+    broken = tmp_path / "broken.tflite"
+    broken.write_bytes(path.read_bytes())
+    card_path(broken).write_text("[1, 2]")
+    with pytest.raises(ValueError, match="broken.card.json: the model card is list"):
+        EmotionClassifier.load(broken)
+
+
+def test_integer_inputs_and_outputs_are_quantized_with_the_files_parameters():
+    detail = {"dtype": np.int8, "quantization": (0.5, -10)}
+    x = np.array([[0.0, 1.0, 200.0]], np.float32)
+    q = _quantize(x, detail)
+    assert q.dtype == np.int8 and q.tolist() == [[-10, -8, 127]]  # clipped at int8's top
+    np.testing.assert_allclose(_dequantize(q, detail), [[0.0, 1.0, 68.5]])
+    assert _quantize(x, {"dtype": np.float32, "quantization": (0.0, 0)}).dtype == np.float32
+
+
+def test_a_bad_tta_in_a_card_is_refused():
+    with pytest.raises(ValueError, match="tta 'ten'"):
+        ModelCard(labels=("a",), tta="ten")
+
+
+# ---------------------------------------------------------------------- the bundled fast model
+def test_the_fast_model_is_bundled_with_its_card():
+    assert FAST in list_pretrained()
+    card = read_card(FAST)
+    assert card.labels == LABELS and card.tta == "none"
+    assert card.metrics["public_test"]["tta"] == "none"
+    assert card.metrics["public_test"]["accuracy"] >= 0.64
+    assert card.extra["exported"]["quantize"] == "int8"
+    assert card.extra["exported"]["from"]["file"] == "fer2013_vgg_m (bundled)"
+    assert "license" in card.extra and "data_notice" in card.extra
+
+
+def test_the_fast_model_agrees_with_the_default_model():
+    fast, full = EmotionClassifier.load(FAST), EmotionClassifier.load()
+    assert fast.tta == "none" and full.tta == "flip"
+    photo_faces = full.predict(str(ASTRONAUT))
+    fast_faces = fast.predict(str(ASTRONAUT))
+    assert [f.box for f in fast_faces] == [f.box for f in photo_faces]
+    crops = np.random.default_rng(1).integers(0, 256, (8, 48, 48), np.uint8)
+    a = fast.predict_proba(crops)
+    b = full.predict_proba(crops, tta="none")
+    assert np.abs(a - b).max() < 0.1
+
+
+def test_cli_predict_with_the_fast_model(capsys):
+    assert main(["predict", str(ASTRONAUT), "--model", FAST, "--json"]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    assert result["faces"][0]["label"] in LABELS
