@@ -129,20 +129,23 @@ def test_monitor_mode():
         monitor_mode("loss", "best")
 
 
-def test_default_list_orders_backup_before_averaging_before_checkpoint(tmp_path):
-    names = [type(c).__name__ for c in default_callbacks(tmp_path, average_weights=True)]
-    backup, average, checkpoint = (
-        names.index(n) for n in ("BackupAndRestore", "AverageWeights", "ModelCheckpoint")
-    )
-    assert backup < average < checkpoint
+def test_default_list_orders_averaging_before_checkpoint_and_the_backup_last(tmp_path):
+    callbacks = default_callbacks(tmp_path, average_weights=True)
+    names = [type(c).__name__ for c in callbacks]
+    assert names.index("AverageWeights") < names.index("ModelCheckpoint")
+    assert names[-1] == "RunBackup"
+    assert callbacks[-1].average is callbacks[names.index("AverageWeights")]
     plain = default_callbacks(tmp_path, monitor="loss", plateau=False, early_stopping_patience=None)
     assert [type(c).__name__ for c in plain] == [
-        "BackupAndRestore",
         "ModelCheckpoint",
         "CSVLogger",
         "TerminateOnNaN",
+        "RunBackup",
     ]
-    assert plain[1].monitor == "loss"
+    assert plain[0].monitor == "loss"
+    # the checkpoint writes each epoch's best model into the backup, which commits it
+    assert plain[0].filepath == str(tmp_path / "backup" / "best-{epoch:04d}.keras")
+    assert plain[-1].best_model == tmp_path / "best.keras"
 
 
 class AtEpochEnd(keras.callbacks.Callback):

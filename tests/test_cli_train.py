@@ -148,3 +148,26 @@ def test_train_speed_and_augmentation_options(data_zip, tmp_path):
     assert main(args) == 0
     config = json.loads((student / "config.json").read_text())["config"]
     assert config["distill"] == 0.8 and config["teacher"][0]["file"] == "best.keras"
+
+
+def test_a_users_backup_folder_is_refused_and_kept(data_zip, tmp_path, capsys):
+    out = tmp_path / "mine"
+    (out / "backup").mkdir(parents=True)
+    (out / "backup" / "photos.tar").write_text("a user's own backup")
+    args = ["train", str(data_zip), "--model", "mini_xception", "--epochs", "1", "--output"]
+    for extra in ([], ["--overwrite"]):
+        assert main([*args, str(out), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("emorec: error:") and "\n" not in err
+        assert "backup/, which no emorec run wrote" in err
+    assert (out / "backup" / "photos.tar").read_text() == "a user's own backup"
+
+
+def test_a_diverging_rate_is_one_line_and_a_failed_run(data_zip, tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", str(data_zip), "--model", "mini_xception", "--epochs", "2", "--output"]
+    assert main([*args, str(out), "--lr", "1e6", "--batch-size", "8"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("emorec: error: the training loss became NaN") and "\n" not in err
+    assert json.loads((out / "config.json").read_text())["status"] == "failed"
+    assert not (out / "final.keras").exists()

@@ -6,7 +6,6 @@ import io
 import os
 import struct
 import sys
-import threading
 import warnings
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +77,7 @@ def test_public_names() -> None:
             "load_batch",
             "load_image",
             "IMAGE_EXTENSIONS",
+            "IMAGE_FORMATS",
         ]
     )
     assert DEFAULT_MAX_PIXELS == 89_478_485
@@ -606,63 +606,75 @@ def test_pixel_limit_checked_from_header() -> None:
     with pytest.raises(ImageError) as error:
         load_image(data, name="big.png")
     assert str(error.value) == (
-        "big.png: 100000x100000 pixels exceeds the limit of 89478485; "
-        "pass max_pixels=... to raise it"
+        "big.png: 10000000000 pixels exceeds the limit of 89478485; pass max_pixels=... to raise it"
     )
     assert limit == Image.MAX_IMAGE_PIXELS
 
 
-def test_raising_the_limit_above_pillows(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pillows_process_wide_limit_is_never_lifted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 30)
-    warn_size = encode(Image.new("L", (8, 5), 9))  # 40 pixels: Pillow would warn
-    error_size = encode(Image.new("L", (10, 10), 9))  # 100 > 2 * 30: Pillow would raise
+    warn_size = encode(Image.new("L", (8, 5), 9))  # 40 pixels: Pillow warns
+    error_size = encode(Image.new("L", (10, 10), 9))  # 100 > 2 * 30: Pillow refuses
     with pytest.warns(Image.DecompressionBombWarning):
-        Image.open(io.BytesIO(warn_size)).close()
-    with pytest.raises(Image.DecompressionBombError):
-        Image.open(io.BytesIO(error_size))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
         assert load_image(warn_size, "L", max_pixels=1000)[0, 0, 0] == 9
-        assert load_image(error_size, "L", max_pixels=100)[0, 0, 0] == 9
-        assert load_image(Image.new("L", (10, 10), 9), "L")[0, 0, 0] == 9  # default limit
-        assert load_image(error_size, "L", max_pixels=None).shape == (10, 10, 1)
-    assert Image.MAX_IMAGE_PIXELS == 30
+    for limit in (100, None):
+        with pytest.raises(
+            ImageError, match=r"100 pixels exceeds Pillow's .*MAX_IMAGE_PIXELS = 30"
+        ):
+            load_image(error_size, "L", max_pixels=limit)
     with pytest.raises(ImageError, match="10x10 pixels exceeds the limit of 99"):
-        load_image(error_size, max_pixels=99)
+        load_image(Image.new("L", (10, 10)), max_pixels=99)
     assert Image.MAX_IMAGE_PIXELS == 30
 
 
 def test_limit_below_pillows_reports_size(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
     data = encode(Image.new("L", (10, 10)))  # Pillow itself refuses this during open
-    with pytest.raises(ImageError, match=r"^<bytes>: 10x10 pixels exceeds the limit of 5;"):
+    with pytest.raises(ImageError, match=r"^<bytes>: 100 pixels exceeds the limit of 5;"):
         load_image(data, max_pixels=5)
     assert Image.MAX_IMAGE_PIXELS == 10
 
 
-def test_limit_restored_under_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_threads_keep_pillows_limit_while_emorec_decodes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40)
     small = encode(Image.new("L", (5, 5), 1))  # within Pillow's limit
     large = encode(Image.new("L", (20, 20), 2))  # over twice Pillow's limit
-    barrier = threading.Barrier(4)
+    seen: set[int | None] = set()
 
     def work(index: int) -> int:
-        if index < 4:
-            barrier.wait(timeout=10)
-        if index % 3 == 0:
-            return int(load_image(small, "L")[0, 0, 0])
-        if index % 3 == 1:
-            return int(load_image(large, "L", max_pixels=400)[0, 0, 0])
+        seen.add(Image.MAX_IMAGE_PIXELS)
+        if index % 2 == 0:
+            return int(load_image(small, "L", max_pixels=None)[0, 0, 0])
         try:
-            load_image(large, max_pixels=399)
+            load_image(large, max_pixels=None)  # emorec would allow it; Pillow does not
         except ImageError:
             return -1
         return -2
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(work, range(60)))
-    assert results == [[1, 2, -1][index % 3] for index in range(60)]
-    assert Image.MAX_IMAGE_PIXELS == 40
+    assert results == [[1, -1][index % 2] for index in range(60)]
+    assert seen == {40} and Image.MAX_IMAGE_PIXELS == 40
+
+
+def test_only_the_documented_formats_are_decoded(tmp_path: Path) -> None:
+    """PostScript in a file named .jpg never reaches Pillow's EPS plugin (and Ghostscript)."""
+    eps = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(eps)
+    assert Image.open(io.BytesIO(eps)).format == "EPS"  # what Pillow alone would do
+    with pytest.raises(ImageError, match=r"photo.jpg: not a readable image"):
+        load_image(path)
+    ico = io.BytesIO()
+    Image.new("RGB", (16, 16)).save(ico, "ICO")
+    with pytest.raises(ImageError, match="not a readable image"):
+        load_image(ico.getvalue())
+    for fmt in ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM"):
+        buffer = io.BytesIO()
+        Image.new("L", (4, 4), 7).save(buffer, fmt)
+        assert load_image(buffer.getvalue(), "L").shape == (4, 4, 1), fmt
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import math
 import pytest
 
 from emorec.training.run_folder import (
+    MARKER,
     RUN_FILES,
     RunFolder,
     atomic_file,
@@ -39,36 +40,66 @@ def test_different_settings_are_named_and_kept(tmp_path):
     assert json.loads(run.config_file.read_text())["config"]["epochs"] == 2
 
 
-def test_overwrite_clears_the_run_files(tmp_path):
+def test_overwrite_clears_only_the_run_files_of_an_emorec_run(tmp_path):
+    run = RunFolder(tmp_path)
+    run.open({})
     for name in RUN_FILES:
         (tmp_path / name).write_text("old")
     (tmp_path / "backup").mkdir()
     (tmp_path / "mine.txt").write_text("not a run file")
-    (tmp_path / "config.json").write_text(json.dumps({"status": "finished", "config": {}}))
+    (tmp_path / "config.json").write_text(
+        json.dumps({"emorec_version": "0", "status": "finished", "config": {}})
+    )
     assert RunFolder(tmp_path).open({}, overwrite=True) == "new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "mine.txt"]
 
 
-def test_run_files_without_config_are_refused(tmp_path):
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_run_files_emorec_did_not_write_are_refused_and_kept(tmp_path, overwrite):
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "thesis.tex").write_text("a user's backup folder")
     (tmp_path / "best.keras").write_text("someone's model")
-    with pytest.raises(FileExistsError, match=r"best.keras from another run but no config"):
-        RunFolder(tmp_path).open({})
+    (tmp_path / "config.json").write_text('{"lr": 0.1}')  # a config, but not a run record
+    with pytest.raises(FileExistsError, match=r"holds config.json, best.keras, backup/, which no"):
+        RunFolder(tmp_path).open({}, overwrite=overwrite)
     assert (tmp_path / "best.keras").read_text() == "someone's model"
+    assert (tmp_path / "backup" / "thesis.tex").exists() and not (tmp_path / MARKER).exists()
+    with pytest.raises(FileExistsError, match="not an emorec run folder"):
+        RunFolder(tmp_path).clear()
+
+
+def test_a_folder_with_other_files_only_starts_a_run_and_keeps_them(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert RunFolder(tmp_path).open({}) == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "notes.txt"]
 
 
 def test_unreadable_config_names_the_file(tmp_path):
+    RunFolder(tmp_path).open({})
     (tmp_path / "config.json").write_text("{not json")
-    with pytest.raises(ValueError, match=r"config.json: not readable JSON.*overwrite=True"):
+    with pytest.raises(ValueError, match=r"config.json: not a readable run record.*overwrite=True"):
         RunFolder(tmp_path).open({})
 
 
-def test_resume_without_backup_starts_the_epochs_again(tmp_path):
+def test_a_failed_run_resumes_with_its_settings_and_restarts_with_others(tmp_path):
+    run = RunFolder(tmp_path)
+    run.open({"lr": 1e6})
+    run.write_config(status="running", config={"lr": 1e6})
+    run.fail("the loss became NaN")
+    (tmp_path / "history.csv").write_text("epoch,loss\n0,nan\n")
+    assert RunFolder(tmp_path).open({"lr": 1e6}) == "resume"
+    assert RunFolder(tmp_path).open({"lr": 0.01}) == "new"
+    assert not (tmp_path / "history.csv").exists()
+
+
+def test_rewind_rolls_the_history_back_to_the_backup(tmp_path):
     run = RunFolder(tmp_path)
     run.open({})
-    run.write_config(status="running", config={})
-    run.history_file.write_text("epoch,loss\n0,1.0\n")
-    assert RunFolder(tmp_path).open({}) == "resume"
-    assert not run.history_file.exists() and RunFolder(tmp_path).read_history() == {}
+    # epoch 1 logged twice (run again after a resume), epoch 2 past the backup, a torn row
+    run.history_file.write_text("epoch,loss\r\n0,1.0\r\n1,0.9\r\n1,0.8\r\n2,0.7\r\n3,0.")
+    assert run.rewind(2) == {"epoch": [0.0, 1.0], "loss": [1.0, 0.8]}
+    assert run.history_file.read_bytes() == b"epoch,loss\r\n0,1.0\r\n1,0.9\r\n1,0.8\r\n"
+    assert run.rewind(0) == {} and not run.history_file.exists()
 
 
 def test_atomic_file_replaces_whole_or_not_at_all(tmp_path):

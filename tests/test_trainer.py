@@ -38,6 +38,7 @@ def test_fit_writes_the_run_folder(tiny_ds, tmp_path):
     history = trainer.fit()
     out = tmp_path / "run"
     assert sorted(p.name for p in out.iterdir()) == [
+        ".emorec-run.json",
         "best.keras",
         "config.json",
         "final.keras",
@@ -65,17 +66,17 @@ def test_default_callbacks_and_schedules(tiny_ds, tmp_path):
     names = [type(c).__name__ for c in make(tiny_ds, tmp_path).callbacks]
     assert names == [
         "ReduceLROnPlateau",
-        "BackupAndRestore",
         "ModelCheckpoint",
         "EarlyStopping",
         "CSVLogger",
         "TerminateOnNaN",
+        "RunBackup",
     ]
     cosine = [type(c).__name__ for c in make(tiny_ds, tmp_path, schedule="cosine").callbacks]
     assert "ReduceLROnPlateau" not in cosine and "EarlyStopping" not in cosine
-    # with EMA the averaging callback is in the list, between the backup and the checkpoint
+    # with EMA the averaging callback is in the list, before the checkpoint
     ema = [type(c).__name__ for c in make(tiny_ds, tmp_path, ema=0.9).callbacks]
-    assert ema[1:4] == ["BackupAndRestore", "AverageWeights", "ModelCheckpoint"]
+    assert ema[1:3] == ["AverageWeights", "ModelCheckpoint"] and ema[-1] == "RunBackup"
     own = keras.optimizers.Adam(use_ema=True)
     assert "AverageWeights" in [
         type(c).__name__ for c in make(tiny_ds, tmp_path, optimizer=own).callbacks
@@ -123,7 +124,8 @@ def test_unfinished_run_with_other_settings_names_them(tiny_ds, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     config = make(tiny_ds, tmp_path).config()
-    (out / "config.json").write_text(json.dumps({"status": "running", "config": config}))
+    record = {"emorec_version": "0.1.0", "status": "running", "config": config}
+    (out / "config.json").write_text(json.dumps(record))  # a run of an emorec before the marker
     with pytest.raises(FileExistsError, match=r"batch_size: 16 there, 32 now.*epochs: 2 there"):
         make(tiny_ds, tmp_path, batch_size=32, epochs=3).fit()
 
@@ -496,3 +498,41 @@ def test_distillation_from_teachers(tiny_ds, tmp_path):
         make(tiny_ds, tmp_path, model="mini_xception", teacher=wide)
     with pytest.raises(ValueError, match="distill=0"):
         make(tiny_ds, tmp_path, teacher=teacher, distill=0)
+
+
+def test_a_diverged_run_stops_is_marked_failed_and_saves_no_nan(tiny_ds, tmp_path):
+    from emorec.training import TrainingDiverged
+
+    out = tmp_path / "run"
+    with pytest.raises(TrainingDiverged, match=r"infinite in epoch 1 \(learning rate 1e\+06"):
+        make(tiny_ds, tmp_path, learning_rate=1e6, epochs=3).fit()
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "failed" and "lower learning rate" in config["failure"]
+    assert not (out / "final.keras").exists() and not (out / "best.keras").exists()
+    assert not list((out / "backup").glob("*.keras"))  # no best model of a NaN epoch waits
+    # a failed run's folder is reused by a run with a lower rate, without --overwrite
+    make(tiny_ds, tmp_path, learning_rate=0.01, epochs=1).fit()
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "finished" and config["config"]["learning_rate"] == 0.01
+
+
+def test_divergence_after_good_epochs_keeps_the_last_good_best_model(tiny_ds, tmp_path):
+    from emorec.training import TrainingDiverged
+
+    class Poison(keras.callbacks.Callback):
+        """Makes the weights NaN during the third epoch (as a diverging step would)."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.model.optimizer.iterations.numpy() == 9:
+                weights = self.model.get_weights()
+                self.model.set_weights([w * np.nan for w in weights])
+
+    trainer = make(tiny_ds, tmp_path, epochs=4, schedule="cosine")  # 4 steps an epoch
+    trainer.callbacks.insert(0, Poison())
+    with pytest.raises(TrainingDiverged, match="in epoch 3.*best.keras holds the best model"):
+        trainer.fit()
+    out = tmp_path / "run"
+    best = keras.saving.load_model(out / "best.keras", compile=False)
+    assert all(np.isfinite(w).all() for w in best.get_weights())
+    states = {p.name for p in (out / "backup").glob("epoch-*")}
+    assert states == {"epoch-0001.weights.h5", "epoch-0002.weights.h5"}  # none of epoch 3

@@ -18,7 +18,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_file", "write_atomic"]
+__all__ = ["PARTIAL", "atomic_file", "remove_partials", "write_atomic"]
+
+#: What the names of unfinished writes contain (``.best.keras.x1y2.partial.keras``).
+PARTIAL = ".partial"
 
 
 @functools.cache
@@ -30,8 +33,9 @@ def _umask() -> int:
 
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Write a file atomically: yields a temporary path in the same folder, with the same
-    suffix (so writers that go by the suffix pick the right format); when the block ends the
+    """Write a file atomically: yields a temporary path in the same folder, ending in the same
+    suffixes (``.keras``, ``.weights.h5``: writers that go by the name pick the right format
+    or insist on it); when the block ends the
     file is flushed to disk and renamed over ``path``; if it raises, the temporary is removed
     and ``path`` is untouched.
 
@@ -47,7 +51,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=f".partial{target.suffix}"
+        dir=target.parent, prefix=f".{target.name}.", suffix=f"{PARTIAL}{''.join(target.suffixes)}"
     )
     os.close(fd)
     tmp = Path(name)
@@ -66,9 +70,18 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write ``data`` (bytes, or text as UTF-8) to ``path`` with :func:`atomic_file`."""
+    """Write ``data`` (bytes, or text as UTF-8, line ends as given) to ``path`` with
+    :func:`atomic_file`."""
     with atomic_file(path) as tmp:
-        if isinstance(data, str):
-            tmp.write_text(data, encoding="utf-8")
-        else:
-            tmp.write_bytes(data)
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def remove_partials(folder: str | os.PathLike[str]) -> list[Path]:
+    """Remove what writes killed half-way left in ``folder`` (hidden ``.*.partial*`` files of
+    :func:`atomic_file`); returns their paths."""
+    removed = []
+    for leftover in Path(folder).glob(f".*{PARTIAL}*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed

@@ -26,14 +26,12 @@ array([[255, 255],
 
 from __future__ import annotations
 
-import contextlib
 import io
-import math
 import os
+import re
+import stat
 import struct
-import threading
 import zlib
-from collections.abc import Iterator
 from typing import IO, Final, Literal, Protocol, TypeAlias
 
 import numpy as np
@@ -45,6 +43,7 @@ from .pixels import to_channels
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "IMAGE_FORMATS",
     "ChannelOrder",
     "ImageError",
     "load_batch",
@@ -58,6 +57,12 @@ ChannelOrder = Literal["rgb", "bgr"]
 #: Default limit on ``width * height`` of a decoded image (Pillow's own default
 #: ``Image.MAX_IMAGE_PIXELS``); larger images are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS: Final[int] = 89_478_485
+
+#: The Pillow formats emorec decodes (``Image.open(..., formats=IMAGE_FORMATS)`` everywhere):
+#: content in any other format Pillow knows (EPS, PSD, ICO...) is refused whatever the file's
+#: name, so that a ``.jpg`` holding PostScript never reaches Ghostscript.
+#: (Cameras' multi-picture JPEGs, MPO, are opened by the JPEG plugin.)
+IMAGE_FORMATS: Final[tuple[str, ...]] = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 
 #: Lower-case file suffixes of the image formats that datasets use and Pillow reads.
 IMAGE_EXTENSIONS: Final[frozenset[str]] = frozenset(
@@ -161,9 +166,11 @@ def load_image(
         ``"grey"``), case-insensitive.
     max_pixels
         Refuse encoded images (and PIL images) whose ``width * height`` exceeds this, checked
-        from the header before the pixels are decoded. ``None`` disables the check. It replaces
-        Pillow's global ``Image.MAX_IMAGE_PIXELS`` for this call, which is left unchanged.
-        Arrays are not checked: their memory is already allocated.
+        from the header before the pixels are decoded. ``None`` disables emorec's check.
+        Pillow's own process-wide limit (``PIL.Image.MAX_IMAGE_PIXELS``, the same 89.5
+        megapixels by default) still applies and is never changed by emorec, so that other
+        threads of your program keep its protection: to read larger images, raise it
+        yourself. Arrays are not checked: their memory is already allocated.
     name
         What to call the source in error messages, e.g. ``"faces.zip:train/happy/1.jpg"``
         for bytes read from an archive. By default the path, the file object's ``name``,
@@ -281,52 +288,6 @@ def _parse_max_pixels(max_pixels: int | None) -> int | None:
     raise ValueError(f"max_pixels must be a positive integer or None, not {max_pixels!r}")
 
 
-# --------------------------------------------------------------------------------------------
-# Pillow's global decompression-bomb limit
-# --------------------------------------------------------------------------------------------
-
-
-class _PillowLimitLifter:
-    """Temporarily set ``Image.MAX_IMAGE_PIXELS`` to ``None`` while Pillow would get in the way.
-
-    Pillow checks every image it opens (and some it loads) against the module-global
-    ``Image.MAX_IMAGE_PIXELS``, warning above it and raising above twice it. :func:`load_image`
-    applies the caller's own ``max_pixels`` instead, so when that is larger the global is lifted
-    for the duration of the Pillow call and then restored. Concurrent callers share one lift
-    (counted under a lock), so the original value is restored exactly once, when the last of
-    them is done, and a thread that needs no lift is never disturbed by another's.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._active = 0
-        self._saved: int | None = None
-
-    @contextlib.contextmanager
-    def allow(self, pixels: float) -> Iterator[None]:
-        """Let Pillow handle images of up to ``pixels`` pixels without a warning or error."""
-        with self._lock:
-            limit = self._saved if self._active else Image.MAX_IMAGE_PIXELS
-            needed = limit is not None and pixels > limit
-            if needed:
-                if self._active == 0:
-                    self._saved = Image.MAX_IMAGE_PIXELS
-                    Image.MAX_IMAGE_PIXELS = None
-                self._active += 1
-        try:
-            yield
-        finally:
-            if needed:
-                with self._lock:
-                    self._active -= 1
-                    if self._active == 0:
-                        Image.MAX_IMAGE_PIXELS = self._saved
-                        self._saved = None
-
-
-_PILLOW_LIMIT = _PillowLimitLifter()
-
-
 def _check_size(size: tuple[int, int], limit: int | None, label: str) -> None:
     width, height = size
     if width <= 0 or height <= 0:
@@ -349,8 +310,17 @@ def _load_path(
     label = os.fsdecode(path) if name is None else name
     if os.path.isdir(path):
         raise ImageError(f"{label}: is a directory; {_EXPECTED_FILE}")
-    with open(path, "rb") as file:  # FileNotFoundError names the path
-        if os.fstat(file.fileno()).st_size == 0:
+    # Opened without blocking and checked before reading: a FIFO would block for ever, a
+    # device (a link to /dev/zero) would read without end.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # FileNotFoundError names it
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(
+                f"{label}: not a regular file (a FIFO, device or socket); to read a stream, "
+                "pass its bytes or a file object (sys.stdin.buffer)"
+            )
+        if info.st_size == 0:
             raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
         return _decode(file, grayscale, limit, label)
 
@@ -380,24 +350,38 @@ def _load_file_object(
     return _decode(io.BytesIO(data), grayscale, limit, label)
 
 
-def _open(file: IO[bytes], limit: int | None) -> Image.Image:
-    """``Image.open`` under the caller's pixel limit instead of Pillow's global one."""
-    with _PILLOW_LIMIT.allow(math.inf if limit is None else limit):
-        try:
-            return Image.open(file)
-        except Image.DecompressionBombError:
-            # Over twice Pillow's limit, which was not lifted as it is at least ``limit``:
-            # read the header again without Pillow's check to report the size.
-            pass
-    with _PILLOW_LIMIT.allow(math.inf):
-        return Image.open(file)
+def _open(file: IO[bytes], limit: int | None, label: str) -> Image.Image:
+    """``Image.open`` of the :data:`IMAGE_FORMATS` only, Pillow's own bomb check left on."""
+    try:
+        return Image.open(file, formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(error, limit, label) from None
+
+
+def _bomb_error(error: Exception, limit: int | None, label: str) -> ImageError:
+    """The error for an image over Pillow's process-wide ``Image.MAX_IMAGE_PIXELS``, which
+    emorec never changes (another thread of the program may rely on it)."""
+    found = re.search(r"\((\d+) pixels\)", str(error))
+    size = f"{found.group(1)} pixels" if found else "its size"
+    pillow = Image.MAX_IMAGE_PIXELS
+    if limit is not None and pillow is not None and limit <= 2 * pillow:
+        return ImageError(
+            f"{label}: {size} exceeds the limit of {limit}; pass max_pixels=... to raise it"
+        )
+    return ImageError(
+        f"{label}: {size} exceeds Pillow's decompression-bomb limit (PIL.Image.MAX_IMAGE_PIXELS "
+        f"= {pillow}), a process-wide setting emorec leaves alone; raise it yourself to read "
+        "such images"
+    )
 
 
 def _decode(
     file: IO[bytes], grayscale: bool, limit: int | None, label: str
 ) -> npt.NDArray[np.uint8]:
     try:
-        image = _open(file, limit)
+        image = _open(file, limit, label)
+    except ImageError:
+        raise
     except UnidentifiedImageError as error:
         raise ImageError(
             f"{label}: not a readable image (cannot identify image file); {_EXPECTED_FILE}"
@@ -408,9 +392,10 @@ def _decode(
         _check_size(image.size, limit, label)
         kind = image.format or "image"
         try:
-            with _PILLOW_LIMIT.allow(image.width * image.height):
-                image.load()
-                ImageOps.exif_transpose(image, in_place=True)
+            image.load()
+            ImageOps.exif_transpose(image, in_place=True)
+        except Image.DecompressionBombError as error:  # GIF frames larger than the header
+            raise _bomb_error(error, limit, label) from None
         except _DECODE_ERRORS as error:
             raise ImageError(
                 f"{label}: corrupt or truncated {kind} data ({error}); expected a complete "
@@ -424,9 +409,10 @@ def _convert_pil(
 ) -> npt.NDArray[np.uint8]:
     _check_size(image.size, limit, label)
     try:
-        with _PILLOW_LIMIT.allow(image.width * image.height):
-            # Loads a lazily opened image; returns a new image, leaving the caller's unchanged.
-            oriented = ImageOps.exif_transpose(image)
+        # Loads a lazily opened image; returns a new image, leaving the caller's unchanged.
+        oriented = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError as error:
+        raise _bomb_error(error, limit, label) from None
     except _DECODE_ERRORS as error:
         raise ImageError(f"{label}: corrupt or truncated image data ({error})") from error
     return _pil_to_array(oriented, grayscale, label)

@@ -6,6 +6,11 @@ and :meth:`EmotionDataset.to_csv` delegate to. They return and take plain arrays
 
 - :func:`read_class_folders`: ``<class>/<image>`` or ``<split>/<class>/<image>``, from a folder
   or a ``.zip`` read in memory; zip members with absolute, drive or ``..`` names are refused.
+  Cost is bounded: a file or member over :data:`MAX_IMAGE_BYTES`, or a member that inflates
+  more than :data:`MAX_INFLATION` times (a zip bomb), is refused before it is read; only
+  regular files are read (a FIFO, a device or a link to one is skipped and reported, never
+  opened for reading); a damaged member (bad CRC, encrypted, unknown compression, corrupt
+  data) is an :class:`~emorec.ImageError` naming it, skipped under ``errors="skip"``.
   ``image_size=`` resizes on reading through :func:`emorec.pixels.resize`, the pixel contract's
   filter, so images read here match what a model is fed.
 - :func:`read_fer2013_csv` and :func:`write_fer2013_csv`: the FER2013 challenge file
@@ -28,8 +33,11 @@ Examples
 from __future__ import annotations
 
 import csv
+import logging
 import os
+import stat
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,6 +53,8 @@ from ..labels import LABELS, canonical_label, is_fer_label_set, map_label_names
 from ..pixels import ColorMode, resize
 
 __all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_INFLATION",
     "SPLIT_FOLDER_NAMES",
     "SPLIT_TO_USAGE",
     "USAGE_TO_SPLIT",
@@ -137,7 +147,8 @@ class ReadResult:
     label_names : tuple of str
         The label set; ``labels`` index it.
     skipped : tuple of (str, str)
-        ``(source, reason)`` for each image skipped with ``errors="skip"``.
+        ``(source, reason)`` for each image skipped: unreadable ones with ``errors="skip"``,
+        and, whatever ``errors`` says, entries that are not regular files (FIFOs, devices).
     not_images : int
         Files skipped because their suffix is not an image suffix.
 
@@ -154,6 +165,57 @@ class ReadResult:
     label_names: tuple[str, ...]
     skipped: tuple[tuple[str, str], ...] = ()
     not_images: int = 0
+
+
+logger = logging.getLogger("emorec")
+
+#: The largest image file (or zip member, inflated) the readers read: face images are
+#: kilobytes to a few megabytes.
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+#: A zip member over 1 MiB that inflates more than this many times its compressed size is
+#: refused unread (images are compressed already; a bomb is not).
+MAX_INFLATION = 200
+#: What reading a damaged zip member raises (bad CRC, encryption, unknown compression...).
+_ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError)
+
+
+class _NotRegular(ImageError):
+    """A folder entry that is not a regular file: skipped whatever ``errors`` says."""
+
+
+def _read_regular(path: Path, label: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_IMAGE_BYTES`, never blocking on a
+    FIFO or reading a device (the file is opened non-blocking and checked before reading)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ImageError(f"{label}: cannot be opened ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+            raise _NotRegular(f"{label}: {kind}, not a regular file; not read")
+        if info.st_size > MAX_IMAGE_BYTES:
+            raise ImageError(
+                f"{label}: {info.st_size} bytes; an image file of at most {MAX_IMAGE_BYTES} "
+                "bytes expected"
+            )
+        return fh.read(MAX_IMAGE_BYTES + 1)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
+    """A zip member's bytes, refused unread when it would inflate past the limits."""
+    size, packed = info.file_size, max(1, info.compress_size)
+    if size > MAX_IMAGE_BYTES or (size > 1024 * 1024 and size > MAX_INFLATION * packed):
+        raise ImageError(
+            f"{label}: inflates to {size} bytes from {info.compress_size} (at most "
+            f"{MAX_IMAGE_BYTES} bytes and {MAX_INFLATION}x expected); refusing to read it"
+        )
+    try:
+        with zf.open(info) as fh:  # zipfile stops at the header's size and checks the CRC
+            return fh.read(MAX_IMAGE_BYTES + 1)
+    except _ZIP_ERRORS as exc:
+        raise ImageError(f"{label}: a damaged zip member ({exc}); not read") from None
 
 
 def split_sort_key(name: str) -> tuple[int, str]:
@@ -237,7 +299,7 @@ class _Tree:
                 files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
 
             def read_file(p: PurePosixPath) -> bytes:
-                return (path / p).read_bytes()
+                return _read_regular(path / p, str(path / p))
 
             return display, files, read_file
         if not zipfile.is_zipfile(path):
@@ -245,7 +307,10 @@ class _Tree:
                 f"{path}: neither a folder nor a zip archive; expected class "
                 "folders (<class>/<image>) or a .zip of them"
             )
-        self._zip = zf = zipfile.ZipFile(path)
+        try:
+            self._zip = zf = zipfile.ZipFile(path)
+        except (*_ZIP_ERRORS, OSError) as exc:
+            raise ValueError(f"{path}: a damaged zip archive ({exc})") from None
         files = []
         for info in zf.infolist():
             name = info.filename
@@ -264,7 +329,7 @@ class _Tree:
         by_name = {PurePosixPath(i.filename.replace("\\", "/")): i for i in zf.infolist()}
 
         def read_member(p: PurePosixPath) -> bytes:
-            return zf.read(by_name[p])
+            return _read_member(zf, by_name[p], f"{path}:{p}")
 
         return display, files, read_member
 
@@ -340,6 +405,10 @@ def _read_tree(
         source = str(Path(display) / f) if is_folder else f"{display}:{f}"
         try:
             arr = load_image(read(f), color_mode, name=source)
+        except _NotRegular as exc:
+            logger.warning("skipped %s", exc)
+            skipped.append((source, str(exc)))
+            continue
         except ImageError as exc:
             if errors == "raise":
                 raise

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from .run_folder import TrainingDiverged
 from .trainer import Trainer
 
 __all__ = [
     "AverageWeights",
     "RestoreBestSoFar",
+    "RunBackup",
     "Trainer",
+    "TrainingDiverged",
     "default_callbacks",
     "restore_callback_state",
 ]
@@ -25,6 +28,7 @@ __all__ = [
 _FROM_CALLBACKS = (
     "AverageWeights",
     "RestoreBestSoFar",
+    "RunBackup",
     "default_callbacks",
     "restore_callback_state",
 )

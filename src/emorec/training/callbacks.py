@@ -6,6 +6,13 @@ where Keras has none, and each is a named class here:
 - :class:`AverageWeights` (in the default list when the optimizer keeps an exponential moving
   average of the weights, ``Trainer(ema=...)``): validation, the epoch-end callbacks after it
   (ModelCheckpoint) and the saved model see the averaged weights, training the raw ones.
+- :class:`RunBackup` (in the default list, last): the training state at the end of every
+  epoch, written atomically and kept twice, and the commit point of the epoch: the best
+  model ModelCheckpoint wrote for that epoch becomes ``best.keras`` only once the backup of
+  the epoch is on disk, and a resumed run rolls ``history.csv`` back to the backup. Keras'
+  ``BackupAndRestore`` writes its file in place (a kill mid-write leaves a torn file that
+  every later run fails on) and commits nothing else; :meth:`emorec.Trainer.fit` restores a
+  :class:`RunBackup` itself and passes ``initial_epoch`` to ``fit``.
 - :class:`RestoreBestSoFar` (added by :meth:`emorec.Trainer.fit` when it resumes a run, after
   the list, because it must run after the others' ``on_train_begin``): gives ModelCheckpoint,
   EarlyStopping and ReduceLROnPlateau back the "best so far" they had before the interruption
@@ -21,6 +28,10 @@ Importing this module imports Keras; ``import emorec`` does not import it.
 
 from __future__ import annotations
 
+import logging
+import os
+import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,16 +39,22 @@ from typing import Any
 import keras
 import numpy as np
 
+from .._files import atomic_file, remove_partials
+
 __all__ = [
     "AverageWeights",
     "RestoreBestSoFar",
+    "RunBackup",
     "default_callbacks",
     "monitor_mode",
     "restore_callback_state",
+    "weights_finite",
 ]
 
 #: Names whose larger values are better (what ``mode="auto"`` means for a monitor).
 HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1")
+
+logger = logging.getLogger("emorec")
 
 
 def monitor_mode(monitor: str, mode: str = "auto") -> str:
@@ -78,13 +95,14 @@ def default_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """The default callback list of a :class:`~emorec.Trainer`, in the order they must run.
 
-    ``ReduceLROnPlateau`` (when ``plateau``, i.e. the ``"plateau"`` schedule; first, so that
-    the backup holds the reduced rate), ``BackupAndRestore`` (``output_dir/backup``: resume
-    after an interruption), :class:`AverageWeights` (when ``average_weights``: after the backup,
-    which must hold the raw weights, before the checkpoint, which saves the average),
-    ``ModelCheckpoint`` (the best model by ``monitor`` into ``output_dir/best.keras``),
-    ``EarlyStopping`` (unless ``early_stopping_patience`` is None), ``CSVLogger``
-    (``output_dir/history.csv``) and ``TerminateOnNaN``.
+    ``ReduceLROnPlateau`` (when ``plateau``, i.e. the ``"plateau"`` schedule), then
+    :class:`AverageWeights` (when ``average_weights``: the epoch-end callbacks after it see
+    the average), ``ModelCheckpoint`` (the best model by ``monitor``, written for each
+    improving epoch into ``output_dir/backup/best-NNNN.keras``), ``EarlyStopping`` (unless
+    ``early_stopping_patience`` is None), ``CSVLogger`` (``output_dir/history.csv``),
+    ``TerminateOnNaN``, and last :class:`RunBackup` (``output_dir/backup``), which commits the
+    epoch: it writes the training state and only then makes the epoch's best model
+    ``output_dir/best.keras``. A kill at any moment leaves a state a rerun resumes from.
 
     Examples
     --------
@@ -93,12 +111,12 @@ def default_callbacks(
     >>> for callback in default_callbacks(tempfile.mkdtemp(), average_weights=True):
     ...     print(type(callback).__name__)
     ReduceLROnPlateau
-    BackupAndRestore
     AverageWeights
     ModelCheckpoint
     EarlyStopping
     CSVLogger
     TerminateOnNaN
+    RunBackup
     """
     out = Path(output_dir)
     mode = monitor_mode(monitor)
@@ -114,12 +132,13 @@ def default_callbacks(
                 verbose=1,
             )
         )
-    callbacks.append(keras.callbacks.BackupAndRestore(str(out / "backup")))
-    if average_weights:
-        callbacks.append(AverageWeights())
+    average = AverageWeights() if average_weights else None
+    if average is not None:
+        callbacks.append(average)
+    backup = RunBackup(out / "backup", best_model=out / "best.keras", average=average)
     callbacks.append(
         keras.callbacks.ModelCheckpoint(
-            str(out / "best.keras"), monitor=monitor, mode=mode, save_best_only=True
+            str(backup.candidate_pattern), monitor=monitor, mode=mode, save_best_only=True
         )
     )
     if early_stopping_patience is not None:
@@ -131,6 +150,7 @@ def default_callbacks(
     callbacks += [
         keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         keras.callbacks.TerminateOnNaN(),
+        backup,
     ]
     return callbacks
 
@@ -144,9 +164,9 @@ class AverageWeights(keras.callbacks.Callback):
     one, see it) until the next epoch begins, when the raw weights go back for training. After
     the last epoch, or an early stop, the model keeps the average, as Keras' ``fit`` leaves it.
 
-    Place it after ``BackupAndRestore`` (the backup must hold the raw weights, so that a
-    resumed run trains on from them) and before ``ModelCheckpoint``; :func:`default_callbacks`
-    does. It holds a host copy of the raw trainable weights while the average is in the model.
+    Place it before ``ModelCheckpoint``; :func:`default_callbacks` does. A :class:`RunBackup`
+    given it (``average=``) backs up the raw weights, so that a resumed run trains on from
+    them. It holds a host copy of the raw trainable weights while the average is in the model.
     With an optimizer without ``use_ema`` it does nothing. Unlike Keras' ``SwapEMAWeights`` it
     never writes into the optimizer's average.
 
@@ -172,6 +192,10 @@ class AverageWeights(keras.callbacks.Callback):
     def _uses_ema(self) -> bool:
         optimizer = getattr(self.model.optimizer, "inner_optimizer", self.model.optimizer)
         return bool(getattr(optimizer, "use_ema", False))
+
+    def raw_weights(self) -> list[np.ndarray] | None:
+        """The raw trainable weights while the model holds the average, else None."""
+        return self._raw
 
     def _put_average(self) -> None:
         if self._raw is not None or not self._uses_ema():
@@ -204,6 +228,225 @@ class AverageWeights(keras.callbacks.Callback):
 
     def on_train_end(self, logs: Any = None) -> None:
         self._raw = None  # the model keeps the average
+
+
+class RunBackup(keras.callbacks.Callback):
+    """Back up the training state at the end of every epoch, atomically, and commit the epoch.
+
+    The state (weights and optimizer variables, Keras ``save_weights``) of the run after ``N``
+    epochs is ``backup_dir/epoch-NNNN.weights.h5``, written under a temporary name, flushed and
+    renamed (a kill mid-write leaves the previous state); the ``keep`` newest states stay, so a
+    state that is damaged later (a full disk, a bad copy) falls back to the one before. The
+    epoch count is in the file's name, so weights and epoch cannot disagree.
+
+    The backup is the commit point of an epoch: list it last. When ``best_model`` is given,
+    the model ModelCheckpoint wrote for the epoch (:attr:`candidate_pattern`,
+    ``best-NNNN.keras``) becomes ``best_model`` (a rename) only after the epoch's state is on
+    disk, and :meth:`restore` finishes or undoes that step for a run killed in between. An
+    epoch whose loss or weights are not finite is never committed: the run stops
+    (:attr:`diverged` holds the epoch) and the last good state and best model stay.
+
+    :meth:`emorec.Trainer.fit` calls :meth:`restore` before ``fit`` and passes the epochs it
+    returns as ``initial_epoch``; the folder is removed by
+    :meth:`emorec.training.run_folder.RunFolder.finish` once the final model is saved.
+
+    Parameters
+    ----------
+    backup_dir : str or path-like
+        The folder of the states (created when needed).
+    best_model : str or path-like, optional
+        Where the committed best model goes (``best.keras``).
+    average : AverageWeights, optional
+        The run's :class:`AverageWeights`, whose raw weights are backed up while the model
+        holds the average.
+    keep : int
+        States kept (at least 1; default 2).
+
+    Examples
+    --------
+    >>> import keras, numpy as np, tempfile
+    >>> from emorec.training.callbacks import RunBackup
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> backup = RunBackup(tempfile.mkdtemp())
+    >>> _ = model.fit(np.ones((4, 2)), np.zeros((4, 1)), epochs=3, callbacks=[backup], verbose=0)
+    >>> [path.name for _, path in backup.states()]
+    ['epoch-0003.weights.h5', 'epoch-0002.weights.h5']
+    >>> backup.restore(model)
+    3
+    """
+
+    _STATE = re.compile(r"epoch-(\d+)\.weights\.h5\Z")
+    _CANDIDATE = re.compile(r"best-(\d+)\.keras\Z")
+
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike[str],
+        *,
+        best_model: str | os.PathLike[str] | None = None,
+        average: AverageWeights | None = None,
+        keep: int = 2,
+    ) -> None:
+        super().__init__()
+        if keep < 1:
+            raise ValueError(f"keep={keep}; keep at least one backup")
+        self.backup_dir = Path(backup_dir)
+        self.best_model = Path(best_model) if best_model is not None else None
+        self.average = average
+        self.keep = int(keep)
+        #: The epoch (0-based) at which the loss or the weights stopped being finite, if any.
+        self.diverged: int | None = None
+
+    @property
+    def candidate_pattern(self) -> Path:
+        """ModelCheckpoint's ``filepath``: ``best-{epoch:04d}.keras`` in the backup folder."""
+        return self.backup_dir / "best-{epoch:04d}.keras"
+
+    def state_file(self, epochs: int) -> Path:
+        """The state after ``epochs`` epochs."""
+        return self.backup_dir / f"epoch-{epochs:04d}.weights.h5"
+
+    def candidate(self, epochs: int) -> Path:
+        """The best model ModelCheckpoint wrote at the end of epoch ``epochs`` (1-based)."""
+        return self.backup_dir / f"best-{epochs:04d}.keras"
+
+    def _numbered(self, pattern: re.Pattern[str]) -> list[tuple[int, Path]]:
+        if not self.backup_dir.is_dir():
+            return []
+        found = []
+        for path in self.backup_dir.iterdir():
+            match = pattern.match(path.name)
+            if match and path.is_file() and not path.is_symlink():
+                found.append((int(match.group(1)), path))
+        return sorted(found, reverse=True)
+
+    def states(self) -> list[tuple[int, Path]]:
+        """The backed-up states, newest first: ``[(epochs, path), ...]``."""
+        return self._numbered(self._STATE)
+
+    # ------------------------------------------------------------------ restoring
+    def restore(self, model: keras.Model | None = None) -> int:
+        """Load the newest state that loads, and return its number of epochs (0: none).
+
+        A state that fails to load (damaged, or from another model) is reported with a
+        warning and the one before it is tried; the model is reset to its weights before the
+        attempt, so that a failed load leaves nothing behind. A legacy Keras
+        ``BackupAndRestore`` folder (``latest.weights.h5`` and ``training_metadata.json``) is
+        read too. Leftovers of writes killed half-way are removed, and the best model of the
+        restored epochs is settled (:attr:`best_model`).
+        """
+        model = model if model is not None else self.model
+        if self.backup_dir.is_dir():
+            remove_partials(self.backup_dir)
+        optimizer = model.optimizer
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        variables = list(model.variables) + (list(optimizer.variables) if optimizer else [])
+        start = [keras.ops.convert_to_numpy(v) for v in variables]
+        tried = []
+        for epochs, path in [*self.states(), *self._legacy()]:
+            try:
+                model.load_weights(path)
+                if not weights_finite(model):
+                    raise ValueError("its weights are not finite")
+            except Exception as exc:  # h5py, Keras and OS errors alike: the file is unusable
+                tried.append(path.name)
+                for variable, value in zip(variables, start):
+                    variable.assign(value)
+                warnings.warn(
+                    f"{path}: a damaged training backup ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:200] if str(exc) else 'unreadable'}); "
+                    "trying the one before it",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
+            if tried:
+                logger.warning("resumed from %s after %s", path.name, ", ".join(tried))
+            self._settle(epochs)
+            return epochs
+        if tried:
+            warnings.warn(
+                f"{self.backup_dir}: no training backup could be loaded ({', '.join(tried)}); "
+                "the run starts again from its first epoch",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._settle(0)
+        return 0
+
+    def _legacy(self) -> list[tuple[int, Path]]:
+        weights = self.backup_dir / "latest.weights.h5"
+        meta = self.backup_dir / "training_metadata.json"
+        if not (weights.is_file() and meta.is_file()):
+            return []
+        try:
+            import json
+
+            return [(int(json.loads(meta.read_text())["epoch"]), weights)]
+        except (ValueError, KeyError, TypeError, OSError):
+            return []
+
+    def _settle(self, epochs: int) -> None:
+        """Finish the promotion of the best model of the committed epochs, drop the rest."""
+        candidates = self._numbered(self._CANDIDATE)
+        done = [(n, p) for n, p in candidates if n <= epochs]
+        if done and self.best_model is not None:
+            os.replace(done[0][1], self.best_model)
+            done = done[1:]
+        for _, path in [*done, *((n, p) for n, p in candidates if n > epochs)]:
+            path.unlink(missing_ok=True)
+        for n, path in self.states():
+            if n > epochs:  # states past the restored one (it was damaged) are not resumed
+                path.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Remove the states and candidates (a new run)."""
+        for _, path in [*self.states(), *self._numbered(self._CANDIDATE)]:
+            path.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------ backing up
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.diverged = None
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        epochs = epoch + 1
+        loss = (logs or {}).get("loss")
+        if (loss is not None and not np.isfinite(loss)) or not weights_finite(self.model):
+            self.diverged = epoch
+            self.model.stop_training = True
+            self.candidate(epochs).unlink(missing_ok=True)
+            return
+        self.backup_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.state_file(epochs)) as tmp:
+            self._save_raw(tmp)
+        candidate = self.candidate(epochs)
+        if self.best_model is not None and candidate.is_file():
+            with open(candidate, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(candidate, self.best_model)
+        for _, path in self.states()[self.keep :]:
+            path.unlink(missing_ok=True)
+
+    def _save_raw(self, path: Path) -> None:
+        raw = self.average.raw_weights() if self.average is not None else None
+        if raw is None:
+            self.model.save_weights(path)
+            return
+        variables = self.model.trainable_variables
+        averaged = [keras.ops.convert_to_numpy(v) for v in variables]
+        for variable, value in zip(variables, raw):
+            variable.assign(value)
+        try:
+            self.model.save_weights(path)
+        finally:
+            for variable, value in zip(variables, averaged):
+                variable.assign(value)
+
+
+def weights_finite(model: keras.Model) -> bool:
+    """Whether every weight of ``model`` is finite."""
+    return all(np.isfinite(keras.ops.convert_to_numpy(w)).all() for w in model.weights)
 
 
 class RestoreBestSoFar(keras.callbacks.Callback):

@@ -2,23 +2,28 @@
 
 A run's folder holds:
 
-- ``config.json``: every setting (:meth:`emorec.Trainer.config`), the status (``running`` /
-  ``finished``), times, the command and the machine;
+- ``.emorec-run.json``: the marker that says emorec made this run folder (:data:`MARKER`);
+- ``config.json``: every setting (:meth:`emorec.Trainer.config`), the status (``running``,
+  ``finished`` or ``failed``), times, the command and the machine;
 - ``history.csv``: one row per epoch (Keras' ``CSVLogger``), read by :func:`read_history`;
-- ``backup/`` while the run is unfinished (Keras' ``BackupAndRestore``);
-- ``best.keras`` (Keras' ``ModelCheckpoint``) and ``final.keras``, each with its
-  :class:`~emorec.models.ModelCard`;
+- ``backup/`` while the run is unfinished (:class:`~emorec.training.callbacks.RunBackup`):
+  the last two training states, and the best model of an epoch until the epoch is committed;
+- ``best.keras`` and ``final.keras``, each with its :class:`~emorec.models.ModelCard`;
 - ``training_curves.png`` (:func:`emorec.plots.plot_history`).
 
-:meth:`RunFolder.open` is the state machine: an empty folder starts a new run; an unfinished
-run with the same settings resumes; a finished run, or an unfinished one with other settings,
-is refused unless ``overwrite`` (the error names the settings that differ). The files emorec
-writes itself (config.json, final.keras, the cards, the curves) are written atomically: a
-temporary name in the same folder, flushed to disk, renamed over the target
-(:func:`atomic_file`). ``history.csv``, ``best.keras`` and ``backup/`` are Keras' to write.
+:meth:`RunFolder.open` is the state machine: a folder without run files starts a new run; an
+unfinished run with the same settings resumes; a failed run (its loss became NaN) resumes with
+the same settings and starts again with others; a finished run, or an unfinished one with other
+settings, is refused unless ``overwrite`` (the error names the settings that differ).
 
-``overwrite=True`` deletes the :data:`RUN_FILES` and ``backup/`` by name; deleting only what
-it can prove emorec wrote is left to a later change (issue 13).
+Nothing of the user's is lost. emorec deletes only what it can prove it wrote: the
+:data:`RUN_FILES` and ``backup/`` of a folder that carries the marker (or the ``config.json`` of
+a run of an earlier emorec). Run files in a folder without that proof are refused, with or
+without ``overwrite``, and other files are never touched. Every file emorec writes is written
+atomically (:func:`emorec._files.atomic_file`: a temporary name in the same folder, flushed
+to disk, renamed over the target), so a kill at any moment leaves the old file or the new
+one; ``history.csv`` (appended by Keras) is rolled back to the restored backup on resume
+(:meth:`RunFolder.rewind`), which also drops a torn last row.
 """
 
 from __future__ import annotations
@@ -34,15 +39,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._files import atomic_file
+from .._files import atomic_file, remove_partials, write_atomic
+from .._version import __version__
 from ..models.card import ModelCard
 
 if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "MARKER",
     "RUN_FILES",
     "RunFolder",
+    "TrainingDiverged",
     "atomic_file",
     "join_history",
     "now",
@@ -52,6 +60,20 @@ __all__ = [
 
 #: Files a run writes into its output folder (the ones ``overwrite=True`` removes, with backup/).
 RUN_FILES = ("config.json", "history.csv", "best.keras", "final.keras", "training_curves.png")
+#: The file that proves a folder is an emorec run's (what emorec may delete there).
+MARKER = ".emorec-run.json"
+#: The statuses ``config.json`` records.
+STATUSES = ("running", "finished", "failed")
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights of a training run stopped being finite (NaN or infinity).
+
+    The run is marked ``failed`` in its ``config.json``; its last good backup and best model
+    are kept and nothing is saved from the diverged weights. The usual cause is a learning
+    rate that is too high: run again with a lower one.
+    """
+
 
 History = dict[str, list[float]]
 
@@ -209,41 +231,69 @@ class RunFolder:
         return self.path / "training_curves.png"
 
     # ------------------------------------------------------------------ state
+    @property
+    def marker(self) -> Path:
+        return self.path / MARKER
+
+    def owned(self) -> bool:
+        """Whether the folder is provably an emorec run's: it has the :data:`MARKER`, or a
+        ``config.json`` that is an emorec run record (runs of emorec before the marker)."""
+        if self.marker.is_file():
+            return True
+        try:
+            saved = json.loads(self.config_file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return (
+            isinstance(saved, dict)
+            and "emorec_version" in saved
+            and saved.get("status") in STATUSES
+            and isinstance(saved.get("config"), dict)
+        )
+
+    def _present(self) -> list[str]:
+        names = [n for n in RUN_FILES if (self.path / n).exists()]
+        return names + (["backup/"] if self.backup_dir.exists() else [])
+
     def open(self, config: Mapping[str, Any], *, overwrite: bool = False) -> str:
         """Make the folder ready for a run with settings ``config``: ``"new"`` or ``"resume"``.
 
-        A new run starts from an empty folder (the :data:`RUN_FILES` and ``backup/`` of an
-        earlier run are removed when ``overwrite``). A resumed run without a backup to resume
-        from (removed, or killed before its first epoch ended) starts its epochs again.
+        A new run starts from a folder without run files (the :data:`RUN_FILES` and
+        ``backup/`` of an earlier emorec run there are removed when ``overwrite``, or when
+        that run failed and ``config`` differs from its settings).
 
         Raises
         ------
         FileExistsError
-            Unless ``overwrite``: if the folder holds a finished run, an unfinished one whose
-            settings differ from ``config`` (the message names them), or run files without a
-            ``config.json``.
+            If the folder holds run files emorec cannot prove it wrote (no :data:`MARKER`),
+            whatever ``overwrite`` says; unless ``overwrite``: if it holds a finished run, or
+            an unfinished one whose settings differ from ``config`` (the message names them).
         ValueError
             If ``config.json`` is not readable JSON and not ``overwrite``.
         """
         self.path.mkdir(parents=True, exist_ok=True)
         self.record = {}
-        if not self.config_file.exists():
-            leftovers = [n for n in RUN_FILES if (self.path / n).exists()]
-            if leftovers and not overwrite:
+        if not self.owned():
+            present = self._present()
+            if present:
                 raise FileExistsError(
-                    f"{self.path} holds {', '.join(leftovers)} from another run but no "
-                    "config.json; pass overwrite=True (--overwrite) or choose another folder"
+                    f"{self.path} holds {', '.join(present)}, which no emorec run wrote (it has "
+                    f"no {MARKER}); emorec deletes only what it wrote: move them away or "
+                    "choose another output folder"
                 )
-            self.clear()
+            self._start()
             return "new"
-        if overwrite:
-            self.clear()
+        remove_partials(self.path)
+        if overwrite or not self.config_file.exists():
+            self._start()
             return "new"
         try:
             saved = json.loads(self.config_file.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if not isinstance(saved, dict):
+                raise ValueError(f"a JSON {type(saved).__name__}, not an object")
+        except (UnicodeDecodeError, ValueError) as exc:
             raise ValueError(
-                f"{self.config_file}: not readable JSON ({exc}); pass overwrite=True "
+                f"{self.config_file}: not a readable run record ({exc}); pass overwrite=True "
                 "(--overwrite) to start a new run there, or choose another folder"
             ) from None
         if saved.get("status") == "finished":
@@ -255,6 +305,9 @@ class RunFolder:
         mine = json.loads(json.dumps(dict(config), default=str))
         theirs = saved.get("config", {})
         diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if diff and saved.get("status") == "failed":
+            self._start()
+            return "new"
         if diff:
             details = "; ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} now" for k in diff)
             raise FileExistsError(
@@ -262,17 +315,57 @@ class RunFolder:
                 "run the same command to resume it, pass overwrite=True (--overwrite) to "
                 "start again, or choose another folder"
             )
-        if not self.backup_dir.exists():
-            self.history_file.unlink(missing_ok=True)
         self.record = saved
         return "resume"
 
+    def _start(self) -> None:
+        """Mark the folder as an emorec run's and remove an earlier run's files."""
+        write_atomic(self.marker, json.dumps({"emorec_version": __version__, "created": now()}))
+        self.clear()
+
     def clear(self) -> None:
-        """Remove the :data:`RUN_FILES` and ``backup/`` (what a new run replaces)."""
+        """Remove the :data:`RUN_FILES` and ``backup/`` of the emorec run in the folder.
+
+        Raises
+        ------
+        FileExistsError
+            If the folder is not provably an emorec run's (:meth:`owned`).
+        """
+        if not self.owned():
+            raise FileExistsError(f"{self.path}: not an emorec run folder (no {MARKER})")
         for name in RUN_FILES:
             (self.path / name).unlink(missing_ok=True)
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+        remove_partials(self.path)
         self.record = {}
+
+    def rewind(self, epochs: int) -> History:
+        """Roll ``history.csv`` back to its first ``epochs`` epochs (the restored backup's) and
+        return them: rows of later epochs (run again after a resume) and a torn last row (a
+        kill while Keras appended it) are dropped, and the file rewritten atomically."""
+        if not self.history_file.exists():
+            return {}
+        with open(self.history_file, encoding="utf-8", errors="replace", newline="") as fh:
+            lines = fh.readlines()
+        if lines and not lines[-1].endswith("\n"):
+            lines = lines[:-1]  # killed mid-row
+        kept = lines[:1]
+        if lines:
+            header = next(csv.reader(lines[:1]), [])
+            for line in lines[1:]:
+                row = next(csv.reader([line]), [])
+                if len(row) != len(header) or "epoch" not in header:
+                    continue
+                try:
+                    if int(row[header.index("epoch")]) < epochs:
+                        kept.append(line)
+                except ValueError:
+                    continue
+        if len(kept) <= 1:
+            self.history_file.unlink()
+            return {}
+        write_atomic(self.history_file, "".join(kept))
+        return read_history(self.history_file)
 
     def read_history(self) -> History:
         """The epochs logged so far (:func:`read_history` of ``history.csv``; ``{}`` if none)."""
@@ -354,7 +447,13 @@ class RunFolder:
             epochs_done=training.get("epochs_done"),
             training_time_s=training.get("training_time_s"),
         )
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
         return card
+
+    def fail(self, message: str, **fields: Any) -> None:
+        """Mark the run ``failed`` in ``config.json`` with ``message`` (see
+        :class:`TrainingDiverged`); the backup and ``best.keras`` stay."""
+        self.write_config(status="failed", failed=now(), failure=message, **fields)
 
     def plot(self, history: Mapping[str, Sequence[float]], *, title: str | None = None) -> Path:
         """Draw ``training_curves.png`` from ``history`` (atomically)."""

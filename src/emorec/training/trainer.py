@@ -10,14 +10,18 @@ optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and
   ``config.json`` (all settings, status, time, machine), ``history.csv``, ``best.keras`` and
   ``final.keras`` (each with its model card), ``training_curves.png`` and ``backup/`` while the
   run is unfinished;
-- the same command started again after the process was killed resumes from the last completed
-  epoch (Keras ``BackupAndRestore``, plus the best-so-far of the other callbacks) and ends with
-  the same number of epochs;
+- the same command started again after the process was killed, at any moment, resumes from the
+  last completed epoch (:class:`~emorec.training.callbacks.RunBackup`, restored here and passed
+  to ``fit`` as ``initial_epoch``, plus the best-so-far of the other callbacks) and ends with
+  the same number of epochs and a complete ``history.csv``;
+- a loss that becomes NaN or infinite stops the run, which is marked ``failed``; nothing is
+  saved from the diverged weights (:class:`~emorec.training.TrainingDiverged`);
 - the saved models are float32 (whatever ``precision`` trained them) and, when the run has a
   validation split, calibrated: each card holds the temperature fitted on it
   (:mod:`emorec.calibration`);
 - nothing is overwritten silently: a finished run, or an unfinished one with other settings,
-  is kept unless ``overwrite=True``, and the error says which settings differ.
+  is kept unless ``overwrite=True``, and the error says which settings differ; files emorec
+  did not write are never deleted.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .._version import __version__
 from ..data.augment import make_augmenter
@@ -38,7 +44,7 @@ from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
 from .machine import describe_machine
 from .precision import as_float32, check_precision, precision_scope
-from .run_folder import RunFolder, join_history, now
+from .run_folder import RunFolder, TrainingDiverged, join_history, now
 
 if TYPE_CHECKING:
     import keras
@@ -166,11 +172,12 @@ class Trainer:
     ...                                 rng.integers(0, 7, 40) % 3, ["a", "b", "c"])
     >>> trainer = Trainer("mini_xception", ds, epochs=1, batch_size=16, seed=0,
     ...                   output_dir=tempfile.mkdtemp(), verbose=0)
-    >>> [type(c).__name__ for c in trainer.callbacks][:3]
-    ['ReduceLROnPlateau', 'BackupAndRestore', 'ModelCheckpoint']
+    >>> [type(c).__name__ for c in trainer.callbacks][-3:]
+    ['CSVLogger', 'TerminateOnNaN', 'RunBackup']
     >>> history = trainer.fit()
-    >>> sorted(p.name for p in trainer.output_dir.iterdir())
-    ['best.keras', 'config.json', 'final.keras', 'history.csv', 'training_curves.png']
+    >>> sorted(p.name for p in trainer.output_dir.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['.emorec-run.json', 'best.keras', 'config.json', 'final.keras', 'history.csv',
+     'training_curves.png']
     """
 
     def __init__(
@@ -593,14 +600,25 @@ class Trainer:
         ------
         FileExistsError
             If ``output_dir`` holds a finished run, or an unfinished one with other settings,
-            and ``overwrite`` is False.
+            and ``overwrite`` is False; or run files emorec did not write (whatever
+            ``overwrite`` says).
+        TrainingDiverged
+            If the loss or the weights stop being finite (a ``ValueError``): the run is
+            marked failed, and its last good backup and best model stay.
         """
-        from .callbacks import RestoreBestSoFar
+        from .callbacks import RestoreBestSoFar, RunBackup
 
         run = self.run_folder
         config = self.config()
         state = run.open(config, overwrite=self.overwrite)
-        previous = run.read_history() if state == "resume" else {}  # the one read of the CSV
+        backup = next((c for c in self.callbacks if isinstance(c, RunBackup)), None)
+        initial = 0
+        if backup is not None:
+            # the newest backup that loads; history.csv rolls back to it (the one read of it)
+            initial = backup.restore(self.model) if state == "resume" else 0
+            previous = run.rewind(initial) if state == "resume" else {}
+        else:
+            previous = run.read_history() if state == "resume" else {}
         started = time.time()
         run.write_config(
             emorec_version=__version__,
@@ -614,7 +632,7 @@ class Trainer:
             logger.info(
                 "resuming the unfinished run in %s (%d epochs done)",
                 self.output_dir,
-                len(previous.get("epoch", [])),
+                initial if backup is not None else len(previous.get("epoch", [])),
             )
         train = self._data(self.train_split, train=True)
         val = self._data(self.val_name, train=False) if self.val_name else None
@@ -630,11 +648,13 @@ class Trainer:
             train,
             validation_data=val,
             epochs=self.epochs,
+            initial_epoch=initial,
             shuffle=False,  # the pipeline shuffles, reproducibly with the seed
             class_weight=class_weight,
             callbacks=callbacks,
             verbose=verbose,
         )
+        self._check_finite(run, backup, history, previous)
         whole = join_history(previous, history.history, history.epoch)
         epochs_done = int(whole["epoch"][-1]) + 1 if whole["epoch"] else 0
         total_time = float(run.record.get("training_time_s") or 0.0) + (time.time() - started)
@@ -663,6 +683,41 @@ class Trainer:
         if any(k in whole for k in ("loss", "accuracy")):
             run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
         return history
+
+    def _check_finite(
+        self,
+        run: RunFolder,
+        backup: Any,
+        history: keras.callbacks.History,
+        previous: Mapping[str, Sequence[float]],
+    ) -> None:
+        """Stop a run whose loss or weights stopped being finite: mark it failed, save
+        nothing of the diverged weights, and raise :class:`TrainingDiverged`."""
+        from .callbacks import weights_finite
+
+        losses = np.asarray(history.history.get("loss", []), dtype=float)
+        bad = [history.epoch[i] for i in range(len(losses)) if not np.isfinite(losses[i])]
+        epoch = backup.diverged if backup is not None and backup.diverged is not None else None
+        if epoch is None and bad:
+            epoch = bad[0]
+        if epoch is None and weights_finite(self.model):
+            return
+        where = f"in epoch {epoch + 1}" if epoch is not None else "by the end of training"
+        rate = self.learning_rate
+        kept = (
+            f"{run.best_model.name} holds the best model of the epochs before"
+            if run.best_model.exists()
+            else "no epoch ended with finite weights, so there is no best model"
+        )
+        message = (
+            f"the training loss became NaN or infinite {where} (learning rate {rate:g}); the "
+            f"run in {run.path} stopped and is marked failed: {kept}, and nothing was saved "
+            "from the diverged weights. Run again with a lower learning rate (--lr): a "
+            "failed run's folder is reused"
+        )
+        done = len(previous.get("epoch", [])) + sum(np.isfinite(losses))
+        run.fail(message, epochs_done=int(done))
+        raise TrainingDiverged(message)
 
     def _calibrate(self, model: keras.Model) -> dict[str, Any]:
         """The temperature of a saved model, fitted on the validation split."""

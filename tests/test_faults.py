@@ -1,0 +1,185 @@
+"""Kill a training run at chosen and at random moments; the same command must finish it.
+
+Slow (each case trains a tiny model in subprocesses): ``nox -s faults`` runs this file, and
+``.ci/run`` runs that session. Each case starts ``FAULT_SCRIPT`` with a fault that SIGKILLs
+the process at one moment (in the middle of a backup write, of a ``best.keras`` write, of a
+model card write, between the history row and the backup, right after the backup) or after a
+random delay, then reruns the same command without the fault until the run is finished, and
+checks what a user gets: the right epoch count, every epoch in ``history.csv`` exactly once,
+a ``best.keras`` and a ``final.keras`` that load, and no leftovers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+EPOCHS = 4
+
+FAULT_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, sys, threading, time
+    import keras
+    sys.path.insert(0, {tests!r})
+    from conftest import separable_dataset
+    from emorec import Trainer
+
+    fault, at = os.environ.get("FAULT", ""), int(os.environ.get("FAULT_AT", "1"))
+    target = os.environ.get("FAULT_FILE", "")
+
+    def die():
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    def torn(path):  # what a kill in the middle of writing leaves: half a file
+        path = str(path)
+        if os.path.exists(path):
+            with open(path, "r+b") as fh:
+                fh.truncate(max(1, os.path.getsize(path) // 2))
+
+    def patch(owner, name, after):
+        real, calls = getattr(owner, name), [0]
+        def wrapper(self, path, *args, **kwargs):
+            calls[0] += 1
+            result = real(self, path, *args, **kwargs)
+            if calls[0] == at:
+                after(path)
+            return result
+        setattr(owner, name, wrapper)
+
+    if fault == "backup":  # the training state, half written
+        patch(keras.Model, "save_weights", lambda p: (torn(p), die()))
+    elif fault == "model":  # best.keras candidates, final.keras, the float32 best.keras
+        patch(keras.Model, "save", lambda p: (torn(p), die()))
+    elif fault == "atomic":  # any file emorec writes atomically, killed before the rename
+        real_replace, seen = os.replace, [0]
+        def replace(src, dst, *args, **kwargs):
+            if ".partial" in os.path.basename(str(src)) and target in os.path.basename(str(dst)):
+                seen[0] += 1
+                if seen[0] == at:
+                    torn(src)
+                    die()
+            return real_replace(src, dst, *args, **kwargs)
+        os.replace = replace
+    elif fault == "random":
+        threading.Timer(float(os.environ["FAULT_DELAY"]), die).start()
+
+    class KillAt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == at:
+                die()
+
+    trainer = Trainer("mini_xception", separable_dataset(), epochs={epochs}, batch_size=16,
+                      seed=0, output_dir=sys.argv[1], verbose=0, schedule="cosine")
+    if fault == "before_backup":  # history row written, backup not
+        trainer.callbacks.insert(len(trainer.callbacks) - 1, KillAt())
+    elif fault == "after_backup":
+        trainer.callbacks.append(KillAt())
+    trainer.fit()
+    """
+)
+
+
+def run_training(
+    tmp_path: Path, out: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    script = tmp_path / "train.py"
+    if not script.exists():
+        script.write_text(FAULT_SCRIPT.format(tests=str(ROOT / "tests"), epochs=EPOCHS))
+    full = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
+    return subprocess.run(
+        [sys.executable, str(script), str(out)],
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def check_finished(out: Path) -> None:
+    import keras
+
+    config = json.loads((out / "config.json").read_text())
+    assert config["status"] == "finished" and config["epochs_done"] == EPOCHS
+    lines = (out / "history.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == [str(e) for e in range(EPOCHS)]
+    for name in ("best.keras", "final.keras"):
+        model = keras.saving.load_model(out / name, compile=False)
+        assert model.output_shape == (None, 3)
+    assert not (out / "backup").exists()
+    assert not [p.name for p in out.iterdir() if ".partial" in p.name]
+
+
+def finish(tmp_path: Path, out: Path, attempts: int = 3) -> None:
+    for _ in range(attempts):
+        result = run_training(tmp_path, out, {})
+        if result.returncode == 0:
+            check_finished(out)
+            return
+    raise AssertionError(f"the rerun failed: {result.stderr[-3000:]}")
+
+
+@pytest.mark.parametrize(
+    "fault,file,at",
+    [
+        ("backup", "", 2),  # the second epoch's training state, half written
+        ("model", "", 1),  # the first best model (Keras writes it in place), half written
+        ("model", "", 99),  # never: a control run with the patch in place
+        ("atomic", "weights.h5", 3),  # the third state, before its rename
+        ("atomic", "final.keras", 1),  # final.keras's card, inside the final model's write
+        ("atomic", "final.keras", 2),  # final.keras itself
+        ("atomic", "best.keras", 1),  # best.keras with its card, at the end of the run
+        ("atomic", "config.json", 2),  # the run marked finished
+        ("before_backup", "", 1),  # the epoch's history row written, its backup not
+        ("after_backup", "", 2),
+        ("after_backup", "", EPOCHS - 1),  # every epoch trained, nothing of the end saved
+    ],
+)
+def test_a_kill_at_a_chosen_moment_then_the_same_command_finishes(tmp_path, fault, file, at):
+    out = tmp_path / "run"
+    first = run_training(tmp_path, out, {"FAULT": fault, "FAULT_FILE": file, "FAULT_AT": str(at)})
+    if at == 99:
+        assert first.returncode == 0, first.stderr[-3000:]
+        check_finished(out)
+        return
+    assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
+    finish(tmp_path, out)
+
+
+def test_kills_at_random_moments_several_times_in_a_row(tmp_path):
+    out = tmp_path / "run"
+    rng = random.Random(int(os.environ.get("EMOREC_FAULT_SEED", "0")))
+    killed = 0
+    for _ in range(4):
+        delay = rng.uniform(4.0, 14.0)  # TensorFlow's import takes a few of these seconds
+        result = run_training(tmp_path, out, {"FAULT": "random", "FAULT_DELAY": f"{delay:.2f}"})
+        if result.returncode == 0:
+            break
+        assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+        killed += 1
+    finish(tmp_path, out)
+    assert killed >= 1
+
+
+def test_a_backup_damaged_on_disk_is_skipped_with_a_warning(tmp_path):
+    out = tmp_path / "run"
+    first = run_training(tmp_path, out, {"FAULT": "after_backup", "FAULT_AT": "2"})
+    assert first.returncode == -signal.SIGKILL
+    states = sorted((out / "backup").glob("epoch-*.weights.h5"))
+    assert [p.name for p in states] == ["epoch-0002.weights.h5", "epoch-0003.weights.h5"]
+    states[-1].write_bytes(b"\x89HDF\r\n" + b"\0" * 100)  # damaged after it was written
+    result = run_training(tmp_path, out, {})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "epoch-0003.weights.h5: a damaged training backup" in result.stderr
+    check_finished(out)

@@ -1,0 +1,249 @@
+"""Hostile inputs, generated here (no binary fixtures): each gets a documented error that
+names it, or is skipped and reported, in bounded time and memory, and changes nothing else.
+
+The documented exception types: emorec's :class:`~emorec.ImageError` and the built-in
+``ValueError``, ``TypeError`` and ``OSError`` subclasses.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from emorec import EmotionDataset, ImageError, load_image, read_card
+from emorec.data.readers import MAX_IMAGE_BYTES
+
+DOCUMENTED = (ImageError, ValueError, TypeError, OSError)
+
+
+def png(value: int = 128, size: int = 48) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (size, size), value).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def class_zip(path: Path, extra: dict[str, bytes] | None = None, **kwargs) -> Path:
+    """A two-class zip of valid faces, plus ``extra`` members."""
+    with zipfile.ZipFile(path, "w", **kwargs) as zf:
+        for label in ("happy", "sad"):
+            for i in range(3):
+                zf.writestr(f"{label}/{i}.png", png(40 * i + 10))
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return path
+
+
+def patch_member(path: Path, name: str, edit) -> None:
+    """Rewrite the bytes of zip member ``name``'s local header and data with ``edit``."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(name)
+    edit(data, info)
+    path.write_bytes(bytes(data))
+
+
+# ---------------------------------------------------------------------- archives
+def test_a_zip_bomb_member_is_refused_unread_in_bounded_memory(tmp_path):
+    bomb = b"\0" * (MAX_IMAGE_BYTES + 1024)  # deflates to about 65 KB
+    path = class_zip(tmp_path / "bomb.zip", {"happy/big.png": bomb}, compression=8)
+    assert path.stat().st_size < 200_000
+    del bomb
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImageError, match=r"bomb.zip:happy/big.png: inflates to 67109888"):
+            EmotionDataset.from_directory(path, progress_bar=False)
+        ds = EmotionDataset.from_directory(path, errors="skip", progress_bar=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000 and len(ds) == 6
+    assert [s for s, _ in ds.skipped] == [f"{path}:happy/big.png"]
+
+
+def test_a_high_ratio_member_is_refused(tmp_path):
+    flat = b"\0" * (4 * 1024 * 1024)  # 4 MiB that deflate 1000 times
+    path = class_zip(tmp_path / "ratio.zip", {"sad/flat.bmp": flat}, compression=8)
+    with pytest.raises(ImageError, match=r"sad/flat.bmp: inflates to 4194304 .*200x expected"):
+        EmotionDataset.from_directory(path, progress_bar=False)
+
+
+def _bad_crc(data: bytearray, info: zipfile.ZipInfo) -> None:
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 20] ^= 0xFF  # a stored member: flip a byte of its data
+
+
+def _encrypted(data: bytearray, info: zipfile.ZipInfo) -> None:
+    data[info.header_offset + 6] |= 0x1  # the local header's "encrypted" flag
+    central = data.rfind(b"PK\x01\x02" + b"", 0)
+    while central != -1:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if bytes(data[central + 46 : central + 46 + name_len]) == info.filename.encode():
+            data[central + 8] |= 0x1
+            return
+        central = data.rfind(b"PK\x01\x02", 0, central)
+
+
+def _unknown_compression(data: bytearray, info: zipfile.ZipInfo) -> None:
+    for offset in (info.header_offset + 8,):
+        struct.pack_into("<H", data, offset, 99)
+    central = data.find(b"PK\x01\x02")
+    while central != -1:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if bytes(data[central + 46 : central + 46 + name_len]) == info.filename.encode():
+            struct.pack_into("<H", data, central + 10, 99)
+        central = data.find(b"PK\x01\x02", central + 4)
+
+
+def _corrupt_deflate(data: bytearray, info: zipfile.ZipInfo) -> None:
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    for i in range(start + 2, start + 40):
+        data[i] = 0xFF
+
+
+@pytest.mark.parametrize(
+    "edit,compression,reason",
+    [
+        (_bad_crc, zipfile.ZIP_STORED, "Bad CRC-32"),
+        (_encrypted, zipfile.ZIP_STORED, "encrypted"),
+        (_unknown_compression, zipfile.ZIP_STORED, "compression method"),
+        (_corrupt_deflate, zipfile.ZIP_DEFLATED, "damaged zip member"),
+    ],
+)
+def test_a_damaged_member_is_an_error_naming_it_and_skippable(tmp_path, edit, compression, reason):
+    path = class_zip(tmp_path / "faces.zip", compression=compression)
+    patch_member(path, "sad/1.png", edit)
+    with pytest.raises(ImageError, match=rf"faces.zip:sad/1.png: .*{reason}"):
+        EmotionDataset.from_directory(path, progress_bar=False)
+    ds = EmotionDataset.from_directory(path, errors="skip", progress_bar=False)
+    assert len(ds) == 5 and [s for s, _ in ds.skipped] == [f"{path}:sad/1.png"]
+
+
+def test_a_damaged_archive_names_the_file(tmp_path):
+    path = class_zip(tmp_path / "cut.zip")
+    data = path.read_bytes()
+    path.write_bytes(data[:-30])  # the end of the central directory cut off
+    with pytest.raises(ValueError, match=r"cut.zip: "):
+        EmotionDataset.from_directory(path, progress_bar=False)
+
+
+def test_a_model_card_that_inflates_is_refused_unread(tmp_path):
+    path = tmp_path / "m.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("emorec/card.json", b" " * (50 * 1024 * 1024))
+    assert path.stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"m.keras: its model card inflates to 52428800"):
+            read_card(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5_000_000
+
+
+# ---------------------------------------------------------------------- folders and paths
+needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+
+
+@needs_fifo
+def test_fifos_and_devices_in_class_folders_are_skipped_never_read(tmp_path):
+    root = tmp_path / "faces"
+    for label in ("happy", "sad"):
+        (root / label).mkdir(parents=True)
+        for i in range(2):
+            (root / label / f"{i}.png").write_bytes(png(60 * i + 20))
+    os.mkfifo(root / "happy" / "fifo.png")
+    (root / "sad" / "zero.png").symlink_to("/dev/zero")
+    done: list[EmotionDataset] = []
+    worker = threading.Thread(
+        target=lambda: done.append(EmotionDataset.from_directory(root, progress_bar=False)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(timeout=60)
+    assert done, "reading a folder with a FIFO and a /dev/zero link did not finish"
+    ds = done[0]
+    assert len(ds) == 4
+    reasons = dict(ds.skipped)
+    assert "a FIFO, not a regular file" in reasons[str(root / "happy" / "fifo.png")]
+    assert "a device or socket" in reasons[str(root / "sad" / "zero.png")]
+
+
+@needs_fifo
+def test_load_image_refuses_a_fifo_without_blocking(tmp_path):
+    fifo = tmp_path / "stream.jpg"
+    os.mkfifo(fifo)
+    start = time.monotonic()
+    with pytest.raises(ImageError, match=r"stream.jpg: not a regular file"):
+        load_image(fifo)
+    with pytest.raises(ImageError, match=r"zero.jpg: not a regular file"):
+        (tmp_path / "zero.jpg").symlink_to("/dev/zero")
+        load_image(tmp_path / "zero.jpg")
+    assert time.monotonic() - start < 5
+
+
+# ---------------------------------------------------------------------- properties
+@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=4096))
+def test_random_bytes_decode_or_fail_with_a_documented_error(data):
+    start = time.monotonic()
+    try:
+        out = load_image(data, "L", name="random.bin")
+    except DOCUMENTED as exc:
+        assert "random.bin" in str(exc)
+    else:
+        assert out.dtype == np.uint8 and out.ndim == 3
+    assert time.monotonic() - start < 2
+
+
+@settings(max_examples=60, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=st.binary(min_size=0, max_size=2048), flips=st.lists(st.integers(0, 10_000), max_size=8)
+)
+def test_corrupted_pngs_fail_with_a_documented_error(data, flips):
+    raw = bytearray(png(77) + data)
+    for i in flips:
+        raw[i % len(raw)] ^= 0x5A
+    try:
+        load_image(bytes(raw), "L", name="flipped.png")
+    except DOCUMENTED as exc:
+        assert "flipped.png" in str(exc)
+
+
+member_names = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=40, deadline=5000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(names=st.lists(member_names, min_size=1, max_size=6), sizes=st.lists(st.integers(0, 3000)))
+def test_random_member_names_and_sizes(tmp_path, names, sizes):
+    path = tmp_path / "random.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, name in enumerate(names):
+            size = sizes[i % len(sizes)] if sizes else 10
+            payload = png(i * 30 % 256) if size % 2 else os.urandom(size)
+            zf.writestr(name, payload)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for errors in ("raise", "skip"):
+        try:
+            EmotionDataset.from_directory(path, errors=errors, progress_bar=False)
+        except DOCUMENTED as exc:
+            assert str(path) in str(exc) or "random.zip" in str(exc)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing extracted or written
