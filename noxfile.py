@@ -1,4 +1,4 @@
-"""Developer sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s docs`` (all run by .ci/run)."""
+"""Developer sessions: ``nox -s tests``, ``lint``, ``docs`` and ``faults`` (all run by .ci/run)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ def tests(session: nox.Session) -> None:
     """The test suite (slow tests too with ``nox -s tests -- -m slow``)."""
     session.install(".[test]")
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def faults(session: nox.Session) -> None:
+    """The kill-at-any-moment tests (slow): training subprocesses killed at chosen and random
+    moments, each rerun until it finishes (tests/test_faults.py)."""
+    session.install(".[test]")
+    session.run("pytest", "-m", "slow", "tests/test_faults.py", "-p", "no:cacheprovider")
 
 
 @nox.session

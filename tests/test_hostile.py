@@ -247,3 +247,209 @@ def test_random_member_names_and_sizes(tmp_path, names, sizes):
         except DOCUMENTED as exc:
             assert str(path) in str(exc) or "random.zip" in str(exc)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing extracted or written
+
+
+# ---------------------------------------------------------------------- fer2013.csv
+def write_csv(path: Path, rows: list[str], *, bom: bool = False) -> Path:
+    text = "emotion,pixels,Usage\r\n" + "".join(r + "\r\n" for r in rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode())
+    return path
+
+
+def test_excels_byte_order_mark_is_read(tmp_path):
+    path = write_csv(tmp_path / "excel.csv", ["3,1 2 3 4,Training"], bom=True)
+    ds = EmotionDataset.from_csv(path, progress_bar=False)
+    assert len(ds) == 1 and ds["train"].images[0, :, :, 0].tolist() == [[1, 2], [3, 4]]
+
+
+def test_rows_larger_than_the_csv_modules_field_limit(tmp_path):
+    import csv
+
+    limit = csv.field_size_limit()
+    pixels = " ".join(["255"] * (200 * 200))  # 160 KB in one field
+    path = write_csv(tmp_path / "big.csv", [f"0,{pixels},Training", f'1,"{pixels}",PublicTest'])
+    ds = EmotionDataset.from_csv(path, progress_bar=False)
+    assert ds["train"].images.shape == (1, 200, 200, 1) and len(ds["public_test"]) == 1
+    assert csv.field_size_limit() == limit  # the process-wide setting is left alone
+
+
+@pytest.mark.parametrize(
+    "token", ["99999999999999999999999", "1e5", "0x10", "nan", "½", "--1", "1,2"]
+)
+def test_odd_pixel_tokens_name_the_line(tmp_path, token):
+    path = write_csv(tmp_path / "odd.csv", ["0,1 2 3 4,Training", f'0,"1 2 3 {token}",Training'])
+    with pytest.raises(ValueError, match=r"odd.csv:3: (pixel value|[0-9]+ pixel values)"):
+        EmotionDataset.from_csv(path, progress_bar=False)
+
+
+def test_non_utf8_bytes_name_the_file_and_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(b"emotion,pixels,Usage\n0,1 2 3 4,Training\n0,1 2 3 4,Pr\xe9vu\n")
+    with pytest.raises(ValueError, match=r"latin1.csv:3: not UTF-8 text .*save the file as UTF-8"):
+        EmotionDataset.from_csv(path, progress_bar=False)
+
+
+csv_fields = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(
+    max_examples=80, deadline=3000, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rows=st.lists(st.lists(csv_fields, min_size=0, max_size=4), max_size=5))
+def test_random_csv_rows(tmp_path, rows):
+    path = tmp_path / "random.csv"
+    path.write_text(
+        "emotion,pixels,Usage\n" + "".join(",".join(r) + "\n" for r in rows),
+        encoding="utf-8",
+        errors="surrogatepass",
+    )
+    try:
+        EmotionDataset.from_csv(path, progress_bar=False)
+    except DOCUMENTED as exc:
+        assert "random.csv" in str(exc)
+
+
+# ---------------------------------------------------------------------- arrays and arguments
+@pytest.fixture(scope="module")
+def clf():
+    from emorec import EmotionClassifier
+
+    return EmotionClassifier.load()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_are_refused_not_clipped(clf, value):
+    crops = np.full((2, 48, 48), 0.5, np.float32)
+    crops[1, 3, 4] = value
+    with pytest.raises(ImageError, match="out of range"):
+        clf.predict_proba(crops)
+
+
+def test_empty_batches_unknown_errors_values_and_none_items(clf):
+    assert clf.predict_proba(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    assert clf.predict(np.zeros((0, 48, 48, 1), np.uint8)) == [] and clf.predict([]) == []
+    with pytest.raises(ValueError, match="errors='ignore'; expected 'raise' or 'skip'"):
+        clf.predict(np.zeros((48, 48), np.uint8), errors="ignore")
+    face = np.zeros((48, 48), np.uint8)
+    results = clf.predict([face, None, face], errors="skip")
+    assert len(results[0]) == 1 and len(results[2]) == 1
+    assert "None is not an image" in results[1].error
+    with pytest.raises(ValueError, match=r"boxes\[0\] = \(0, 0, 100000, 100000\)"):
+        clf.predict(np.zeros((100, 100), np.uint8), boxes=[(0, 0, 100000, 100000)])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    box=st.tuples(
+        st.integers(-300, 300), st.integers(-300, 300), st.integers(-50, 500), st.integers(-50, 500)
+    )
+)
+def test_random_boxes_give_a_face_or_an_error_naming_the_box(clf, box):
+    image = np.full((120, 160), 90, np.uint8)
+    try:
+        [faces] = clf.predict([image], boxes=[[box]])
+    except ValueError as exc:
+        assert "boxes[0]" in str(exc)
+    else:
+        assert len(faces) == 1 and faces[0].label in clf.labels
+
+
+# ---------------------------------------------------------------------- command line
+ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+
+
+def test_cli_reads_a_photo_from_standard_input(monkeypatch, capsys):
+    from emorec.cli import main
+
+    class Stdin:
+        buffer = io.BytesIO(ASTRONAUT.read_bytes())
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert main(["predict", "-"]) == 0
+    assert capsys.readouterr().out.startswith("<stdin>: face 1 at (")
+
+
+def test_cli_annotations_of_photos_with_the_same_name_do_not_collide(tmp_path, capsys):
+    from emorec.cli import main
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.jpg").write_bytes(ASTRONAUT.read_bytes())
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "predict",
+                str(tmp_path / "a/x.jpg"),
+                str(tmp_path / "b/x.jpg"),
+                "--annotate",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == [
+        "a/x_emotions.jpg",
+        "b/x_emotions.jpg",
+    ]
+
+
+def test_cli_checks_output_before_any_work_and_errors_are_one_line(tmp_path, capsys):
+    from emorec.cli import main
+
+    existing = tmp_path / "results.json"
+    existing.write_text("keep me")
+    out = tmp_path / "ann"
+    code = main(["predict", str(ASTRONAUT), "--output", str(existing), "--annotate", str(out)])
+    assert code == 2 and existing.read_text() == "keep me" and not out.exists()
+    err = capsys.readouterr().err.strip()
+    assert err == f"emorec: error: {existing} exists; pass --overwrite to replace it"
+    bad = tmp_path / "notes.jpg"
+    bad.write_bytes(b"%!PS-Adobe-3.0\n")
+    assert main(["predict", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"emorec: error: {bad}: not a readable image") and "\n" not in err
+
+
+# ---------------------------------------------------------------------- memory under load
+def _rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_memory_stays_flat_over_thousands_of_calls(clf):
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 256, (16, 48, 48), np.uint8)
+    photo = np.asarray(Image.open(ASTRONAUT).resize((256, 256)))
+
+    def calls(n: int) -> None:
+        for i in range(n):
+            clf.predict_proba(crops[: 1 + i % 16])
+            if i % 5 == 0:
+                clf.predict(list(crops[: 1 + i % 3]))
+            if i % 50 == 0:
+                clf.predict(photo)
+
+    calls(150)  # warm-up: traces, allocator pools, the detector
+    before = _rss_mb()
+    calls(1500)
+    assert _rss_mb() - before < 20
+
+
+def test_a_keras_file_with_a_bad_crc_is_an_error_naming_it(tmp_path):
+    from emorec import EmotionClassifier
+    from emorec.models import pretrained_path
+
+    path = tmp_path / "broken.keras"
+    data = bytearray(pretrained_path().read_bytes())
+    with zipfile.ZipFile(pretrained_path()) as zf:
+        info = max(zf.infolist(), key=lambda i: i.compress_size)  # the weights
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"broken.keras: a damaged model file \(BadZipFile"):
+        EmotionClassifier.load(path)

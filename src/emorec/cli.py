@@ -22,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -262,54 +263,89 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The most bytes read from standard input or a pipe for one photo.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+_STDIN_NAMES = ("-", "/dev/stdin")
+
+
+def _photo_sources(names: Sequence[str]) -> list[Any]:
+    """What ``predict`` reads for each name: the path, or the bytes of standard input
+    (``-``, ``/dev/stdin``) and of pipes named on the command line (``<(...)``)."""
+    sources: list[Any] = []
+    for name in names:
+        stream = None
+        if name in _STDIN_NAMES:
+            stream = sys.stdin.buffer
+        else:
+            with contextlib.suppress(OSError):
+                if stat.S_ISFIFO(os.stat(name).st_mode):
+                    stream = open(name, "rb")  # noqa: SIM115 - closed below
+        if stream is None:
+            sources.append(name)
+            continue
+        try:
+            data = stream.read(MAX_STREAM_BYTES + 1)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+        if len(data) > MAX_STREAM_BYTES:
+            raise ValueError(f"{name}: more than {MAX_STREAM_BYTES} bytes; expected one photo")
+        sources.append(data)
+    return sources
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from ._files import atomic_file, write_atomic
     from .classifier import EmotionClassifier, SkippedImage
     from .plots import annotate
 
-    photos = [Path(p) for p in args.photos]
+    names = list(args.photos)
+    if sum(n in _STDIN_NAMES for n in names) > 1:
+        raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
+    if args.output and Path(args.output).exists() and not args.overwrite:
+        raise FileExistsError(f"{args.output} exists; pass --overwrite to replace it")
+    targets = _annotation_targets([Path(n) for n in names], args.annotate, args.overwrite)
+    sources = _photo_sources(names)
     clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
     detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
     results = clf.predict(
-        [str(p) for p in photos],
+        [s if isinstance(s, bytes) else str(s) for s in sources],
         detect_faces=detect,
         errors="skip" if args.skip_errors else "raise",
     )
-    targets = _annotation_targets(photos, args.annotate, args.overwrite)
-    for photo, (index, result) in zip(photos, enumerate(results)):
+    labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
+    for index, result in enumerate(results):
         if isinstance(result, SkippedImage):
-            print(f"emorec: error: {result.source}: {result.error}", file=sys.stderr)
+            print(f"emorec: error: {labels[index]}: {result.error}", file=sys.stderr)
             continue
         if targets:
-            annotate(str(photo), result).save(targets[index])
-    if args.output:
-        out = Path(args.output)
-        if out.exists() and not args.overwrite:
-            raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+            with atomic_file(targets[index]) as tmp:
+                annotate(sources[index], result).save(tmp)
     payload = [
         {
-            "photo": str(photo),
+            "photo": label,
             **(
                 {"error": r.error}
                 if isinstance(r, SkippedImage)
                 else {"faces": [f.to_dict() for f in r]}
             ),
         }
-        for photo, r in zip(photos, results)
+        for label, r in zip(labels, results)
     ]
     if args.output:
-        Path(args.output).write_text(json.dumps(payload, indent=2))
+        write_atomic(args.output, json.dumps(payload, indent=2))
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
-        for photo, result in zip(photos, results):
+        for label, result in zip(labels, results):
             if isinstance(result, SkippedImage):
                 continue
             if not result:
-                print(f"{photo}: no face found")
+                print(f"{label}: no face found")
             for n, face in enumerate(result, 1):
                 others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
                 rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
-                print(f"{photo}: face {n} at {face.box}: {face.label} {face.score:.0%} ({rest})")
+                print(f"{label}: face {n} at {face.box}: {face.label} {face.score:.0%} ({rest})")
     for target in targets:
         print(f"wrote {target}", file=sys.stderr)
     failed = sum(isinstance(r, SkippedImage) for r in results)
@@ -317,21 +353,42 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: bool) -> list[Path]:
-    """Where each annotated photo goes: a file (one photo) or DIR/<name>_emotions.<ext>."""
+    """Where each annotated photo goes: a file (one photo), or DIR/<name>_emotions.<ext>
+    with the photos' folders mirrored below DIR when names repeat (``a/x.jpg`` and
+    ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``)."""
     if not annotate:
         return []
     target = Path(annotate)
     image_suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+    def named(p: Path) -> str:
+        suffix = p.suffix if p.suffix.lower() in image_suffixes else ".jpg"
+        return f"{'stdin' if str(p) in _STDIN_NAMES else p.stem}_emotions{suffix}"
+
     if len(photos) == 1 and target.suffix.lower() in image_suffixes:
         targets = [target]
     else:
         if target.suffix.lower() in image_suffixes:
             raise ValueError(f"--annotate {target}: {len(photos)} photos need a folder, not a file")
-        target.mkdir(parents=True, exist_ok=True)
-        targets = [target / f"{p.stem}_emotions{p.suffix or '.jpg'}" for p in photos]
+        flat = [target / named(p) for p in photos]
+        if len(set(flat)) == len(flat):
+            targets = flat
+        else:
+            files = [p for p in photos if str(p) not in _STDIN_NAMES]
+            root = Path(os.path.commonpath([p.resolve().parent for p in files]))
+            targets = [
+                target / named(p)
+                if str(p) in _STDIN_NAMES
+                else target / p.resolve().parent.relative_to(root) / named(p)
+                for p in photos
+            ]
+        if len(set(targets)) != len(targets):
+            raise ValueError("--annotate: a photo is given twice; give each photo once")
     clash = [str(t) for t in targets if t.exists()]
     if clash and not overwrite:
         raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
+    for t in targets:
+        t.parent.mkdir(parents=True, exist_ok=True)
     return targets
 
 

@@ -32,14 +32,14 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
+import re
 import stat
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
@@ -489,11 +489,11 @@ def read_fer2013_csv(
     sources: dict[str, list[str]] = {}
     expected = None if image_size is None else image_size[0] * image_size[1]
     shape = image_size
-    with path.open(newline="", encoding="utf-8") as fh:
-        total = sum(1 for _ in fh) - 1
+    with path.open("rb") as fh:
+        total = max(0, sum(1 for _ in fh) - 1)
         fh.seek(0)
-        reader = csv.reader(fh)
-        header = [h.strip().lower() for h in next(reader, [])]
+        lines = _csv_lines(fh, path)
+        header = [h.strip().lower() for h in next(lines, (0, []))[1]]
         missing = [c for c in ("emotion", "pixels") if c not in header]
         if missing:
             raise ValueError(
@@ -502,8 +502,7 @@ def read_fer2013_csv(
             )
         i_emo, i_pix = header.index("emotion"), header.index("pixels")
         i_use = header.index("usage") if "usage" in header else None
-        for row in progress(reader, total, f"reading {path.name}", enabled=progress_bar):
-            line = reader.line_num
+        for line, row in progress(lines, total, f"reading {path.name}", enabled=progress_bar):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
             if len(row) != len(header):
@@ -513,7 +512,7 @@ def read_fer2013_csv(
                 code = int(code_text)
             except ValueError:
                 raise ValueError(
-                    f"{path}:{line}: emotion {code_text!r} is not an integer code"
+                    f"{path}:{line}: emotion {code_text[:20]!r} is not an integer code"
                 ) from None
             if not 0 <= code < len(names):
                 raise ValueError(
@@ -557,15 +556,66 @@ def read_fer2013_csv(
     return ReadResult(splits, names)
 
 
+def _csv_lines(fh: Iterable[bytes], path: Path) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of a CSV file read as bytes: UTF-8 with or without Excel's
+    byte-order mark, each line decoded on its own (so an error names the line), and no field
+    size limit (the csv module's 128 KiB is the pixels of a 180x180 image, and emorec leaves
+    that process-wide setting alone): a line is split at its commas, quoted fields as RFC
+    4180 has them."""
+    for number, raw in enumerate(fh, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        try:
+            text = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{path}:{number}: not UTF-8 text ({exc.reason} at column {exc.start + 1}); "
+                "save the file as UTF-8 (or plain ASCII) CSV"
+            ) from None
+        if '"' not in text:
+            yield number, text.split(",") if text else []
+        else:
+            yield number, _split_quoted(text, path, number)
+
+
+def _split_quoted(text: str, path: Path, number: int) -> list[str]:
+    """The fields of one CSV line with quoted fields (RFC 4180: ``""`` is a quote)."""
+    fields, field, i, quoted = [], [], 0, False
+    while i < len(text):
+        char = text[i]
+        if quoted:
+            if char == '"' and text[i + 1 : i + 2] == '"':
+                field.append('"')
+                i += 1
+            elif char == '"':
+                quoted = False
+            else:
+                field.append(char)
+        elif char == '"' and not field:
+            quoted = True
+        elif char == ",":
+            fields.append("".join(field))
+            field = []
+        else:
+            field.append(char)
+        i += 1
+    if quoted:
+        raise ValueError(f"{path}:{number}: a quoted field is not closed on its line")
+    fields.append("".join(field))
+    return fields
+
+
+_PIXEL_TOKEN = re.compile(r"[+-]?[0-9]{1,18}\Z")
+
+
 def _parse_pixels(text: str, path: Path, line: int) -> np.ndarray:
     tokens = text.split()
-    try:
-        values = np.array(tokens, dtype=np.int64)
-    except ValueError:
-        bad = next(t for t in tokens if not t.lstrip("+-").isdigit())
+    bad = next((t for t in tokens if not _PIXEL_TOKEN.match(t)), None)
+    if bad is not None:
         raise ValueError(
-            f"{path}:{line}: pixel value {bad!r} is not an integer; expected integers 0..255"
-        ) from None
+            f"{path}:{line}: pixel value {bad[:20]!r} is not an integer; expected integers 0..255"
+        )
+    values = np.array(tokens, dtype=np.int64)
     if values.size and (values.min() < 0 or values.max() > 255):
         bad_value = values[(values < 0) | (values > 255)][0]
         raise ValueError(f"{path}:{line}: pixel value {bad_value} is outside 0..255")

@@ -38,6 +38,7 @@ import json
 import os
 import re
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +66,8 @@ CARD_MEMBER = "emorec/card.json"
 CARD_FORMAT = "emorec-card/1"
 _CARD_VERSION = 1
 _FORMAT_PATTERN = re.compile(r"emorec-card/(\d+)\Z")
+#: What a damaged ``.keras`` zip raises inside Keras (bad CRC, encryption, bad compression).
+_DAMAGED_ARCHIVE = (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error)
 #: A card is a few kilobytes; a member inflating past this is refused unread.
 MAX_CARD_BYTES = 4 * 1024 * 1024
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
@@ -267,7 +270,7 @@ class ModelCard:
                         f"{MAX_CARD_BYTES} expected); refusing to read it"
                     )
                 raw = zf.read(info)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError) as exc:
+        except (*_DAMAGED_ARCHIVE, zipfile.LargeZipFile, OSError) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise ValueError(f"{file}: not a readable .keras model file ({exc})") from None
@@ -519,6 +522,12 @@ def load_model(
     legacy = file.suffix.lower() in (".h5", ".hdf5")
     try:
         model = keras.saving.load_model(file, compile=compile, safe_mode=True)
+    except _DAMAGED_ARCHIVE as exc:
+        if isinstance(exc, RuntimeError) and "encrypted" not in str(exc):
+            raise
+        raise ValueError(
+            f"{file}: a damaged model file ({type(exc).__name__}: {exc}); get a good copy"
+        ) from None
     except (ValueError, TypeError) as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
