@@ -72,6 +72,12 @@ class TrainingDiverged(ValueError):
     The run is marked ``failed`` in its ``config.json``; its last good backup and best model
     are kept and nothing is saved from the diverged weights. The usual cause is a learning
     rate that is too high: run again with a lower one.
+
+    Examples
+    --------
+    >>> from emorec.training import TrainingDiverged
+    >>> issubclass(TrainingDiverged, ValueError)  # the CLI reports it as one error line
+    True
     """
 
 
