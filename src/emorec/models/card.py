@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_file, write_atomic
 from .._version import __version__
+from ..lite import card_path
 
 if TYPE_CHECKING:
     import keras
@@ -300,7 +301,7 @@ class ModelCard:
         self.emorec_version = __version__
         text = json.dumps(self.to_dict(), indent=2)
         if file.suffix.lower() == ".tflite":
-            write_atomic(_sidecar(file), text + "\n")
+            write_atomic(card_path(file), text + "\n")
             return
         with atomic_file(file) as tmp:
             try:
@@ -323,11 +324,6 @@ class ModelCard:
         return self.to_dict().get(key, default)
 
 
-def _sidecar(file: Path) -> Path:
-    """The card file of a ``.tflite`` model (as :func:`emorec.lite.card_path`)."""
-    return file.with_suffix(".card.json")
-
-
 def _parse_card(raw: bytes, file: Path) -> Any:
     try:
         return json.loads(raw)
@@ -337,7 +333,7 @@ def _parse_card(raw: bytes, file: Path) -> Any:
 
 def _read_sidecar(file: Path) -> ModelCard | None:
     """The card beside a ``.tflite`` file, None without one."""
-    card = _sidecar(file)
+    card = card_path(file)
     try:
         with open(card, "rb") as fh:
             raw = fh.read(MAX_CARD_BYTES + 1)

@@ -28,6 +28,7 @@ Importing this module imports Keras; ``import emorec`` does not import it.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -381,8 +382,6 @@ class RunBackup(keras.callbacks.Callback):
         if not (weights.is_file() and meta.is_file()):
             return []
         try:
-            import json
-
             return [(int(json.loads(meta.read_text())["epoch"]), weights)]
         except (ValueError, KeyError, TypeError, OSError):
             return []
