@@ -71,8 +71,6 @@ FAULT_SCRIPT = textwrap.dedent(
                     die()
             return real_replace(src, dst, *args, **kwargs)
         os.replace = replace
-    elif fault == "random":
-        threading.Timer(float(os.environ["FAULT_DELAY"]), die).start()
 
     class KillAt(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
@@ -85,7 +83,13 @@ FAULT_SCRIPT = textwrap.dedent(
         trainer.callbacks.insert(len(trainer.callbacks) - 1, KillAt())
     elif fault == "after_backup":
         trainer.callbacks.append(KillAt())
+    elif fault == "random":  # counted from here, so that the import's time does not matter
+        timer = threading.Timer(float(os.environ["FAULT_DELAY"]), die)
+        timer.daemon = True  # a run that ends first exits as it would
+        timer.start()
+    start = time.perf_counter()
     trainer.fit()
+    print(f"fit took {{time.perf_counter() - start:.3f}} s")
     """
 )
 
@@ -121,7 +125,19 @@ def check_finished(out: Path) -> None:
     assert not [p.name for p in out.iterdir() if ".partial" in p.name]
 
 
+def is_finished(out: Path) -> bool:
+    config = out / "config.json"
+    return config.exists() and json.loads(config.read_text()).get("status") == "finished"
+
+
 def finish(tmp_path: Path, out: Path, attempts: int = 3) -> None:
+    """Rerun the same command until the run is finished; a kill after its end (finished
+    already) gets the refusal a user would see, which also removes a backup left over."""
+    if is_finished(out):
+        result = run_training(tmp_path, out, {})
+        assert result.returncode != 0 and "holds a finished run" in result.stderr
+        check_finished(out)
+        return
     for _ in range(attempts):
         result = run_training(tmp_path, out, {})
         if result.returncode == 0:
@@ -158,13 +174,20 @@ def test_a_kill_at_a_chosen_moment_then_the_same_command_finishes(tmp_path, faul
 
 
 def test_kills_at_random_moments_several_times_in_a_row(tmp_path):
+    # How long an uninterrupted run trains on this machine, so that the random moments fall
+    # inside training on a fast machine and on a slow one alike.
+    control = run_training(tmp_path, tmp_path / "control", {})
+    assert control.returncode == 0, control.stderr[-3000:]
+    check_finished(tmp_path / "control")
+    fit_seconds = float(control.stdout.split("fit took ")[-1].split()[0])
+
     out = tmp_path / "run"
     rng = random.Random(int(os.environ.get("EMOREC_FAULT_SEED", "0")))
     killed = 0
     for _ in range(4):
-        delay = rng.uniform(4.0, 14.0)  # TensorFlow's import takes a few of these seconds
-        result = run_training(tmp_path, out, {"FAULT": "random", "FAULT_DELAY": f"{delay:.2f}"})
-        if result.returncode == 0:
+        delay = rng.uniform(0.05, 0.95) * fit_seconds
+        result = run_training(tmp_path, out, {"FAULT": "random", "FAULT_DELAY": f"{delay:.3f}"})
+        if result.returncode == 0 or is_finished(out):
             break
         assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
         killed += 1

@@ -29,6 +29,8 @@ def test_new_then_resume_then_finished(tmp_path):
     again.write_config(status="finished", epochs_done=2, finished="today")
     with pytest.raises(FileExistsError, match=r"finished run.*2 epochs.*overwrite=True"):
         RunFolder(run.path).open({"epochs": 2})
+    # a kill between the finish mark and the backup's removal: the refusal removes it
+    assert not run.backup_dir.exists() and run.history_file.exists()
 
 
 def test_different_settings_are_named_and_kept(tmp_path):

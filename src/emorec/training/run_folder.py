@@ -303,6 +303,9 @@ class RunFolder:
                 "(--overwrite) to start a new run there, or choose another folder"
             ) from None
         if saved.get("status") == "finished":
+            # A kill between the finish mark and the backup's removal leaves it: it is ours
+            # and of no more use.
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
             raise FileExistsError(
                 f"{self.path} holds a finished run ({saved.get('config', {}).get('model')}, "
                 f"{saved.get('epochs_done')} epochs, finished {saved.get('finished')}); pass "
