@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PARTIAL", "atomic_file", "remove_partials", "write_atomic"]
+__all__ = ["PARTIAL", "atomic_file", "remove_partials", "replace_durably", "write_atomic"]
 
 #: What the names of unfinished writes contain (``.best.keras.x1y2.partial.keras``).
 PARTIAL = ".partial"
@@ -62,11 +62,24 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
         except FileNotFoundError:
             mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        replace_durably(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def replace_durably(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Flush the complete file ``src`` to disk, rename it over ``dst`` (same file system) and
+    flush the folder's entry, so that after a crash ``dst`` is either the old file or ``src``."""
+    with open(src, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(src, dst)
+    if os.name == "posix":  # the rename itself, as SQLite does; not possible on Windows
+        with contextlib.suppress(OSError):
+            fd = os.open(Path(dst).parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:

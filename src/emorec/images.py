@@ -304,22 +304,41 @@ def _check_size(size: tuple[int, int], limit: int | None, label: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+class NotRegularFileError(ImageError):
+    """A path that names a FIFO, a device or a socket, not a regular file: never read."""
+
+
+def open_regular(path: str | os.PathLike[str], label: str) -> tuple[IO[bytes], os.stat_result]:
+    r"""Open ``path`` for reading if it is a regular file, and return it with its ``fstat``.
+
+    It is opened without blocking and checked before a byte is read: a FIFO would block for
+    ever, a device (a link to ``/dev/zero``) would read without end; those raise
+    :class:`NotRegularFileError` naming ``label``. ``FileNotFoundError`` and the other
+    ``OSError``\ s of ``os.open`` name the path.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    file = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        file.close()
+        kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise NotRegularFileError(f"{label}: {kind}, not a regular file")
+    return file, info
+
+
 def _load_path(
     path: str | os.PathLike[str], grayscale: bool, limit: int | None, name: str | None
 ) -> npt.NDArray[np.uint8]:
     label = os.fsdecode(path) if name is None else name
     if os.path.isdir(path):
         raise ImageError(f"{label}: is a directory; {_EXPECTED_FILE}")
-    # Opened without blocking and checked before reading: a FIFO would block for ever, a
-    # device (a link to /dev/zero) would read without end.
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # FileNotFoundError names it
-    with os.fdopen(fd, "rb") as file:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ImageError(
-                f"{label}: not a regular file (a FIFO, device or socket); to read a stream, "
-                "pass its bytes or a file object (sys.stdin.buffer)"
-            )
+    try:
+        file, info = open_regular(path, label)
+    except NotRegularFileError as exc:
+        raise NotRegularFileError(
+            f"{exc}; to read a stream, pass its bytes or a file object (sys.stdin.buffer)"
+        ) from None
+    with file:
         if info.st_size == 0:
             raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
         return _decode(file, grayscale, limit, label)

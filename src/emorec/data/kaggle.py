@@ -62,6 +62,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import IO, Any, Literal, Protocol
 
+from .._files import replace_durably
+
 __all__ = [
     "FER2013_COMPETITION",
     "FER2013_DATASET",
@@ -599,7 +601,7 @@ def download_fer2013(
         if not force and final.exists():  # appeared meanwhile (another process): keep it
             logger.info("Keeping %s, which appeared during the download", final)
             return final
-        os.replace(result, final)
+        replace_durably(result, final)
         logger.info("Saved %s (%.1f MB)", final, final.stat().st_size / 1e6)
         return final
     finally:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import zipfile
 import zlib
 from collections import Counter
@@ -47,8 +46,9 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._files import atomic_file
 from .._progress import progress
-from ..images import IMAGE_EXTENSIONS, ImageError, load_image
+from ..images import IMAGE_EXTENSIONS, ImageError, NotRegularFileError, load_image, open_regular
 from ..labels import LABELS, canonical_label, is_fer_label_set, map_label_names
 from ..pixels import ColorMode, resize
 
@@ -179,28 +179,22 @@ MAX_INFLATION = 200
 _ZIP_ERRORS = (zipfile.BadZipFile, RuntimeError, NotImplementedError, zlib.error, EOFError)
 
 
-class _NotRegular(ImageError):
-    """A folder entry that is not a regular file: skipped whatever ``errors`` says."""
-
-
 def _read_regular(path: Path, label: str) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_IMAGE_BYTES`, never blocking on a
-    FIFO or reading a device (the file is opened non-blocking and checked before reading)."""
+    """The bytes of a regular file of at most :data:`MAX_IMAGE_BYTES`
+    (:func:`~emorec.images.open_regular`: a FIFO or a device is refused unread)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        file, info = open_regular(path, label)
+    except NotRegularFileError as exc:
+        raise NotRegularFileError(f"{exc}; not read") from None
     except OSError as exc:
         raise ImageError(f"{label}: cannot be opened ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
-            raise _NotRegular(f"{label}: {kind}, not a regular file; not read")
+    with file:
         if info.st_size > MAX_IMAGE_BYTES:
             raise ImageError(
                 f"{label}: {info.st_size} bytes; an image file of at most {MAX_IMAGE_BYTES} "
                 "bytes expected"
             )
-        return fh.read(MAX_IMAGE_BYTES + 1)
+        return file.read(MAX_IMAGE_BYTES + 1)
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, label: str) -> bytes:
@@ -405,7 +399,7 @@ def _read_tree(
         source = str(Path(display) / f) if is_folder else f"{display}:{f}"
         try:
             arr = load_image(read(f), color_mode, name=source)
-        except _NotRegular as exc:
+        except NotRegularFileError as exc:  # skipped whatever errors says
             logger.warning("skipped %s", exc)
             skipped.append((source, str(exc)))
             continue
@@ -640,7 +634,7 @@ def write_fer2013_csv(
     Parameters
     ----------
     path : str or path-like
-        The file to write (through a ``.partial`` file renamed into place).
+        The file to write (atomically: a kill leaves the old file or none, never half of one).
     splits : mapping of str to split, or (name, split) pairs
         Objects with uint8 ``images (N, H, W, 1)`` and ``labels (N,)`` indexing ``label_names``
         (an :class:`emorec.DatasetSplit`, a :class:`SplitArrays`).
@@ -682,17 +676,11 @@ def write_fer2013_csv(
                 f"split {name!r} is not grayscale; fer2013.csv holds "
                 "grey pixels only (read with color_mode='grayscale')"
             )
-    tmp = path.with_name(path.name + ".partial")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
-            fh.write("emotion,pixels,Usage\n")
-            for name, part in items:
-                usage = SPLIT_TO_USAGE.get(name, name)
-                flat = part.images.reshape(len(part.labels), -1)
-                for img, lab in zip(flat, part.labels):
-                    fh.write(f"{codes[lab]},{' '.join(map(str, img.tolist()))},{usage}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # ours: written above
-        raise
+    with atomic_file(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
+        fh.write("emotion,pixels,Usage\n")
+        for name, part in items:
+            usage = SPLIT_TO_USAGE.get(name, name)
+            flat = part.images.reshape(len(part.labels), -1)
+            for img, lab in zip(flat, part.labels):
+                fh.write(f"{codes[lab]},{' '.join(map(str, img.tolist()))},{usage}\n")
     return path
