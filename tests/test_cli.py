@@ -54,6 +54,11 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_debug_shows_the_error_with_its_traceback(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.zip"):
+        main(["--debug", "dataset", "summary", str(tmp_path / "missing.zip")])
+
+
 def test_console_script_runs_in_a_fresh_process(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("emotion,Usage\n1,Training\n")

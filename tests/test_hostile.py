@@ -7,14 +7,19 @@ The documented exception types: emorec's :class:`~emorec.ImageError` and the bui
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import stat
 import struct
+import tempfile
 import threading
 import time
 import tracemalloc
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -186,9 +191,9 @@ def test_load_image_refuses_a_fifo_without_blocking(tmp_path):
     fifo = tmp_path / "stream.jpg"
     os.mkfifo(fifo)
     start = time.monotonic()
-    with pytest.raises(ImageError, match=r"stream.jpg: not a regular file"):
+    with pytest.raises(ImageError, match=r"stream.jpg: a FIFO, not a regular file; to read a stream"):
         load_image(fifo)
-    with pytest.raises(ImageError, match=r"zero.jpg: not a regular file"):
+    with pytest.raises(ImageError, match=r"zero.jpg: a device or socket, not a regular file"):
         (tmp_path / "zero.jpg").symlink_to("/dev/zero")
         load_image(tmp_path / "zero.jpg")
     assert time.monotonic() - start < 5
@@ -453,3 +458,113 @@ def test_a_keras_file_with_a_bad_crc_is_an_error_naming_it(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match=r"broken.keras: a damaged model file \(BadZipFile"):
         EmotionClassifier.load(path)
+
+
+# ---------------------------------------------------------------------- nothing else changes
+def tree_state(root: Path, skip: Path) -> dict[str, tuple]:
+    """Every entry under ``root`` but ``skip``: its kind, size, mtime and bytes."""
+    state = {}
+    for path in sorted(root.rglob("*")):
+        if path == skip or skip in path.parents:
+            continue
+        info = path.lstat()
+        content = path.read_bytes() if stat.S_ISREG(info.st_mode) else None
+        state[path.relative_to(root).as_posix()] = (
+            stat.S_IFMT(info.st_mode),
+            info.st_size,
+            info.st_mtime_ns,
+            content,
+        )
+    return state
+
+
+@contextlib.contextmanager
+def sandbox() -> Iterator[tuple[Path, Path]]:
+    """A folder that is the working directory and holds emorec's cache (with a file of the
+    user's in it); yields it and the output folder inside it."""
+    with tempfile.TemporaryDirectory() as name:
+        root = Path(name).resolve()
+        (root / "cache").mkdir()
+        (root / "cache" / "kept.txt").write_text("the user's")
+        out = root / "out"
+        previous = os.getcwd()
+        with mock.patch.dict(os.environ, {"EMOREC_CACHE_DIR": str(root / "cache")}):
+            os.chdir(root)
+            try:
+                yield root, out
+            finally:
+                os.chdir(previous)
+
+
+def inputs_for(root: Path, kinds: list[int], seed: int) -> list[Path]:
+    """Photo files of random kinds in ``root/in``: valid, truncated, random bytes, empty, text."""
+    rng = np.random.default_rng(seed)
+    folder = root / "in"
+    folder.mkdir(exist_ok=True)
+    files = []
+    for i, kind in enumerate(kinds):
+        good = ASTRONAUT.read_bytes() if kind == 0 else png(int(rng.integers(0, 256)), 64)
+        data = [
+            good,
+            good[: max(1, len(good) // (2 + kind))],
+            rng.bytes(int(rng.integers(1, 3000))),
+            b"",
+            b"%!PS-Adobe-3.0 EPSF-3.0\n",
+            png(int(rng.integers(0, 256)), 64),
+        ][kind]
+        path = folder / f"{i}.{('jpg', 'png', 'gif', 'webp')[i % 4]}"
+        path.write_bytes(data)
+        files.append(path)
+    return files
+
+
+@settings(max_examples=12, deadline=None)
+@given(kinds=st.lists(st.integers(0, 5), min_size=1, max_size=5), seed=st.integers(0, 2**16))
+def test_predict_changes_nothing_outside_its_output_folder(kinds, seed):
+    from emorec.cli import main
+
+    with sandbox() as (root, out):
+        files = inputs_for(root, kinds, seed)
+        before = tree_state(root, out)
+        code = main(
+            [
+                "predict",
+                *map(str, files),
+                "--annotate",
+                str(out / "ann"),
+                "--output",
+                str(out / "results.json"),
+                "--skip-errors",
+            ]
+        )
+        assert code in (0, 2)
+        assert tree_state(root, out) == before
+        assert (out / "results.json").exists()
+
+
+def test_reading_and_training_change_nothing_outside_the_output_folder(capsys):
+    from emorec.cli import main
+
+    with sandbox() as (root, out):
+        data = root / "faces"
+        rng = np.random.default_rng(0)
+        for c, label in enumerate(("happy", "sad", "surprised")):
+            (data / label).mkdir(parents=True)
+            for i in range(10):
+                img = np.clip(c * 100 + rng.integers(0, 40, (48, 48)), 0, 255).astype("uint8")
+                Image.fromarray(img).save(data / label / f"{i}.png")
+        (data / "happy" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"x" * 20)
+        os.symlink("/dev/zero", data / "sad" / "zero.png")
+        zipped = class_zip(root / "faces.zip", {"happy/bad.png": b"not a png"})
+        before = tree_state(root, out)
+        for source in (data, zipped):
+            with pytest.warns(UserWarning, match="skipped . unreadable image"):
+                EmotionDataset.from_directory(source, errors="skip", progress_bar=False)
+            assert main(["dataset", "summary", str(source), "--errors", "skip"]) == 0
+        args = ["train", str(data), "--model", "mini_xception", "--epochs", "1"]
+        args += ["--batch-size", "8", "--seed", "0", "--output", str(out / "run")]
+        assert main([*args, "--errors", "skip"]) == 0, capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "emorec: warning: " in err and "skipped 2 unreadable image(s)" in err
+        assert tree_state(root, out) == before
+        assert (out / "run" / "best.keras").exists()

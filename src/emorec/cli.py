@@ -24,6 +24,7 @@ import os
 import platform
 import stat
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -392,6 +393,23 @@ def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: boo
     return targets
 
 
+def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the commands that read a dataset (``_read_dataset`` takes them)."""
+    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
+    p.add_argument(
+        "--errors",
+        choices=["raise", "skip"],
+        default="raise",
+        help="on an unreadable image: stop (default) or skip it with a warning and go on",
+    )
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+    """Warnings (a skipped image, a damaged backup) as one ``emorec: warning:`` line."""
+    print(f"emorec: warning: {message}", file=sys.stderr)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``emorec`` command."""
     parser = argparse.ArgumentParser(
@@ -411,15 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
         "summary", help="count images per split and class in a folder, .zip or fer2013.csv"
     )
     q.add_argument("path", help="class folders (optionally under split folders), a .zip, or a .csv")
-    q.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
-    q.add_argument(
-        "--errors",
-        choices=["raise", "skip"],
-        default="raise",
-        help="on an unreadable image: stop (default) or skip it and go on",
-    )
     q.add_argument("--json", action="store_true", help="print JSON")
-    q.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
+    _add_reading_arguments(q)
     q.set_defaults(func=_cmd_dataset_summary)
 
     p = sub.add_parser("download", help="download a dataset through the Kaggle API")
@@ -554,8 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a finished run, or an unfinished one with other settings",
     )
-    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
-    p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
+    _add_reading_arguments(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a model file on a dataset split")
@@ -573,8 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--confusion-matrix", metavar="IMAGE", help="write the confusion matrix image")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
-    p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
+    _add_reading_arguments(p)
     p.set_defaults(func=_cmd_evaluate)
     return parser
 
@@ -593,9 +602,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        if args.command in TF_COMMANDS and not args.debug:
-            _import_tensorflow_quietly()
-        return int(args.func(args))
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.showwarning = _show_warning
+            if args.command in TF_COMMANDS and not args.debug:
+                _import_tensorflow_quietly()
+            return int(args.func(args))
     except KeyboardInterrupt:
         print("emorec: interrupted", file=sys.stderr)
         return 130
