@@ -66,3 +66,19 @@ def test_evaluate_with_tta_equals_predict_proba_argmax():
     assert report.tta == "shift" and (report.confusion == expected).all()
     with pytest.raises(ValueError, match="tta=True"):
         evaluate(model, ds, "train", tta=True)  # type: ignore[arg-type]
+
+
+def test_evaluate_applies_what_the_classifier_applies_by_default(tmp_path):
+    from emorec import EmotionClassifier
+    from emorec.models.card import ModelCard
+
+    model = build_model("mini_xception", num_classes=3)
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 255, (6, 48, 48), dtype=np.uint8)
+    ds = EmotionDataset.from_arrays(x, rng.integers(0, 3, 6), ["a", "b", "c"])
+    assert evaluate(model, ds, "train").tta == "flip"  # no card: DEFAULT_TTA
+    path = tmp_path / "m.keras"
+    model.save(path)
+    ModelCard.from_model(model, ["a", "b", "c"], tta="none").write(path)
+    assert evaluate(path, ds, "train").tta == EmotionClassifier.load(path).tta == "none"
+    assert evaluate(path, ds, "train", tta="shift").tta == "shift"

@@ -20,8 +20,8 @@ import numpy.typing as npt
 from .faces.crops import DEFAULT_MARGIN
 from .images import ChannelOrder, ImageSource, load_image
 from .inference import (
-    DEFAULT_TTA,
     TTA,
+    default_tta,
     predict_model_input,
     predict_proba,
     resolve_labels,
@@ -212,8 +212,7 @@ class EmotionClassifier:
         self.color_mode = self.input_spec.color_mode
         #: The model card (labels, input, metrics by split, provenance); None for a bare model.
         self.card: ModelCard | None = card
-        chosen = tta if tta is not None else (card.tta if card is not None else None)
-        self.tta: TTA = tta_mode(chosen or DEFAULT_TTA)
+        self.tta: TTA = default_tta(tta, card.tta if card is not None else None)
         self.margin = float(margin)
         self.align = bool(align)
         self.batch_size = int(batch_size)

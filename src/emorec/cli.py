@@ -576,9 +576,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--tta",
         nargs="?",
         const="flip",
-        default="none",
+        default=None,
         choices=["none", "flip", "shift"],
-        help="test-time augmentation: flip (default when given) or shift (10 views)",
+        help="test-time augmentation (default: the model card's, as predict applies it; "
+        "--tta alone: flip; shift: 10 views)",
     )
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--confusion-matrix", metavar="IMAGE", help="write the confusion matrix image")

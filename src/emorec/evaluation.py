@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .inference import TTA, predict_proba, resolve_labels, tta_mode
+from .inference import TTA, default_tta, predict_proba, resolve_labels
 from .labels import canonical_label
 
 if TYPE_CHECKING:
@@ -172,7 +172,7 @@ def evaluate(
     dataset: EmotionDataset,
     split: str = "test",
     *,
-    tta: TTA = "none",
+    tta: TTA | None = None,
     batch_size: int = 256,
 ) -> EvaluationReport:
     """Evaluate a model on one split of a dataset.
@@ -185,10 +185,12 @@ def evaluate(
         The data.
     split : str
         Which split (``"test"`` is FER2013's PublicTest in the Kaggle layout).
-    tta : {"none", "flip", "shift"}
+    tta : {"none", "flip", "shift"}, optional
         Test-time augmentation (:mod:`emorec.inference`): ``"flip"`` averages each image with
         its mirror; ``"shift"`` averages ten views (mirror pairs at the centre and shifted
-        3 px).
+        3 px). Default: what :class:`~emorec.EmotionClassifier` applies to the model, its
+        card's ``tta``, else :data:`~emorec.inference.DEFAULT_TTA`; pass ``"none"`` for the
+        bare model.
     batch_size : int
         Images per model call.
 
@@ -212,16 +214,16 @@ def evaluate(
     """
     from .models.card import ModelCard, load_model
 
-    mode = tta_mode(tta)
-    card_labels: tuple[str, ...] | None = None
+    card: ModelCard | None = None
     if isinstance(model_or_path, (str, os.PathLike)):
         name = str(model_or_path)
         model = load_model(model_or_path)
         card = ModelCard.read_optional(model_or_path)
-        card_labels = card.labels if card is not None else None
     else:
         name = getattr(model_or_path, "name", "")
         model = model_or_path
+    mode = default_tta(tta, card.tta if card is not None else None)
+    card_labels = card.labels if card is not None else None
     labels = resolve_labels(model, card_labels=card_labels, fallback=dataset.label_names)
     part = dataset[split]
     if len(part) == 0:

@@ -38,6 +38,7 @@ __all__ = [
     "TTA",
     "TTA_MODES",
     "TTA_SHIFT",
+    "default_tta",
     "predict_model_input",
     "predict_proba",
     "resolve_labels",
@@ -73,6 +74,20 @@ def tta_mode(tta: str) -> TTA:
     if isinstance(tta, str) and tta in TTA_MODES:
         return tta
     raise ValueError(f"tta={tta!r}; expected one of {', '.join(map(repr, TTA_MODES))}")
+
+
+def default_tta(tta: str | None, card_tta: str | None = None) -> TTA:
+    """The test-time augmentation to apply: ``tta`` if given, else the model card's
+    (``card_tta``), else :data:`DEFAULT_TTA`; the one rule of the classifier, ``evaluate``
+    and the command line.
+
+    Examples
+    --------
+    >>> from emorec.inference import default_tta
+    >>> default_tta(None, "none"), default_tta("shift", "none"), default_tta(None)
+    ('none', 'shift', 'flip')
+    """
+    return tta_mode(tta if tta is not None else (card_tta or DEFAULT_TTA))
 
 
 def _views(x: np.ndarray, mode: TTA, shift: int = TTA_SHIFT) -> list[np.ndarray]:
