@@ -81,6 +81,20 @@ def test_malformed_cards_are_clear_errors(model_file, text, message):
     assert str(model_file) in str(info.value)
 
 
+@pytest.mark.parametrize("text", ["[1, 2]", "{not json", '{"labels": 7}'])
+def test_a_malformed_card_stops_load_and_evaluate_not_fer_labels_assumed(model_file, text):
+    import numpy as np
+
+    from emorec import EmotionClassifier, EmotionDataset, evaluate
+
+    _put(model_file, text)
+    with pytest.raises(ValueError, match="m.keras"):
+        EmotionClassifier.load(model_file)
+    data = EmotionDataset.from_arrays(np.zeros((2, 48, 48), np.uint8), [0, 1], ["yes", "no"])
+    with pytest.raises(ValueError, match="m.keras"):
+        evaluate(model_file, data, "train")
+
+
 def test_read_card_does_not_import_tensorflow(model_file):
     ModelCard(labels=("yes", "no")).write(model_file)
     code = (

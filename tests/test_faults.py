@@ -29,8 +29,9 @@ EPOCHS = 4
 
 FAULT_SCRIPT = textwrap.dedent(
     """
-    import os, signal, sys, threading, time
+    import logging, os, signal, sys, threading, time
     import keras
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # "resuming ... (N epochs done)"
     sys.path.insert(0, {tests!r})
     from conftest import separable_dataset
     from emorec import Trainer
@@ -125,6 +126,30 @@ def check_finished(out: Path) -> None:
     assert not [p.name for p in out.iterdir() if ".partial" in p.name]
 
 
+def check_after_kill(out: Path) -> None:
+    """What a kill leaves, before any rerun: every file emorec wrote is whole (the models and
+    training states load, ``config.json`` parses), and ``history.csv`` has a complete row for
+    every epoch the newest training state holds (a row may run ahead of it: it is rolled back
+    on resume), so history, backup and run state agree."""
+    import h5py
+    import keras
+
+    if (out / "config.json").exists():
+        assert isinstance(json.loads((out / "config.json").read_text()), dict)
+    for model in [*out.glob("*.keras"), *out.glob("backup/*.keras")]:
+        if ".partial" not in model.name:
+            keras.saving.load_model(model, compile=False)
+    states = sorted(p for p in out.glob("backup/epoch-*.weights.h5") if ".partial" not in p.name)
+    for state in states:
+        with h5py.File(state, "r"):
+            pass
+    if states:
+        newest = int(states[-1].name.split("-")[1].split(".")[0])
+        header, *rows = (out / "history.csv").read_text().splitlines()
+        complete = [r for r in rows if r.count(",") == header.count(",")]
+        assert [r.split(",")[0] for r in complete[:newest]] == [str(e) for e in range(newest)]
+
+
 def is_finished(out: Path) -> bool:
     config = out / "config.json"
     return config.exists() and json.loads(config.read_text()).get("status") == "finished"
@@ -151,6 +176,7 @@ def finish(tmp_path: Path, out: Path, attempts: int = 3) -> None:
     [
         ("backup", "", 2),  # the second epoch's training state, half written
         ("model", "", 1),  # the first best model (Keras writes it in place), half written
+        ("model", "", 2),  # a later one: the best model before it must survive the kill
         ("model", "", 99),  # never: a control run with the patch in place
         ("atomic", "weights.h5", 3),  # the third state, before its rename
         ("atomic", "final.keras", 1),  # final.keras's card, inside the final model's write
@@ -170,6 +196,7 @@ def test_a_kill_at_a_chosen_moment_then_the_same_command_finishes(tmp_path, faul
         check_finished(out)
         return
     assert first.returncode == -signal.SIGKILL, first.stderr[-3000:]
+    check_after_kill(out)
     finish(tmp_path, out)
 
 
@@ -185,24 +212,34 @@ def test_kills_at_random_moments_several_times_in_a_row(tmp_path):
     rng = random.Random(int(os.environ.get("EMOREC_FAULT_SEED", "0")))
     killed = 0
     for _ in range(4):
-        delay = rng.uniform(0.05, 0.95) * fit_seconds
+        # each under half a run: the first two kills land before the run can end
+        delay = rng.uniform(0.05, 0.45) * fit_seconds
         result = run_training(tmp_path, out, {"FAULT": "random", "FAULT_DELAY": f"{delay:.3f}"})
         if result.returncode == 0 or is_finished(out):
             break
         assert result.returncode == -signal.SIGKILL, result.stderr[-3000:]
+        check_after_kill(out)
         killed += 1
     finish(tmp_path, out)
-    assert killed >= 1
+    assert killed >= 2
 
 
-def test_a_backup_damaged_on_disk_is_skipped_with_a_warning(tmp_path):
+@pytest.mark.parametrize("damaged", ["newest", "both"])
+def test_a_backup_damaged_on_disk_is_skipped_with_a_warning(tmp_path, damaged):
     out = tmp_path / "run"
     first = run_training(tmp_path, out, {"FAULT": "after_backup", "FAULT_AT": "2"})
     assert first.returncode == -signal.SIGKILL
     states = sorted((out / "backup").glob("epoch-*.weights.h5"))
     assert [p.name for p in states] == ["epoch-0002.weights.h5", "epoch-0003.weights.h5"]
-    states[-1].write_bytes(b"\x89HDF\r\n" + b"\0" * 100)  # damaged after it was written
+    for state in states[-1:] if damaged == "newest" else states:  # damaged after it was written
+        state.write_bytes(b"\x89HDF\r\n" + b"\0" * 100)
     result = run_training(tmp_path, out, {})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "epoch-0003.weights.h5: a damaged training backup" in result.stderr
+    if damaged == "newest":  # resumed from the state before it
+        assert "(2 epochs done)" in result.stderr
+    else:  # none loads: the run starts again from its first epoch, never a dead end
+        assert "epoch-0002.weights.h5: a damaged training backup" in result.stderr
+        assert "no training backup could be loaded" in result.stderr
+        assert "(0 epochs done)" in result.stderr
     check_finished(out)

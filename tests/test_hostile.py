@@ -33,6 +33,26 @@ from emorec.data.readers import MAX_IMAGE_BYTES
 DOCUMENTED = (ImageError, ValueError, TypeError, OSError)
 
 
+@contextlib.contextmanager
+def bounded(megabytes: float = 64, seconds: float = 5) -> Iterator[None]:
+    """Fail if the block takes longer than ``seconds`` or its Python and numpy allocations
+    (tracemalloc) peak above ``megabytes``: the bounded cost of one hostile case."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        peak = tracemalloc.get_traced_memory()[1] - base
+        if not was_tracing:
+            tracemalloc.stop()
+    assert time.monotonic() - start < seconds
+    assert peak < megabytes * 2**20, f"{peak / 2**20:.0f} MB allocated"
+
+
 def png(value: int = 128, size: int = 48) -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (size, size), value).save(buffer, "PNG")
@@ -203,14 +223,13 @@ def test_load_image_refuses_a_fifo_without_blocking(tmp_path):
 @settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096))
 def test_random_bytes_decode_or_fail_with_a_documented_error(data):
-    start = time.monotonic()
-    try:
-        out = load_image(data, "L", name="random.bin")
-    except DOCUMENTED as exc:
-        assert "random.bin" in str(exc)
-    else:
-        assert out.dtype == np.uint8 and out.ndim == 3
-    assert time.monotonic() - start < 2
+    with bounded(seconds=2):
+        try:
+            out = load_image(data, "L", name="random.bin")
+        except DOCUMENTED as exc:
+            assert "random.bin" in str(exc)
+        else:
+            assert out.dtype == np.uint8 and out.ndim == 3
 
 
 @settings(max_examples=60, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
@@ -221,10 +240,11 @@ def test_corrupted_pngs_fail_with_a_documented_error(data, flips):
     raw = bytearray(png(77) + data)
     for i in flips:
         raw[i % len(raw)] ^= 0x5A
-    try:
-        load_image(bytes(raw), "L", name="flipped.png")
-    except DOCUMENTED as exc:
-        assert "flipped.png" in str(exc)
+    with bounded(seconds=3):
+        try:
+            load_image(bytes(raw), "L", name="flipped.png")
+        except DOCUMENTED as exc:
+            assert "flipped.png" in str(exc)
 
 
 member_names = st.text(
@@ -247,10 +267,11 @@ def test_random_member_names_and_sizes(tmp_path, names, sizes):
             zf.writestr(name, payload)
     before = sorted(p.name for p in tmp_path.iterdir())
     for errors in ("raise", "skip"):
-        try:
-            EmotionDataset.from_directory(path, errors=errors, progress_bar=False)
-        except DOCUMENTED as exc:
-            assert str(path) in str(exc) or "random.zip" in str(exc)
+        with bounded():
+            try:
+                EmotionDataset.from_directory(path, errors=errors, progress_bar=False)
+            except DOCUMENTED as exc:
+                assert str(path) in str(exc) or "random.zip" in str(exc)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing extracted or written
 
 
@@ -308,10 +329,11 @@ def test_random_csv_rows(tmp_path, rows):
         encoding="utf-8",
         errors="surrogatepass",
     )
-    try:
-        EmotionDataset.from_csv(path, progress_bar=False)
-    except DOCUMENTED as exc:
-        assert "random.csv" in str(exc)
+    with bounded():
+        try:
+            EmotionDataset.from_csv(path, progress_bar=False)
+        except DOCUMENTED as exc:
+            assert "random.csv" in str(exc)
 
 
 # ---------------------------------------------------------------------- arrays and arguments
@@ -328,6 +350,23 @@ def test_non_finite_pixels_are_refused_not_clipped(clf, value):
     crops[1, 3, 4] = value
     with pytest.raises(ImageError, match="out of range"):
         clf.predict_proba(crops)
+
+
+def test_a_model_whose_outputs_are_nan_makes_predict_raise():
+    import keras
+
+    from emorec import EmotionClassifier
+
+    inputs = keras.Input((48, 48, 1))
+    nan = keras.layers.Lambda(lambda x: keras.ops.log(keras.ops.zeros_like(x[:, 0, 0, :])) * 0)
+    outputs = keras.layers.Dense(7)(nan(inputs))  # log(0) * 0 = NaN
+    model = keras.Model(inputs, outputs)
+    clf = EmotionClassifier(model)
+    face = np.full((48, 48), 100, np.uint8)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.predict(face)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        clf.predict_proba(face[None])
 
 
 def test_empty_batches_unknown_errors_values_and_none_items(clf):
@@ -372,6 +411,49 @@ def test_cli_reads_a_photo_from_standard_input(monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", Stdin())
     assert main(["predict", "-"]) == 0
     assert capsys.readouterr().out.startswith("<stdin>: face 1 at (")
+
+
+def test_cli_reads_a_pipe_given_as_dev_stdin():
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "emorec.cli", "predict", "/dev/stdin"],
+        input=ASTRONAUT.read_bytes(),  # a pipe, as from `cat photo.jpg |`
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert proc.stdout.decode().startswith("<stdin>: face 1 at (")
+
+
+def _serve(fifo: Path, data: bytes) -> threading.Thread:
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+@needs_fifo
+def test_cli_reads_a_named_pipe_up_to_a_limit(tmp_path, monkeypatch, capsys):
+    from emorec.cli import main
+
+    fifo = tmp_path / "camera.jpg"
+    os.mkfifo(fifo)
+    _serve(fifo, ASTRONAUT.read_bytes())
+    assert main(["predict", str(fifo)]) == 0
+    assert capsys.readouterr().out.startswith(f"{fifo}: face 1 at (")
+    monkeypatch.setattr("emorec.cli.MAX_STREAM_BYTES", 1000)
+    _serve(fifo, b"x" * 5000)
+    assert main(["predict", str(fifo)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"emorec: error: {fifo}: more than 1000 bytes; expected one photo"
+    )
+    assert main(["predict", "-", "/dev/stdin"]) == 2
+    assert "can be read once only" in capsys.readouterr().err
 
 
 def test_cli_annotations_of_photos_with_the_same_name_do_not_collide(tmp_path, capsys):
