@@ -59,6 +59,20 @@ def test_debug_shows_the_error_with_its_traceback(tmp_path):
         main(["--debug", "dataset", "summary", str(tmp_path / "missing.zip")])
 
 
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    # `emorec info | head -1`: the reader has gone when emorec writes
+    class ClosedPipe:
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert main(["info"]) == 141
+    assert capsys.readouterr().err == ""
+
+
 def test_console_script_runs_in_a_fresh_process(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("emotion,Usage\n1,Training\n")

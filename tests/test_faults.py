@@ -119,6 +119,7 @@ def check_finished(out: Path) -> None:
     assert config["status"] == "finished" and config["epochs_done"] == EPOCHS
     lines = (out / "history.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == [str(e) for e in range(EPOCHS)]
+    assert (out / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     for name in ("best.keras", "final.keras"):
         model = keras.saving.load_model(out / name, compile=False)
         assert model.output_shape == (None, 3)
@@ -183,6 +184,8 @@ def finish(tmp_path: Path, out: Path, attempts: int = 3) -> None:
         ("atomic", "final.keras", 2),  # final.keras itself
         ("atomic", "best.keras", 1),  # best.keras with its card, at the end of the run
         ("atomic", "config.json", 2),  # the run marked finished
+        ("atomic", ".emorec-run.json", 1),  # the run folder's marker, the first file written
+        ("atomic", "training_curves.png", 1),  # the curves, the last file of the run
         ("before_backup", "", 1),  # the epoch's history row written, its backup not
         ("after_backup", "", 2),
         ("after_backup", "", EPOCHS - 1),  # every epoch trained, nothing of the end saved

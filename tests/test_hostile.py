@@ -616,7 +616,8 @@ def test_predict_changes_nothing_outside_its_output_folder(kinds, seed):
                 str(out / "ann"),
                 "--output",
                 str(out / "results.json"),
-                "--skip-errors",
+                "--errors",
+                "skip",
             ]
         )
         assert code in (0, 2)

@@ -312,7 +312,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     results = clf.predict(
         [s if isinstance(s, bytes) else str(s) for s in sources],
         detect_faces=detect,
-        errors="skip" if args.skip_errors else "raise",
+        errors=args.errors,
     )
     labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
     for index, result in enumerate(results):
@@ -346,7 +346,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             for n, face in enumerate(result, 1):
                 others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
                 rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
-                print(f"{label}: face {n} at {face.box}: {face.label} {face.score:.0%} ({rest})")
+                x, y, w, h = face.box
+                where = f"(x={x}, y={y}, w={w}, h={h})"
+                print(f"{label}: face {n} at {where}: {face.label} {face.score:.0%} ({rest})")
     for target in targets:
         print(f"wrote {target}", file=sys.stderr)
     failed = sum(isinstance(r, SkippedImage) for r in results)
@@ -462,9 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--output", metavar="FILE", help="write the results as JSON to FILE")
     p.add_argument(
-        "--skip-errors",
-        action="store_true",
-        help="report unreadable photos and go on (exit status 2 at the end)",
+        "--errors",
+        choices=["raise", "skip"],
+        default="raise",
+        help="on an unreadable photo: stop (default), or report it and go on (exit status 2 "
+        "at the end)",
+    )
+    p.add_argument(  # the earlier spelling, still taken
+        "--skip-errors", action="store_const", const="skip", dest="errors", help=argparse.SUPPRESS
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=_cmd_predict)
@@ -612,6 +619,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("emorec: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # ``emorec ... | head``: the reader has gone; end quietly
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)  # Python flushes stdout at exit
+            os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell tool killed by the closed pipe
     except USER_ERRORS as exc:
         if args.debug:
             raise

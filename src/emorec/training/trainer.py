@@ -671,6 +671,8 @@ class Trainer:
                 **self.init_from,
                 **({"training": self._donor_training} if self._donor_training else {}),
             }
+        if any(k in whole for k in ("loss", "accuracy")):  # before the run is marked finished
+            run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
         run.finish(
             self.model,
             self.labels,
@@ -680,8 +682,6 @@ class Trainer:
             saved_as=as_float32,
             calibrate=self._calibrate if self.val_name else None,
         )
-        if any(k in whole for k in ("loss", "accuracy")):
-            run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
         return history
 
     def _check_finite(
