@@ -101,3 +101,16 @@ def test_image_size_option_resizes_mixed_sizes(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["image_shape"]["train"] == [48, 48, 1]
     assert main(["dataset", "summary", str(tmp_path), "--image-size", "big"]) == 2
     assert "expected a size such as 48" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "command", ["info", "dataset summary", "download", "predict", "models", "train", "evaluate"]
+)
+def test_help_shows_defaults_and_an_example(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command.split(), "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"example:\n  emorec {command}" in out
+    if command == "train":
+        assert "training epochs (default: 30)" in out and "(default: 0)" in out

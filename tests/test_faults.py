@@ -128,8 +128,8 @@ def check_finished(out: Path) -> None:
 
 
 def check_after_kill(out: Path) -> None:
-    """What a kill leaves, before any rerun: every file emorec wrote is whole (the models and
-    training states load, ``config.json`` parses), and ``history.csv`` has a complete row for
+    """What a kill leaves, before any rerun: every file emorec committed is whole (the models
+    and training states load, ``config.json`` parses), and ``history.csv`` has a complete row for
     every epoch the newest training state holds (a row may run ahead of it: it is rolled back
     on resume), so history, backup and run state agree."""
     import h5py
@@ -137,7 +137,9 @@ def check_after_kill(out: Path) -> None:
 
     if (out / "config.json").exists():
         assert isinstance(json.loads((out / "config.json").read_text()), dict)
-    for model in [*out.glob("*.keras"), *out.glob("backup/*.keras")]:
+    # (backup/best-NNNN.keras is a candidate, written in place by Keras and committed as
+    # best.keras with its epoch's state; a torn one is discarded on resume)
+    for model in out.glob("*.keras"):
         if ".partial" not in model.name:
             keras.saving.load_model(model, compile=False)
     states = sorted(p for p in out.glob("backup/epoch-*.weights.h5") if ".partial" not in p.name)

@@ -397,7 +397,12 @@ def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: boo
 
 def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
     """The options of the commands that read a dataset (``_read_dataset`` takes them)."""
-    p.add_argument("--color-mode", choices=["grayscale", "rgb"], default="grayscale")
+    p.add_argument(
+        "--color-mode",
+        choices=["grayscale", "rgb"],
+        default="grayscale",
+        help="channels to read the images as",
+    )
     p.add_argument("--image-size", metavar="HxW", help="resize images on reading, e.g. 48x48")
     p.add_argument(
         "--errors",
@@ -410,6 +415,56 @@ def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
 def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
     """Warnings (a skipped image, a damaged backup) as one ``emorec: warning:`` line."""
     print(f"emorec: warning: {message}", file=sys.stderr)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """``--help`` with each option's default (unless its help says it) and the examples."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            not action.option_strings
+            or "default" in text
+            or default is None
+            or default is False
+            or default == []
+            or default == argparse.SUPPRESS
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("example:"):  # the examples keep their lines
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+#: One or two runnable lines per command, shown at the end of its ``--help``.
+EXAMPLES = {
+    "info": "emorec info --json",
+    "dataset summary": "emorec dataset summary fer2013.zip --errors skip",
+    "download": "emorec download fer2013 --dir data/",
+    "predict": "emorec predict photo.jpg --annotate photo_emotions.jpg\n"
+    "  emorec predict a.jpg b.png --output results.json --errors skip",
+    "models": "emorec models 'vgg*' --params",
+    "train": "emorec train fer2013.zip --model vgg_m --epochs 60 --schedule cosine "
+    "--output runs/vgg_m",
+    "evaluate": "emorec evaluate runs/vgg_m/best.keras fer2013.zip --split test "
+    "--confusion-matrix cm.png",
+}
+
+
+def _dress(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """Give every (sub)command the help formatter and its examples."""
+    parser.formatter_class = _HelpFormatter
+    command = prefix.strip()
+    if command in EXAMPLES:
+        parser.epilog = f"example:\n  {EXAMPLES[command]}"
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                _dress(child, f"{prefix} {name}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -491,9 +546,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", help="class folders, a .zip of them, or fer2013.csv")
     p.add_argument("--model", required=True, help="architecture name (see: emorec models)")
     p.add_argument("--output", required=True, help="folder for the run's files")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs")
+    p.add_argument("--batch-size", type=int, default=64, help="images per training step")
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "adam", "adamw"],
+        default="sgd",
+        help="sgd: Nesterov momentum 0.9",
+    )
     p.add_argument(
         "--learning-rate",
         "--lr",
@@ -501,10 +561,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="default 0.05 for sgd, 0.001 for adam(w)",
     )
-    p.add_argument("--schedule", choices=["plateau", "cosine", "constant"], default="plateau")
-    p.add_argument("--warmup-epochs", type=int, default=0)
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument(
+        "--schedule",
+        choices=["plateau", "cosine", "constant"],
+        default="plateau",
+        help="learning-rate schedule",
+    )
+    p.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear warm-up")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay")
+    p.add_argument(
+        "--label-smoothing", type=float, default=0.1, help="label smoothing of the targets"
+    )
     p.add_argument(
         "--ema",
         type=float,
@@ -517,7 +584,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.1,
         help="fraction of train to validate on (default 0.1), a split name, or 0",
     )
-    p.add_argument("--class-weight", choices=["balanced"], default=None)
+    p.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="weigh the loss by inverse class frequency (default: off)",
+    )
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument(
         "--augment",
@@ -559,7 +631,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="patience in epochs (0: off; default 10 with plateau, off otherwise)",
     )
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None, help="seed of weights, split and augmentation")
     p.add_argument(
         "--model-arg",
         action="append",
@@ -588,11 +660,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="test-time augmentation (default: the model card's, as predict applies it; "
         "--tta alone: flip; shift: 10 views)",
     )
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--batch-size", type=int, default=256, help="images per model call")
     p.add_argument("--confusion-matrix", metavar="IMAGE", help="write the confusion matrix image")
     p.add_argument("--json", action="store_true", help="print JSON")
     _add_reading_arguments(p)
     p.set_defaults(func=_cmd_evaluate)
+    _dress(parser)
     return parser
 
 
