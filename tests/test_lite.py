@@ -170,3 +170,28 @@ def test_cli_predict_with_the_fast_model(capsys):
     assert main(["predict", str(ASTRONAUT), "--model", FAST, "--json"]) == 0
     [result] = json.loads(capsys.readouterr().out)
     assert result["faces"][0]["label"] in LABELS
+
+
+def test_export_and_the_interpreter_print_nothing(small, tmp_path, capfd):
+    import subprocess
+    import sys
+
+    clf, _ = small
+    capfd.readouterr()
+    rng = np.random.default_rng(0)
+    clf.export(
+        tmp_path / "q.tflite",
+        "tflite",
+        quantize="int8",
+        representative=rng.integers(0, 255, (8, 48, 48, 1), dtype=np.uint8),
+    )
+    out, err = capfd.readouterr()
+    assert out == "" and "fully_quantize" not in err
+    # the XNNPACK "INFO" line is printed once a process: look in a fresh one
+    code = (
+        "import numpy as np; from emorec import EmotionClassifier; "
+        f"c = EmotionClassifier.load({str(tmp_path / 'q.tflite')!r}); "
+        "print(c.predict_proba(np.zeros((1, 48, 48), np.uint8)).shape)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "(1, 3)" and "XNNPACK" not in proc.stderr

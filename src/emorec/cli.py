@@ -44,31 +44,14 @@ TF_COMMANDS = {"predict", "train", "evaluate", "models"}
 
 
 def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the C++ start-up lines (oneDNN, CUDA probes) kept off stderr.
+    """Import TensorFlow with the C++ start-up lines (oneDNN, CUDA probes) kept off stderr
+    (:func:`emorec._native.quiet_native`), for the import and the device probe only."""
+    from ._native import quiet_native
 
-    TensorFlow writes them before its logging is configured, so ``TF_CPP_MIN_LOG_LEVEL`` does
-    not reach them; the file descriptor is redirected for the import and the device probe
-    only. Python errors raised meanwhile still surface once stderr is back.
-    """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # a captured or replaced stderr
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, fd)
-    try:
+    with quiet_native():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(devnull)
 
 
 def _read_dataset(path: str, args: argparse.Namespace) -> Any:
@@ -682,6 +665,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.debug:
+        from . import _native
+
+        _native.SHOW = True
     try:
         with warnings.catch_warnings():
             if not args.debug:

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._files import write_atomic
+from ._native import quiet_native
 from .images import load_batch
 from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
@@ -95,7 +96,9 @@ def to_tflite(
     elif quantize == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
-    with contextlib.redirect_stdout(io.StringIO()):  # Keras prints the traced endpoint
+    # Keras prints the traced endpoint (Python); the converter its quantization summary and
+    # MLIR diagnostics (C++)
+    with contextlib.redirect_stdout(io.StringIO()), quiet_native(stdout=True):
         return bytes(converter.convert())
 
 

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._native import quiet_native
+
 __all__ = ["LiteModel", "card_path", "default_threads", "load_tflite_interpreter"]
 
 logger = logging.getLogger(__name__)
@@ -78,11 +80,14 @@ def load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> An
                 message=r"\s*Warning: tf\.lite\.Interpreter is deprecated",
                 category=UserWarning,
             )
-            interpreter = lite.Interpreter(model_content=model_content, num_threads=num_threads)
+            with quiet_native():  # the XNNPACK "INFO" line
+                interpreter = lite.Interpreter(model_content=model_content, num_threads=num_threads)
+                interpreter.allocate_tensors()
         logger.debug("TFLite runs on tensorflow.lite.Interpreter (ai_edge_litert not found)")
     else:
-        interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
-    interpreter.allocate_tensors()
+        with quiet_native():
+            interpreter = Interpreter(model_content=model_content, num_threads=num_threads)
+            interpreter.allocate_tensors()
     return interpreter
 
 
