@@ -114,3 +114,14 @@ def test_help_shows_defaults_and_an_example(command, capsys):
     assert f"example:\n  emorec {command}" in out
     if command == "train":
         assert "training epochs (default: 30)" in out and "(default: 0)" in out
+
+
+def test_models_lists_names_without_importing_tensorflow():
+    code = (
+        "import sys; from emorec.cli import main; code = main(['models']); "
+        "print(code, 'tensorflow' in sys.modules, 'keras' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1] == "0 False False" and "  vgg_m" in lines and proc.stderr == ""
+    assert any(line.startswith("  fer2013_vgg_m (vgg_m") for line in lines)

@@ -673,7 +673,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.showwarning = _show_warning
-            if args.command in TF_COMMANDS and not args.debug:
+            needs_tf = args.command in TF_COMMANDS and not (
+                args.command == "models" and not args.params
+            )
+            if needs_tf and not args.debug:
                 _import_tensorflow_quietly()
             return int(args.func(args))
     except KeyboardInterrupt:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
 import numpy as np
 
 __all__ = ["classifier_head", "preprocessing"]
@@ -41,6 +40,8 @@ def preprocessing(
     inputs, x
         The ``keras.Input`` and the preprocessed tensor.
     """
+    import keras
+
     inputs = keras.Input(shape=input_shape, name="pixels")
     x = inputs
     have = input_shape[-1]
@@ -66,6 +67,8 @@ def preprocessing(
 
 def classifier_head(x: Any, num_classes: int, *, dropout: float = 0.0) -> Any:
     """Global average pooling, dropout, a dense layer and softmax probabilities."""
+    import keras
+
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
@@ -75,6 +78,8 @@ def classifier_head(x: Any, num_classes: int, *, dropout: float = 0.0) -> Any:
 
 def conv_bn_relu(x: Any, filters: int, name: str, *, kernel: int = 3, strides: int = 1) -> Any:
     """3x3 convolution (no bias), batch normalisation, ReLU."""
+    import keras
+
     x = keras.layers.Conv2D(
         filters,
         kernel,

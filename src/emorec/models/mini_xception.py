@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
 from ._blocks import classifier_head, conv_bn_relu, preprocessing
 from .registry import register_model
 
@@ -38,6 +36,8 @@ def mini_xception(
     >>> build_model("mini_xception").count_params() < 100_000
     True
     """
+    import keras
+
     layers = keras.layers
     inputs, x = preprocessing(input_shape)
     x = conv_bn_relu(x, 8, "stem1")

@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
 from ._blocks import classifier_head, conv_bn_relu, preprocessing
 from .registry import register_model
 
@@ -25,6 +23,8 @@ __all__ = ["resnet", "resnet_s"]
 
 
 def _block(x: Any, width: int, stride: int, name: str) -> Any:
+    import keras
+
     layers = keras.layers
     shortcut = x
     if stride != 1 or x.shape[-1] != width:
@@ -59,6 +59,8 @@ def resnet(
     name: str = "resnet",
 ) -> Any:
     """A ResNet of basic blocks; each stage after the first halves the resolution."""
+    import keras
+
     inputs, x = preprocessing(input_shape)
     x = conv_bn_relu(x, stem, "stem")
     x = keras.layers.MaxPooling2D(2, name="stem_pool")(x)

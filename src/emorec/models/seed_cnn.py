@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from ._blocks import preprocessing
 from .registry import register_model
 
@@ -27,6 +25,8 @@ def seed_cnn(*, input_shape: tuple[int, int, int], num_classes: int, dropout: fl
     >>> build_model("seed_cnn").count_params() > 2_000_000
     True
     """
+    import keras
+
     inputs, x = preprocessing(input_shape)
     layers = keras.layers
     x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)

@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import keras
-
 from ._blocks import classifier_head, conv_bn_relu, preprocessing
 from .registry import register_model
 
@@ -54,6 +52,8 @@ def vgg(
         Work on the central ``crop`` x ``crop`` pixels (for example 40 of FER2013's 48): random
         crops in training, through the pipeline's shifts, at about 1.4 times the speed.
     """
+    import keras
+
     inputs, x = preprocessing(input_shape, image_size=image_size, crop=crop)
     for s, width in enumerate(widths, 1):
         for c in range(1, convs_per_stage + 1):
