@@ -195,3 +195,23 @@ def test_export_and_the_interpreter_print_nothing(small, tmp_path, capfd):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "(1, 3)" and "XNNPACK" not in proc.stderr
+
+
+def test_tensorflows_start_up_lines_stay_off_the_terminal():
+    import subprocess
+    import sys
+
+    code = "import emorec; print(emorec.build_model('mini_xception').count_params())"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    quiet = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert quiet.stderr == "" and quiet.stdout.strip().isdigit()
+    loud = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
+    )
+    assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()  # asked for: shown

@@ -10,6 +10,7 @@ Examples
 ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')
 """
 
+from . import _native
 from ._version import __version__
 from .classifier import EmotionClassifier, FacePrediction, SkippedImage, predict_emotion
 from .data import DatasetSplit, EmotionDataset
@@ -26,6 +27,8 @@ from .models import (
     register_model,
 )
 from .training import Trainer
+
+_native.install()  # TensorFlow's C++ start-up lines kept off the terminal
 
 __all__ = [
     "DEFAULT_TTA",

@@ -4,6 +4,11 @@ of every interpreter, the converter's quantization summary) bypasses Python and
 ``TF_CPP_MIN_LOG_LEVEL``, so :func:`quiet_native` points the file descriptors at
 ``os.devnull`` for the native call only.
 
+TensorFlow's start-up lines (oneDNN, the CUDA probes on a machine without a GPU) come from
+its import and its first device probe, which may happen anywhere in emorec (or in the
+user's code after ``import emorec``): :func:`install` (run by ``import emorec``) wraps the
+first import of ``tensorflow`` in :func:`quiet_native`, probe included, once.
+
 They are shown when :data:`SHOW` is true (the CLI's ``--debug`` sets it) or when the user
 asks TensorFlow for everything with ``TF_CPP_MIN_LOG_LEVEL=0``.
 """
@@ -11,11 +16,15 @@ asks TensorFlow for everything with ``TF_CPP_MIN_LOG_LEVEL=0``.
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from types import ModuleType
 
-__all__ = ["SHOW", "quiet_native"]
+__all__ = ["SHOW", "install", "quiet_native"]
 
 #: Show the native lines (``emorec --debug``).
 SHOW = False
@@ -63,3 +72,44 @@ def quiet_native(stdout: bool = False, stderr: bool = True) -> Iterator[None]:
             os.close(copy)
         if devnull is not None:
             os.close(devnull)
+
+
+class _QuietLoader(importlib.abc.Loader):
+    """Runs the real loader of ``tensorflow`` and its device probe under :func:`quiet_native`."""
+
+    def __init__(self, real: importlib.abc.Loader) -> None:
+        self.real = real
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self.real.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        with quiet_native():
+            self.real.exec_module(module)
+            with contextlib.suppress(Exception):  # the CUDA probe prints on first use
+                module.config.list_physical_devices()
+
+
+class _QuietTensorFlow(importlib.abc.MetaPathFinder):
+    """Finds ``tensorflow`` once, the usual way, and hands it a :class:`_QuietLoader`."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "tensorflow":
+            return None
+        with contextlib.suppress(ValueError):
+            sys.meta_path.remove(self)  # once: the real finders from here on
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None or not _wanted():
+            return spec
+        spec.loader = _QuietLoader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Quiet TensorFlow's start-up lines, if it is not imported yet (see the module's text)."""
+    if "tensorflow" not in sys.modules and not any(
+        isinstance(f, _QuietTensorFlow) for f in sys.meta_path
+    ):
+        sys.meta_path.insert(0, _QuietTensorFlow())

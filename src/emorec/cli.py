@@ -38,22 +38,6 @@ __all__ = ["main"]
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, KaggleError)
 
 
-#: Commands that run a model (TensorFlow is imported up front, with its native start-up log
-#: lines silenced unless --debug).
-TF_COMMANDS = {"predict", "train", "evaluate", "models"}
-
-
-def _import_tensorflow_quietly() -> None:
-    """Import TensorFlow with the C++ start-up lines (oneDNN, CUDA probes) kept off stderr
-    (:func:`emorec._native.quiet_native`), for the import and the device probe only."""
-    from ._native import quiet_native
-
-    with quiet_native():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-
-
 def _read_dataset(path: str, args: argparse.Namespace) -> Any:
     from .data import EmotionDataset
 
@@ -673,11 +657,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.showwarning = _show_warning
-            needs_tf = args.command in TF_COMMANDS and not (
-                args.command == "models" and not args.params
-            )
-            if needs_tf and not args.debug:
-                _import_tensorflow_quietly()
             return int(args.func(args))
     except KeyboardInterrupt:
         print("emorec: interrupted", file=sys.stderr)
