@@ -47,8 +47,10 @@ def _draw(stream: TextIO, desc: str, done: int, total: int, elapsed: float) -> N
     width = 30
     filled = int(width * done / total)
     rate = done / elapsed if elapsed > 0 else 0.0
+    left = (total - done) / rate if rate > 0 else 0.0
+    eta = f" ETA {int(left // 60)}:{int(left % 60):02d}" if done < total and rate > 0 else ""
     stream.write(
         f"\r{desc}: {done}/{total} [{'#' * filled}{'-' * (width - filled)}] "
-        f"{100 * done / total:3.0f}% {rate:,.0f}/s"
+        f"{100 * done / total:3.0f}% {rate:,.1f}/s{eta}  "
     )
     stream.flush()

@@ -7,9 +7,12 @@ batched model call, and returns a :class:`FacePrediction` per face.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -29,6 +32,7 @@ from .inference import (
 )
 from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
+from .sources import expand_sources
 
 if TYPE_CHECKING:
     import keras
@@ -401,29 +405,174 @@ class EmotionClassifier:
             boxes = [boxes]
         if boxes is not None and len(boxes) != len(items):
             raise ValueError(f"boxes for {len(boxes)} images given for {len(items)} images")
-        work: list[_Item] = []
-        crops: list[np.ndarray] = []
-        for i, image in enumerate(items):
-            source = _describe(image, i)
-            item = _Item(i, source)
-            work.append(item)
-            try:
-                if image is None:
-                    raise ValueError(f"{source}: None is not an image")
-                rgb = load_image(
-                    image,
-                    "rgb",
-                    name=source if isinstance(image, str | Path) else None,
-                    channel_order=channel_order,
+        prepared = [
+            self._prepare(
+                image,
+                i,
+                None if boxes is None else boxes[i],
+                detect_faces,
+                channel_order,
+                skip=errors == "skip" and not single,
+            )
+            for i, image in enumerate(items)
+        ]
+        results = self._classify(prepared, mode)
+        return results[0] if single else results
+
+    def predict_iter(
+        self,
+        images: Any,
+        *,
+        detect_faces: bool | Literal["auto"] = "auto",
+        errors: Literal["raise", "skip"] = "raise",
+        tta: TTA | None = None,
+        channel_order: ChannelOrder = "rgb",
+        pattern: str = "*",
+        recursive: bool = False,
+        chunk_size: int = 32,
+        workers: int | None = None,
+    ) -> Iterator[tuple[str, list[FacePrediction] | SkippedImage]]:
+        """Predict over a collection, streaming: yields ``(source, faces)`` in input order.
+
+        Decoding and face detection run on ``workers`` threads while the model classifies
+        the faces of ``chunk_size`` images in one batched call; at most ``2 * chunk_size``
+        images are in flight, so memory stays bounded however long the collection is.
+
+        Parameters
+        ----------
+        images : path, folder, glob, image, or an iterable of them
+            Expanded by :func:`emorec.sources.expand_sources` (folders and globs give their
+            image files, sorted; ``pattern`` and ``recursive`` apply to them); any iterable
+            works, a generator included, and is read as the results are consumed.
+        detect_faces, errors, tta, channel_order
+            As for :meth:`predict`; with ``errors="skip"`` an unreadable item yields a
+            :class:`SkippedImage`, with ``"raise"`` its error is raised when its turn comes
+            (the results before it have been yielded).
+        chunk_size : int
+            Images classified together.
+        workers : int, optional
+            Threads that decode and detect (default: the CPU count, at most 4).
+
+        Yields
+        ------
+        (str, list of FacePrediction or SkippedImage)
+            The source (the path, or ``<type #index>`` for an in-memory image) and its result.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from emorec import EmotionClassifier
+        >>> clf = EmotionClassifier.load()
+        >>> crops = (np.full((48, 48), v, np.uint8) for v in (0, 128, 255))  # any iterable
+        >>> [(source, len(faces)) for source, faces in clf.predict_iter(crops)]
+        [('<ndarray #0>', 1), ('<ndarray #1>', 1), ('<ndarray #2>', 1)]
+        """
+        if errors not in ("raise", "skip"):
+            raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
+        if detect_faces not in ("auto", True, False):
+            raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size={chunk_size!r}; expected at least 1")
+        mode = self.tta if tta is None else tta_mode(tta)
+        sources = enumerate(expand_sources(images, pattern=pattern, recursive=recursive))
+        threads = workers if workers is not None else min(4, os.cpu_count() or 1)
+        pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
+        pending: deque[Future[tuple[_Item, npt.NDArray[np.uint8]]]] = deque()
+
+        def submit() -> None:
+            for index, image in itertools.islice(sources, 2 * chunk_size - len(pending)):
+                pending.append(
+                    pool.submit(
+                        self._prepare,
+                        image,
+                        index,
+                        None,
+                        detect_faces,
+                        channel_order,
+                        skip=errors == "skip",
+                    )
                 )
-                crops.append(
-                    self._faces(item, rgb, None if boxes is None else boxes[i], detect_faces)
-                )
-            except (ValueError, OSError) as exc:
-                if errors != "skip" or single:
-                    raise
-                item.error = str(exc)
-        crops = [c for c in crops if len(c)]
+
+        try:
+            submit()
+            while pending:
+                chunk, failed = [], None
+                for _ in range(min(chunk_size, len(pending))):
+                    try:
+                        chunk.append(pending.popleft().result())
+                    except (ValueError, OSError) as exc:  # errors="raise": after those before
+                        failed = exc
+                        break
+                if failed is None:
+                    submit()  # the next chunk decodes while this one is classified
+                for (item, _), result in zip(chunk, self._classify(chunk, mode)):
+                    yield item.source, result
+                if failed is not None:
+                    raise failed
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def predict_folder(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        pattern: str = "*",
+        recursive: bool = False,
+        **kwargs: Any,
+    ) -> Iterator[tuple[str, list[FacePrediction] | SkippedImage]]:
+        """:meth:`predict_iter` over the image files of ``folder`` (sorted; ``pattern`` filters
+        the names, e.g. ``"*.jpg"``; ``recursive`` includes sub-folders).
+
+        Raises
+        ------
+        NotADirectoryError
+            If ``folder`` is not a folder.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from emorec import EmotionClassifier
+        >>> list(EmotionClassifier.load().predict_folder(tempfile.mkdtemp()))  # empty folder
+        []
+        """
+        if not Path(folder).is_dir():
+            raise NotADirectoryError(f"{folder}: not a folder")
+        return self.predict_iter(folder, pattern=pattern, recursive=recursive, **kwargs)
+
+    def _prepare(
+        self,
+        image: Any,
+        index: int,
+        given: Any,
+        detect_faces: bool | str,
+        channel_order: ChannelOrder,
+        *,
+        skip: bool,
+    ) -> tuple[_Item, npt.NDArray[np.uint8]]:
+        """Decode one image and find its faces: its record and its model-input crops (the
+        part of :meth:`predict` that runs on worker threads in :meth:`predict_iter`)."""
+        item = _Item(index, _describe(image, index))
+        try:
+            if image is None:
+                raise ValueError(f"{item.source}: None is not an image")
+            rgb = load_image(
+                image,
+                "rgb",
+                name=item.source if isinstance(image, str | Path) else None,
+                channel_order=channel_order,
+            )
+            return item, self._faces(item, rgb, given, detect_faces)
+        except (ValueError, OSError) as exc:
+            if not skip:
+                raise
+            item.error = str(exc)
+            return item, np.zeros((0, *self.input_spec.shape), np.uint8)
+
+    def _classify(
+        self, prepared: Sequence[tuple[_Item, npt.NDArray[np.uint8]]], mode: TTA
+    ) -> list[list[FacePrediction] | SkippedImage]:
+        """Classify the crops of several prepared images in one batched call."""
+        crops = [c for _, c in prepared if len(c)]
         probs = (
             predict_model_input(
                 self.model,
@@ -435,9 +584,9 @@ class EmotionClassifier:
             if crops
             else np.zeros((0, len(self.labels)), np.float32)
         )
-        results: list[Any] = []
+        results: list[list[FacePrediction] | SkippedImage] = []
         offset = 0
-        for item in work:
+        for item, _ in prepared:
             if item.error is not None:
                 results.append(SkippedImage(item.index, item.source, item.error))
                 continue
@@ -457,7 +606,7 @@ class EmotionClassifier:
                     )
                 )
             results.append(faces)
-        return results[0] if single else results
+        return results
 
     def _faces(
         self, item: _Item, rgb: np.ndarray, given: Any, detect_faces: bool | str

@@ -264,62 +264,110 @@ def _photo_sources(names: Sequence[str]) -> list[Any]:
 
 def _cmd_predict(args: argparse.Namespace) -> int:
     from ._files import atomic_file, write_atomic
+    from ._progress import progress
     from .classifier import EmotionClassifier, SkippedImage
     from .plots import annotate
+    from .results import RowWriter, output_format, result_rows
+    from .sources import expand_sources
 
-    names = list(args.photos)
+    names: list[str] = []
+    for name in args.photos:  # folders and globs become their image files
+        if name in _STDIN_NAMES:
+            names.append(name)
+        else:
+            names.extend(map(str, expand_sources(name, recursive=args.recursive)))
+    if not names:
+        raise ValueError(f"{' '.join(args.photos)}: no image files there")
     if sum(n in _STDIN_NAMES for n in names) > 1:
         raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
-    if args.output and Path(args.output).exists() and not args.overwrite:
-        raise FileExistsError(f"{args.output} exists; pass --overwrite to replace it")
+    out = Path(args.output) if args.output else None
+    fmt = None
+    if out is not None:
+        fmt = "json" if out.suffix.lower() == ".json" else output_format(out)
+        if args.resume and fmt not in ("csv", "jsonl"):
+            raise ValueError(f"--resume {out}: resuming needs a .csv or .jsonl output file")
+        if out.exists() and not (args.overwrite or args.resume):
+            raise FileExistsError(f"{out} exists; pass --overwrite to replace it, or --resume")
+    elif args.resume:
+        raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
     targets = _annotation_targets([Path(n) for n in names], args.annotate, args.overwrite)
-    sources = _photo_sources(names)
     clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
+    writer = (
+        RowWriter(out, clf.labels, resume=args.resume, overwrite=args.overwrite)
+        if out is not None and fmt != "json"
+        else None
+    )
+    labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
+    done = writer.done if writer is not None else set()
+    todo = [i for i, label in enumerate(labels) if label not in done]
+    if done:
+        print(
+            f"resuming: {len(names) - len(todo)} of {len(names)} photos are in {out}",
+            file=sys.stderr,
+        )
     detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
-    results = clf.predict(
-        [s if isinstance(s, bytes) else str(s) for s in sources],
+    sources = _photo_sources([names[i] for i in todo])
+    stream = clf.predict_iter(
+        (s if isinstance(s, bytes) else str(s) for s in sources),
         detect_faces=detect,
         errors=args.errors,
     )
-    labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
-    for index, result in enumerate(results):
-        if isinstance(result, SkippedImage):
-            print(f"emorec: error: {labels[index]}: {result.error}", file=sys.stderr)
-            continue
-        if targets:
-            with atomic_file(targets[index]) as tmp:
-                annotate(sources[index], result).save(tmp)
-    payload = [
-        {
-            "photo": label,
-            **(
-                {"error": r.error}
-                if isinstance(r, SkippedImage)
-                else {"faces": [f.to_dict() for f in r]}
-            ),
-        }
-        for label, r in zip(labels, results)
-    ]
-    if args.output:
-        write_atomic(args.output, json.dumps(payload, indent=2))
+    quiet_stdout = out is not None or args.json  # the results go to the file (or one JSON)
+    show_bar = bool(getattr(sys.stderr, "isatty", lambda: False)()) and (
+        quiet_stdout or not sys.stdout.isatty()
+    )
+    payload: list[dict[str, Any]] = []
+    failed = faces_found = 0
+    try:
+        for k, (_, result) in enumerate(progress(stream, len(todo), "photos", enabled=show_bar)):
+            index = todo[k]
+            label = labels[index]
+            if writer is not None:
+                writer.write(result_rows(label, result, clf.labels))
+            if fmt == "json" or args.json:
+                payload.append(
+                    {"photo": label, "error": result.error}
+                    if isinstance(result, SkippedImage)
+                    else {"photo": label, "faces": [f.to_dict() for f in result]}
+                )
+            if isinstance(result, SkippedImage):
+                failed += 1
+                print(f"emorec: error: {label}: {result.error}", file=sys.stderr)
+                continue
+            faces_found += len(result)
+            if targets:
+                with atomic_file(targets[index]) as tmp:
+                    annotate(sources[k], result).save(tmp)
+            if not quiet_stdout:
+                _print_faces(label, result)
+    finally:
+        if writer is not None:
+            writer.close()
+    if fmt == "json" and out is not None:
+        write_atomic(out, json.dumps(payload, indent=2))
     if args.json:
         print(json.dumps(payload, indent=2))
-    else:
-        for label, result in zip(labels, results):
-            if isinstance(result, SkippedImage):
-                continue
-            if not result:
-                print(f"{label}: no face found")
-            for n, face in enumerate(result, 1):
-                others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
-                rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
-                x, y, w, h = face.box
-                where = f"(x={x}, y={y}, w={w}, h={h})"
-                print(f"{label}: face {n} at {where}: {face.label} {face.score:.0%} ({rest})")
-    for target in targets:
-        print(f"wrote {target}", file=sys.stderr)
-    failed = sum(isinstance(r, SkippedImage) for r in results)
+    for target in (targets[i] for i in todo) if targets else ():
+        if target.exists():
+            print(f"wrote {target}", file=sys.stderr)
+    if out is not None:
+        print(
+            f"wrote {out}: {len(todo)} photos, {faces_found} faces"
+            + (f", {failed} unreadable" if failed else ""),
+            file=sys.stderr,
+        )
     return 2 if failed else 0
+
+
+def _print_faces(label: str, faces: Sequence[Any]) -> None:
+    if not faces:
+        print(f"{label}: no face found")
+    for n, face in enumerate(faces, 1):
+        others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
+        rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
+        x, y, w, h = face.box
+        where = f"(x={x}, y={y}, w={w}, h={h})"
+        print(f"{label}: face {n} at {where}: {face.label} {face.score:.0%} ({rest})")
 
 
 def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: bool) -> list[Path]:
@@ -467,7 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_download)
 
     p = sub.add_parser("predict", help="the emotion of every face in photos")
-    p.add_argument("photos", nargs="+", metavar="PHOTO", help="image files")
+    p.add_argument(
+        "photos",
+        nargs="+",
+        metavar="PHOTO",
+        help="image files, folders, globs ('photos/*.jpg'), or - for standard input",
+    )
     p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
     p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
     p.add_argument(
@@ -484,7 +537,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--annotate", metavar="OUT.jpg|DIR", help="draw boxes and emotions")
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--output", metavar="FILE", help="write the results as JSON to FILE")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the results to FILE: .csv, .jsonl or .parquet (a row a face, written as "
+        "they come) or .json (one document at the end)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted job from its --output .csv/.jsonl: photos already "
+        "there are not done again",
+    )
+    p.add_argument("--recursive", action="store_true", help="look into sub-folders of folders")
     p.add_argument(
         "--errors",
         choices=["raise", "skip"],

@@ -1,0 +1,303 @@
+"""Results as rows, and files of rows written as they come: CSV, JSON Lines, Parquet.
+
+One row a face: ``source``, ``face`` (1, 2... in the image; empty for an image without a face
+or that could not be read), the box ``x, y, w, h`` (pixels of the image), ``label``,
+``score``, one ``p_<label>`` column per label, ``face_score`` (the detector's), ``keypoints``
+(JSON, when the detector gives them) and ``error`` (for an image that could not be read).
+Every source gets at least one row, so that a file of rows says which sources are done:
+:class:`RowWriter` resumes from it (``resume=True``) without redoing or repeating a source.
+
+Examples
+--------
+>>> from emorec.classifier import FacePrediction
+>>> from emorec.results import result_rows
+>>> face = FacePrediction((1, 2, 30, 40), "happy", 0.9, {"happy": 0.9, "sad": 0.1})
+>>> row = result_rows("a.jpg", [face], ["happy", "sad"])[0]
+>>> row["source"], row["face"], row["x"], row["label"], row["p_sad"]
+('a.jpg', 1, 1, 'happy', 0.1)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FORMATS", "RowWriter", "columns", "result_rows", "to_dataframe"]
+
+#: Output formats by file extension.
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+def columns(labels: Sequence[str]) -> list[str]:
+    """The row columns for a classifier with ``labels``, in order."""
+    return [
+        "source",
+        "face",
+        "x",
+        "y",
+        "w",
+        "h",
+        "label",
+        "score",
+        *(f"p_{name}" for name in labels),
+        "face_score",
+        "keypoints",
+        "error",
+    ]
+
+
+def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """The rows of one image's result (a list of :class:`~emorec.FacePrediction` or a
+    :class:`~emorec.SkippedImage`): one a face, or one empty row (no face, or the error)."""
+    empty: dict[str, Any] = dict.fromkeys(columns(labels))
+    empty["source"] = source
+    error = getattr(result, "error", None)
+    if error is not None:
+        return [{**empty, "error": error}]
+    if not result:
+        return [empty]
+    rows = []
+    for n, face in enumerate(result, 1):
+        x, y, w, h = face.box
+        row = {**empty, "face": n, "x": x, "y": y, "w": w, "h": h}
+        row.update(label=face.label, score=face.score, face_score=face.face_score)
+        row.update({f"p_{name}": face.probabilities.get(name) for name in labels})
+        if face.keypoints is not None:
+            row["keypoints"] = json.dumps([[round(float(v), 2) for v in p] for p in face.keypoints])
+        rows.append(row)
+    return rows
+
+
+def to_dataframe(rows: Iterable[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of rows (pandas is an optional dependency).
+
+    Raises
+    ------
+    ImportError
+        Without pandas, saying how to install it.
+    """
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError(f"to_dataframe needs pandas: pip install pandas ({exc})") from None
+    return pd.DataFrame(list(rows))
+
+
+def output_format(path: str | os.PathLike[str]) -> str:
+    """``"csv"``, ``"jsonl"`` or ``"parquet"`` from the extension.
+
+    Raises
+    ------
+    ValueError
+        For another extension, naming the ones known.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(
+            f"{path}: unknown output format {suffix or '(no extension)'!r}; expected one of "
+            f"{', '.join(FORMATS)}"
+        )
+    return FORMATS[suffix]
+
+
+class RowWriter:
+    """Append rows to a CSV, JSON Lines or Parquet file as they come.
+
+    CSV and JSON Lines are written a source at a time, each source's rows in one system call
+    (so a killed process leaves a source's rows whole or absent, never some of them), and
+    put on disk (``fsync``) every ``flush_every`` sources and at the end. A resume keeps every
+    whole line and drops a torn last one. Parquet is written in row groups of ``flush_every``
+    sources (pyarrow, an optional dependency) and is complete only once closed, so it cannot
+    resume.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; its extension picks the format (:data:`FORMATS`).
+    labels : sequence of str
+        The classifier's labels (the probability columns).
+    resume : bool
+        Continue an earlier file: its sources count as done (:attr:`done`); a source whose
+        rows were cut short (a torn last line) is dropped from the file and done again.
+    overwrite : bool
+        Replace an existing file (without ``resume``).
+
+    Raises
+    ------
+    FileExistsError
+        If the file exists and neither ``resume`` nor ``overwrite``.
+    ValueError
+        For an unknown extension; for ``resume`` with Parquet or with a file whose columns
+        are not these.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec.results import RowWriter, result_rows
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.csv")
+    >>> with RowWriter(path, ["happy", "sad"]) as out:
+    ...     out.write(result_rows("a.jpg", [], ["happy", "sad"]))
+    >>> RowWriter(path, ["happy", "sad"], resume=True).done
+    {'a.jpg'}
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        labels: Sequence[str],
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        flush_every: int = 16,
+    ) -> None:
+        self.path = Path(path)
+        self.format = output_format(self.path)
+        self.columns = columns(labels)
+        self.flush_every = max(1, int(flush_every))
+        #: The sources already in the file (with ``resume``).
+        self.done: set[str] = set()
+        self._pending = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._parquet: Any = None
+        exists = self.path.exists()
+        if resume and self.format == "parquet":
+            raise ValueError(
+                f"{self.path}: a Parquet file is complete only once closed and cannot be "
+                "resumed; write .csv or .jsonl to resume, and convert at the end"
+            )
+        if exists and not resume and not overwrite:
+            raise FileExistsError(f"{self.path} exists; pass overwrite (--overwrite) or resume")
+        self._file: Any = None
+        if self.format == "parquet":
+            self._pyarrow()  # fails early without pyarrow
+            return
+        if resume and exists:
+            self._recover()
+        else:
+            self.path.write_text(
+                ",".join(self.columns) + "\n" if self.format == "csv" else "", encoding="utf-8"
+            )
+        self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+
+    # ---------------------------------------------------------------- resume
+    def _recover(self) -> None:
+        """Read the done sources; cut the file after the last source known to be whole."""
+        data = self.path.read_bytes()
+        if not data:
+            if self.format == "csv":
+                self.path.write_text(",".join(self.columns) + "\n", encoding="utf-8")
+            return
+        lines = data.split(b"\n")
+        whole = lines[:-1]  # the last piece has no newline: torn, or empty
+        seen: list[str] = []
+        offset = 0
+        if self.format == "csv":
+            header = whole[0].decode("utf-8") if whole else ""
+            if next(csv.reader([header]), []) != self.columns:
+                raise ValueError(
+                    f"{self.path}: its columns are not this classifier's ({header[:200]!r}); "
+                    "resume with the same model, or write another file"
+                )
+            offset = len(whole[0]) + 1
+            whole = whole[1:]
+        for line in whole:
+            source = self._source_of(line.decode("utf-8", errors="replace"))
+            if source is None:  # a line that is not a row: the file ends before it
+                break
+            seen.append(source)
+            offset += len(line) + 1
+        if offset != len(data):
+            with open(self.path, "r+b") as fh:
+                fh.truncate(offset)
+        self.done = set(seen)
+
+    def _source_of(self, text: str) -> str | None:
+        try:
+            if self.format == "csv":
+                return next(csv.reader([text]))[0]
+            value = json.loads(text)
+            return str(value["source"]) if isinstance(value, dict) else None
+        except (StopIteration, IndexError, KeyError, ValueError):
+            return None
+
+    # ---------------------------------------------------------------- writing
+    def _pyarrow(self) -> Any:
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as exc:
+            raise ImportError(
+                f"{self.path}: writing Parquet needs pyarrow: pip install pyarrow ({exc})"
+            ) from None
+        return pa, pq
+
+    def write(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write one source's rows."""
+        if self.format == "parquet":
+            self._buffer.extend(rows)
+        else:
+            view = memoryview(self._encode(rows).encode("utf-8"))
+            while view:  # one call, unless the system writes less (a full disk)
+                view = view[os.write(self._file.fileno(), view) :]
+        self._pending += 1
+        if self._pending >= self.flush_every:
+            self.flush()
+
+    def _encode(self, rows: Sequence[dict[str, Any]]) -> str:
+        if self.format == "jsonl":
+            return "".join(json.dumps({c: r.get(c) for c in self.columns}) + "\n" for r in rows)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for r in rows:
+            writer.writerow(["" if r.get(c) is None else r.get(c) for c in self.columns])
+        return buffer.getvalue()
+
+    def flush(self) -> None:
+        """Put what was written on disk."""
+        self._pending = 0
+        if self.format == "parquet":
+            if not self._buffer:
+                return
+            pa, pq = self._pyarrow()
+            table = pa.Table.from_pylist(
+                [{c: r.get(c) for c in self.columns} for r in self._buffer],
+                schema=self._schema(pa),
+            )
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._parquet.write_table(table)
+            self._buffer = []
+            return
+        if self._file is not None:
+            os.fsync(self._file.fileno())
+
+    def _schema(self, pa: Any) -> Any:
+        kinds = {"source": pa.string(), "label": pa.string(), "keypoints": pa.string()}
+        kinds.update({"error": pa.string()})
+        for c in ("face", "x", "y", "w", "h"):
+            kinds[c] = pa.int64()
+        return pa.schema([(c, kinds.get(c, pa.float64())) for c in self.columns])
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        self.flush()
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        elif self.format == "parquet":  # no rows at all: an empty table
+            pa, pq = self._pyarrow()
+            pq.write_table(pa.Table.from_pylist([], schema=self._schema(pa)), self.path)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def __enter__(self) -> RowWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,94 @@
+"""What a collection of inputs means: files, folders and globs turned into image paths.
+
+:func:`expand_sources` is the one place that reads a folder or a glob for prediction
+(:meth:`emorec.EmotionClassifier.predict_iter`, ``emorec predict``). Folders give their image
+files (by suffix, :data:`emorec.images.IMAGE_EXTENSIONS`), sorted, optionally recursively;
+a path with ``*``, ``?`` or ``[`` that is not a file is a glob (``**`` matches folders at any
+depth); anything else (a file, bytes, an array, a PIL image) passes through as it is.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .images import IMAGE_EXTENSIONS
+
+__all__ = ["expand_sources", "is_glob"]
+
+
+def is_glob(text: str) -> bool:
+    """Whether ``text`` has glob characters (``*``, ``?``, ``[``)."""
+    return any(c in text for c in "*?[")
+
+
+def _folder(path: Path, pattern: str, recursive: bool) -> Iterator[str]:
+    found = path.rglob("*") if recursive else path.iterdir()
+    files = [
+        p
+        for p in found
+        if p.suffix.lower() in IMAGE_EXTENSIONS
+        and fnmatch.fnmatch(p.name, pattern)
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        and p.is_file()
+    ]
+    for p in sorted(files, key=lambda p: [part.lower() for part in p.relative_to(path).parts]):
+        yield str(p)
+
+
+def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False) -> Iterator[Any]:
+    """Yield the inputs that ``sources`` names, lazily, in order.
+
+    Parameters
+    ----------
+    sources : path, glob, folder, image, or an iterable of them
+        A str or path-like that is a folder gives its image files (hidden ones left out), in
+        sorted order; one that is not an existing file but has glob characters gives the
+        image files it matches, sorted (``recursive=True`` lets ``**`` span folders); other
+        items are yielded unchanged.
+    pattern : str
+        Shell-style filter on the file names found in folders, e.g. ``"*.jpg"``.
+    recursive : bool
+        Look into sub-folders of folders (and let ``**`` span folders in globs).
+
+    Raises
+    ------
+    FileNotFoundError
+        For a glob that matches no image file (named in the message).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec.sources import expand_sources
+    >>> root = tempfile.mkdtemp()
+    >>> for name in ("b.jpg", "a.png", "notes.txt"):
+    ...     open(os.path.join(root, name), "wb").close()
+    >>> [os.path.basename(p) for p in expand_sources(root)]
+    ['a.png', 'b.jpg']
+    >>> [os.path.basename(p) for p in expand_sources(os.path.join(root, "*.jpg"))]
+    ['b.jpg']
+    """
+    single = isinstance(sources, str | os.PathLike)
+    items: Iterable[Any] = [sources] if single else sources
+    for item in items:
+        if isinstance(item, str | os.PathLike):
+            path = Path(item)
+            if path.is_dir():
+                yield from _folder(path, pattern, recursive)
+                continue
+            text = os.fspath(item)
+            if isinstance(text, str) and not path.exists() and is_glob(text):
+                matches = sorted(
+                    m
+                    for m in glob.glob(text, recursive=recursive)
+                    if Path(m).suffix.lower() in IMAGE_EXTENSIONS and Path(m).is_file()
+                )
+                if not matches:
+                    raise FileNotFoundError(f"{text}: no image file matches this pattern")
+                yield from matches
+                continue
+        yield item

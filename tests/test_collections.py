@@ -1,0 +1,228 @@
+"""Whole collections: folders and globs, streaming prediction, rows and their files, resume."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from emorec.results import RowWriter, columns, result_rows, to_dataframe
+from emorec.sources import expand_sources
+
+ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+LABELS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+@pytest.fixture(scope="module")
+def clf():
+    from emorec import EmotionClassifier
+
+    return EmotionClassifier.load()
+
+
+def crops_folder(root: Path, n: int = 7, sub: str = "") -> list[Path]:
+    folder = root / sub if sub else root
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        path = folder / f"face_{i:02d}.png"
+        Image.new("L", (48, 48), 30 * i % 256).save(path)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------- sources
+def test_folders_and_globs_expand_sorted_with_only_image_files(tmp_path):
+    crops_folder(tmp_path, 3)
+    crops_folder(tmp_path, 2, "deeper")
+    (tmp_path / "notes.txt").write_text("not an image")
+    (tmp_path / ".hidden.png").write_bytes(b"")
+    names = [Path(p).name for p in expand_sources(tmp_path)]
+    assert names == ["face_00.png", "face_01.png", "face_02.png"]
+    deep = [
+        Path(p).relative_to(tmp_path).as_posix() for p in expand_sources(tmp_path, recursive=True)
+    ]
+    assert deep == ["deeper/face_00.png", "deeper/face_01.png", *names]
+    assert len(list(expand_sources(str(tmp_path / "**" / "*.png"), recursive=True))) == 5
+    assert list(expand_sources(tmp_path, pattern="*_01.png")) == [str(tmp_path / "face_01.png")]
+    with pytest.raises(FileNotFoundError, match=r"\*.jpg: no image file matches"):
+        list(expand_sources(str(tmp_path / "*.jpg")))
+    array = np.zeros((4, 4), np.uint8)
+    assert next(iter(expand_sources([array, b"x"]))) is array  # other items pass through
+
+
+# ---------------------------------------------------------------------- predict_iter
+def test_predict_iter_keeps_order_and_matches_predict(clf, tmp_path):
+    paths = crops_folder(tmp_path, 9)
+    streamed = list(clf.predict_iter(tmp_path, chunk_size=4, workers=2))
+    assert [source for source, _ in streamed] == [str(p) for p in paths]
+    batched = clf.predict([str(p) for p in paths])
+    for (_, faces), expected in zip(streamed, batched):
+        assert [f.label for f in faces] == [f.label for f in expected]
+        np.testing.assert_allclose(faces[0].score, expected[0].score, rtol=1e-5)
+
+
+def test_predict_iter_errors_skip_or_raise_in_turn(clf, tmp_path):
+    paths = crops_folder(tmp_path, 5)
+    paths[2].write_bytes(b"not an image")
+    skipped = list(clf.predict_iter(tmp_path, errors="skip", chunk_size=2))
+    assert [type(r).__name__ for _, r in skipped] == [
+        "list",
+        "list",
+        "SkippedImage",
+        "list",
+        "list",
+    ]
+    assert "face_02.png" in skipped[2][1].error and skipped[2][1].index == 2
+    seen = []
+    with pytest.raises(ValueError, match="face_02.png"):
+        for source, _ in clf.predict_iter(tmp_path, chunk_size=4):
+            seen.append(Path(source).name)
+    assert seen == ["face_00.png", "face_01.png"]  # the ones before it, then the error
+
+
+def test_predict_iter_reads_a_generator_lazily_with_bounded_work(clf):
+    made = []
+
+    def frames():
+        for i in range(200):
+            made.append(i)
+            yield np.full((48, 48), i % 256, np.uint8)
+
+    stream = clf.predict_iter(frames(), chunk_size=8)
+    first = next(stream)
+    assert first[0] == "<ndarray #0>" and len(made) <= 3 * 8  # not the whole generator
+    stream.close()  # stops the workers
+    assert len(made) <= 3 * 8
+    assert not [t for t in threading.enumerate() if t.name.startswith("emorec-predict")]
+
+
+def test_predict_folder_refuses_a_file(clf):
+    with pytest.raises(NotADirectoryError, match="astronaut.jpg: not a folder"):
+        clf.predict_folder(ASTRONAUT)
+
+
+# ---------------------------------------------------------------------- rows and files
+def test_rows_one_a_face_and_one_for_an_empty_or_failed_image(clf):
+    [faces] = [clf.predict(str(ASTRONAUT))]
+    rows = result_rows("a.jpg", faces, clf.labels)
+    assert [r["face"] for r in rows] == list(range(1, len(faces) + 1))
+    assert rows[0]["x"] == faces[0].box[0] and rows[0]["label"] == faces[0].label
+    assert sum(rows[0][f"p_{n}"] for n in clf.labels) == pytest.approx(1, abs=1e-4)
+    assert len(json.loads(rows[0]["keypoints"])) == 6  # BlazeFace's six points
+    assert result_rows("b.jpg", [], clf.labels) == [
+        dict.fromkeys(columns(clf.labels)) | {"source": "b.jpg"}
+    ]
+
+    class Skipped:
+        error = "b.jpg: not a readable image"
+
+    assert result_rows("b.jpg", Skipped(), clf.labels)[0]["error"] == Skipped.error
+
+
+def _rows(source: str, n: int) -> list[dict]:
+    rows = []
+    for k in range(n):
+        row = dict.fromkeys(columns(LABELS)) | {"source": source, "face": k + 1, "label": "happy"}
+        row |= {"x": 1, "y": 2, "w": 3, "h": 4, "score": 0.5, "p_happy": 0.5}
+        rows.append(row)
+    return rows or [dict.fromkeys(columns(LABELS)) | {"source": source}]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_torn_file_resumes_without_redoing_or_repeating_a_source(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    with RowWriter(path, LABELS) as out:
+        for i in range(4):
+            out.write(_rows(f"p{i}.jpg", i % 3))
+    whole = path.read_bytes()
+    path.write_bytes(whole + whole.splitlines(keepends=True)[-1][:9])  # a kill mid-line
+    with RowWriter(path, LABELS, resume=True) as out:
+        assert out.done == {"p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"}
+        out.write(_rows("p4.jpg", 1))
+    text = path.read_text()
+    if suffix == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+    else:
+        rows = [json.loads(line) for line in text.splitlines()]
+    sources = [r["source"] for r in rows]
+    assert sources == ["p0.jpg", "p1.jpg", "p2.jpg", "p2.jpg", "p3.jpg", "p4.jpg"]
+    assert list(rows[0]) == columns(LABELS)
+
+
+def test_writer_refusals(tmp_path):
+    with pytest.raises(ValueError, match=r"out.txt: unknown output format '.txt'"):
+        RowWriter(tmp_path / "out.txt", LABELS)
+    (tmp_path / "old.csv").write_text("keep")
+    with pytest.raises(FileExistsError, match="old.csv exists"):
+        RowWriter(tmp_path / "old.csv", LABELS)
+    with pytest.raises(ValueError, match="its columns are not this classifier's"):
+        RowWriter(tmp_path / "old.csv", ["a", "b"], resume=True)
+    assert (tmp_path / "old.csv").read_text() == "keep"
+    with pytest.raises(ValueError, match="cannot be resumed"):
+        RowWriter(tmp_path / "x.parquet", LABELS, resume=True)
+
+
+def test_parquet_and_dataframe(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pd = pytest.importorskip("pandas")
+    path = tmp_path / "out.parquet"
+    with RowWriter(path, LABELS, flush_every=2) as out:
+        for i in range(5):
+            out.write(_rows(f"p{i}.jpg", 1))
+    table = pq.read_table(path)
+    assert table.num_rows == 5 and table.column_names == columns(LABELS)
+    frame = to_dataframe(_rows("a.jpg", 2))
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 2
+
+
+# ---------------------------------------------------------------------- the command line
+def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
+    from emorec.cli import main
+
+    photos = tmp_path / "photos"
+    crops_folder(photos, 6)
+    (photos / "group").mkdir()
+    (photos / "group" / "astronaut.jpg").write_bytes(ASTRONAUT.read_bytes())
+    out = tmp_path / "results.csv"
+    args = ["predict", str(photos), "--recursive", "--output", str(out)]
+    assert main(args) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert Path(rows[-1]["source"]).name == "astronaut.jpg"  # group/ sorts after face_*
+    assert len({r["source"] for r in rows}) == 7 and capsys.readouterr().out == ""
+    # a job killed after three photos: the file holds them, and a torn line
+    lines = out.read_text().splitlines(keepends=True)
+    out.write_text("".join(lines[:4]) + lines[4][:12])
+    assert main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming: 3 of 7 photos are in" in err
+    again = list(csv.DictReader(out.open()))
+    assert [r["source"] for r in again] == [r["source"] for r in rows]  # each once, in order
+    assert main(args) == 2 and "exists; pass --overwrite" in capsys.readouterr().err
+    assert main(["predict", str(photos), "--output", str(tmp_path / "r.txt")]) == 2
+    assert "unknown output format '.txt'" in capsys.readouterr().err
+
+
+def test_cli_jsonl_and_errors_skip_in_a_folder(tmp_path, capsys):
+    from emorec.cli import main
+
+    crops_folder(tmp_path / "in", 3)
+    (tmp_path / "in" / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    out = tmp_path / "r.jsonl"
+    code = main(["predict", str(tmp_path / "in"), "--output", str(out), "--errors", "skip"])
+    assert code == 2
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [Path(r["source"]).name for r in rows] == [
+        "broken.jpg",
+        "face_00.png",
+        "face_01.png",
+        "face_02.png",
+    ]
+    assert "not a readable image" in rows[0]["error"] and rows[1]["label"] in LABELS
+    assert "1 unreadable" in capsys.readouterr().err
