@@ -451,7 +451,9 @@ class EmotionClassifier:
         chunk_size : int
             Images classified together.
         workers : int, optional
-            Threads that decode and detect (default: the CPU count, at most 4).
+            Threads that decode and detect (default: the CPU count, at most 4). emorec's
+            detectors are safe to share between threads; pass ``workers=1`` for a detector
+            of your own that is not.
 
         Yields
         ------
