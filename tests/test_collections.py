@@ -55,6 +55,8 @@ def test_folders_and_globs_expand_sorted_with_only_image_files(tmp_path):
         list(expand_sources(str(tmp_path / "*.jpg")))
     array = np.zeros((4, 4), np.uint8)
     assert next(iter(expand_sources([array, b"x"]))) is array  # other items pass through
+    assert [x is array for x in expand_sources(array)] == [True]  # one image is one item
+    assert len(list(expand_sources(np.zeros((3, 4, 4, 1), np.uint8)))) == 3  # a batch
 
 
 # ---------------------------------------------------------------------- predict_iter

@@ -46,10 +46,11 @@ def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False)
     Parameters
     ----------
     sources : path, glob, folder, image, or an iterable of them
-        A str or path-like that is a folder gives its image files (hidden ones left out), in
-        sorted order; one that is not an existing file but has glob characters gives the
-        image files it matches, sorted (``recursive=True`` lets ``**`` span folders); other
-        items are yielded unchanged.
+        One image (bytes, a file object, a PIL image, an array of up to 3 dimensions) is one
+        item; a 4-d array is a batch of images. A str or path-like that is a folder gives its
+        image files (hidden ones left out), in sorted order; one that is not an existing file
+        but has glob characters gives the image files it matches, sorted (``recursive=True``
+        lets ``**`` span folders); other items are yielded unchanged.
     pattern : str
         Shell-style filter on the file names found in folders, e.g. ``"*.jpg"``.
     recursive : bool
@@ -72,7 +73,12 @@ def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False)
     >>> [os.path.basename(p) for p in expand_sources(os.path.join(root, "*.jpg"))]
     ['b.jpg']
     """
-    single = isinstance(sources, str | os.PathLike)
+    single = (
+        isinstance(sources, str | os.PathLike | bytes | bytearray)
+        or getattr(sources, "ndim", 4) < 4  # one image array; a 4-d array is a batch
+        or hasattr(sources, "read")  # a file object
+        or hasattr(sources, "getpixel")  # a PIL image
+    )
     items: Iterable[Any] = [sources] if single else sources
     for item in items:
         if isinstance(item, str | os.PathLike):
