@@ -4,6 +4,7 @@
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py latency PHOTO... --json-out OUT.json
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py classify CROPS.npz --out PROBS.npz
     ~/venvs/fer/bin/python benchmarks/_fer_peer.py photos IMAGES.npz --json-out OUT.json
+    ~/venvs/fer/bin/python benchmarks/_fer_peer.py folder FOLDER --json-out OUT.json
 
 ``fer`` (https://pypi.org/project/fer/) pins its own TensorFlow, OpenCV, moviepy and
 facenet-pytorch, so it lives in a virtualenv of its own and emorec's stays clean; the
@@ -269,6 +270,27 @@ def cmd_photos(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_folder(args: argparse.Namespace) -> dict[str, Any]:
+    """fer over a folder as its users loop over one: ``cv2.imread`` and
+    ``FER(mtcnn=False).detect_emotions`` for each image file, sorted; faces and seconds."""
+    import cv2
+
+    fer_class, version = _import_fer()
+    model = fer_class(mtcnn=False)
+    paths = sorted(p for p in Path(args.folder).iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    model.detect_emotions(cv2.imread(str(paths[0])))  # warm-up, not counted
+    faces = 0
+    start = time.perf_counter()
+    for path in paths:
+        faces += len(model.detect_emotions(cv2.imread(str(path))))
+    return {
+        "versions": _versions(version),
+        "photos": len(paths),
+        "faces": faces,
+        "seconds": time.perf_counter() - start,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,7 +308,9 @@ def main() -> None:
     classify.add_argument("--out", required=True)
     photos = sub.add_parser("photos")
     photos.add_argument("images")
-    for command in (detect, latency, classify, photos):
+    folder = sub.add_parser("folder")
+    folder.add_argument("folder")
+    for command in (detect, latency, classify, photos, folder):
         command.add_argument("--json-out", required=True)
     args = parser.parse_args()
     commands = {
@@ -294,6 +318,7 @@ def main() -> None:
         "latency": cmd_latency,
         "classify": cmd_classify,
         "photos": cmd_photos,
+        "folder": cmd_folder,
     }
     result = commands[args.command](args)
     Path(args.json_out).write_text(json.dumps(result, indent=1))
