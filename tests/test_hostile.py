@@ -308,6 +308,16 @@ def test_odd_pixel_tokens_name_the_line(tmp_path, token):
         EmotionDataset.from_csv(path, progress_bar=False)
 
 
+@pytest.mark.parametrize(
+    "text", ["", "emotion,pixels,Usage\n", "\ufeff", "emotion,pixels,Usage\n3,,Training\n"]
+)
+def test_empty_and_header_only_csv_files_name_the_file(tmp_path, text):
+    path = tmp_path / "empty.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="empty.csv"):
+        EmotionDataset.from_csv(path, progress_bar=False)
+
+
 def test_non_utf8_bytes_name_the_file_and_line(tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes(b"emotion,pixels,Usage\n0,1 2 3 4,Training\n0,1 2 3 4,Pr\xe9vu\n")

@@ -536,3 +536,5 @@ def test_divergence_after_good_epochs_keeps_the_last_good_best_model(tiny_ds, tm
     assert all(np.isfinite(w).all() for w in best.get_weights())
     states = {p.name for p in (out / "backup").glob("epoch-*")}
     assert states == {"epoch-0001.weights.h5", "epoch-0002.weights.h5"}  # none of epoch 3
+    assert json.loads((out / "config.json").read_text())["status"] == "failed"
+    assert not (out / "final.keras").exists()

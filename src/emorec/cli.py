@@ -287,7 +287,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if args.resume and fmt not in ("csv", "jsonl"):
             raise ValueError(f"--resume {out}: resuming needs a .csv or .jsonl output file")
         if out.exists() and not (args.overwrite or args.resume):
-            raise FileExistsError(f"{out} exists; pass --overwrite to replace it, or --resume")
+            more = ", or --resume to continue it" if fmt in ("csv", "jsonl") else ""
+            raise FileExistsError(f"{out} exists; pass --overwrite to replace it{more}")
     elif args.resume:
         raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
     targets = _annotation_targets([Path(n) for n in names], args.annotate, args.overwrite)
@@ -714,10 +715,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    if args.debug:
-        from . import _native
+    from . import _native
 
-        _native.SHOW = True
+    shown = _native.SHOW
+    _native.SHOW = shown or args.debug  # for this command only (main may run in a program)
     try:
         with warnings.catch_warnings():
             if not args.debug:
@@ -737,6 +738,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"emorec: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        _native.SHOW = shown
 
 
 if __name__ == "__main__":  # pragma: no cover
