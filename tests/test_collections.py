@@ -146,7 +146,8 @@ def test_a_torn_file_resumes_without_redoing_or_repeating_a_source(tmp_path, suf
     whole = path.read_bytes()
     path.write_bytes(whole + whole.splitlines(keepends=True)[-1][:9])  # a kill mid-line
     with RowWriter(path, LABELS, resume=True) as out:
-        assert out.done == {"p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"}
+        assert out.done == {"p0.jpg", "p1.jpg", "p2.jpg"}  # the last source is done again
+        out.write(_rows("p3.jpg", 0))
         out.write(_rows("p4.jpg", 1))
     text = path.read_text()
     if suffix == ".csv":
@@ -156,6 +157,20 @@ def test_a_torn_file_resumes_without_redoing_or_repeating_a_source(tmp_path, suf
     sources = [r["source"] for r in rows]
     assert sources == ["p0.jpg", "p1.jpg", "p2.jpg", "p2.jpg", "p3.jpg", "p4.jpg"]
     assert list(rows[0]) == columns(LABELS)
+
+
+def test_a_source_cut_between_its_rows_is_done_again(tmp_path):
+    path = tmp_path / "out.jsonl"
+    with RowWriter(path, LABELS) as out:
+        out.write(_rows("a.jpg", 1))
+        out.write(_rows("group.jpg", 5))
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:3]))  # a copy cut short after two of group.jpg's rows
+    with RowWriter(path, LABELS, resume=True) as out:
+        assert out.done == {"a.jpg"}
+        out.write(_rows("group.jpg", 5))
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["source"] for r in rows] == ["a.jpg"] + ["group.jpg"] * 5
 
 
 def test_writer_refusals(tmp_path):
@@ -203,7 +218,7 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     out.write_text("".join(lines[:4]) + lines[4][:12])
     assert main([*args, "--resume"]) == 0
     err = capsys.readouterr().err
-    assert "resuming: 3 of 7 photos are in" in err
+    assert "resuming: 2 of 7 photos are in" in err  # the third, the file's last, again
     again = list(csv.DictReader(out.open()))
     assert [r["source"] for r in again] == [r["source"] for r in rows]  # each once, in order
     assert main(args) == 2 and "exists; pass --overwrite" in capsys.readouterr().err

@@ -65,12 +65,17 @@ def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[st
     for n, face in enumerate(result, 1):
         x, y, w, h = face.box
         row = {**empty, "face": n, "x": x, "y": y, "w": w, "h": h}
-        row.update(label=face.label, score=face.score, face_score=face.face_score)
-        row.update({f"p_{name}": face.probabilities.get(name) for name in labels})
+        row.update(label=face.label, score=_round(face.score), face_score=_round(face.face_score))
+        row.update({f"p_{name}": _round(face.probabilities.get(name)) for name in labels})
         if face.keypoints is not None:
             row["keypoints"] = json.dumps([[round(float(v), 2) for v in p] for p in face.keypoints])
         rows.append(row)
     return rows
+
+
+def _round(value: float | None) -> float | None:
+    """Six decimals: what a float32 probability holds, without the float64 digits."""
+    return None if value is None else round(float(value), 6)
 
 
 def to_dataframe(rows: Iterable[dict[str, Any]]) -> Any:
@@ -110,10 +115,11 @@ class RowWriter:
 
     CSV and JSON Lines are written a source at a time, each source's rows in one system call
     (so a killed process leaves a source's rows whole or absent, never some of them), and
-    put on disk (``fsync``) every ``flush_every`` sources and at the end. A resume keeps every
-    whole line and drops a torn last one. Parquet is written in row groups of ``flush_every``
-    sources (pyarrow, an optional dependency) and is complete only once closed, so it cannot
-    resume.
+    put on disk (``fsync``) every ``flush_every`` sources and at the end. A resume keeps the
+    rows of every source but the file's last one, which it does again (a kill, a full disk
+    or a copy cut short may have left it incomplete). Parquet is written in row groups of
+    ``flush_every`` sources (pyarrow, an optional dependency) and is complete only once
+    closed, so it cannot resume.
 
     Parameters
     ----------
@@ -123,7 +129,8 @@ class RowWriter:
         The classifier's labels (the probability columns).
     resume : bool
         Continue an earlier file: its sources count as done (:attr:`done`); a source whose
-        rows were cut short (a torn last line) is dropped from the file and done again.
+        rows may have been cut short, the last one in the file, is dropped from it and done
+        again; none is written twice.
     overwrite : bool
         Replace an existing file (without ``resume``).
 
@@ -141,8 +148,9 @@ class RowWriter:
     >>> from emorec.results import RowWriter, result_rows
     >>> path = os.path.join(tempfile.mkdtemp(), "out.csv")
     >>> with RowWriter(path, ["happy", "sad"]) as out:
-    ...     out.write(result_rows("a.jpg", [], ["happy", "sad"]))
-    >>> RowWriter(path, ["happy", "sad"], resume=True).done
+    ...     for name in ("a.jpg", "b.jpg"):
+    ...         out.write(result_rows(name, [], ["happy", "sad"]))
+    >>> RowWriter(path, ["happy", "sad"], resume=True).done  # b.jpg, the last, is done again
     {'a.jpg'}
     """
 
@@ -194,7 +202,6 @@ class RowWriter:
             return
         lines = data.split(b"\n")
         whole = lines[:-1]  # the last piece has no newline: torn, or empty
-        seen: list[str] = []
         offset = 0
         if self.format == "csv":
             header = whole[0].decode("utf-8") if whole else ""
@@ -205,16 +212,20 @@ class RowWriter:
                 )
             offset = len(whole[0]) + 1
             whole = whole[1:]
+        groups: list[tuple[str, int]] = []  # (source, offset of its first row), in file order
         for line in whole:
             source = self._source_of(line.decode("utf-8", errors="replace"))
             if source is None:  # a line that is not a row: the file ends before it
                 break
-            seen.append(source)
+            if not groups or groups[-1][0] != source:
+                groups.append((source, offset))
             offset += len(line) + 1
+        if groups:  # the last source may have lost rows after its whole lines: do it again
+            offset = groups.pop()[1]
         if offset != len(data):
             with open(self.path, "r+b") as fh:
                 fh.truncate(offset)
-        self.done = set(seen)
+        self.done = {source for source, _ in groups}
 
     def _source_of(self, text: str) -> str | None:
         try:
