@@ -215,3 +215,32 @@ def test_tensorflows_start_up_lines_stay_off_the_terminal():
         env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
     )
     assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()  # asked for: shown
+
+
+def test_quiet_blocks_on_several_threads_restore_stderr(capfd):
+    import threading
+
+    from emorec._native import quiet_native
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with quiet_native():
+            a_in.set()
+            b_in.wait(5)
+        a_out.set()
+
+    def b():
+        a_in.wait(5)
+        with quiet_native():  # entered while a's block redirects stderr
+            b_in.set()
+            a_out.wait(5)  # a leaves first
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    capfd.readouterr()
+    os.write(2, b"stderr is back\n")
+    assert capfd.readouterr().err == "stderr is back\n"

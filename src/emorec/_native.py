@@ -21,6 +21,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 
@@ -34,13 +35,22 @@ def _wanted() -> bool:
     return not SHOW and os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() != "0"
 
 
+#: Per file descriptor: how many quiet blocks hold it, and the copy of the real one. The
+#: descriptors are the process's, so blocks on several threads share one redirection: the
+#: first to enter redirects, the last to leave restores.
+_held: dict[int, list[int]] = {}
+_lock = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_native(stdout: bool = False, stderr: bool = True) -> Iterator[None]:
     """Run the block with the process's stderr (and stdout, if asked) pointed at
     ``os.devnull``; Python exceptions raised in it surface as usual once they are back.
 
     File descriptors 2 and 1 are redirected (native code writes there whatever
-    ``sys.stderr`` is); Python's own buffers are flushed first.
+    ``sys.stderr`` is); Python's own buffers are flushed first. Safe across threads and
+    nested blocks: the descriptor is restored when the last block holding it ends (what
+    other threads write meanwhile is lost too).
 
     Examples
     --------
@@ -48,30 +58,40 @@ def quiet_native(stdout: bool = False, stderr: bool = True) -> Iterator[None]:
     >>> with quiet_native():
     ...     _ = os.write(2, b"a native line nobody sees")
     """
-    streams = [s for s, chosen in ((sys.stdout, stdout), (sys.stderr, stderr)) if chosen]
-    fds = [fd for fd, chosen in ((1, stdout), (2, stderr)) if chosen]
-    saved: list[tuple[int, int]] = []
-    if _wanted():
-        for stream in streams:
+    fds = [fd for fd, chosen in ((1, stdout), (2, stderr)) if chosen] if _wanted() else []
+    taken: list[int] = []
+    with _lock:
+        for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
         for fd in fds:
-            with contextlib.suppress(OSError):  # a closed descriptor stays closed
-                saved.append((fd, os.dup(fd)))
-    devnull = os.open(os.devnull, os.O_WRONLY) if saved else None
+            if fd in _held:
+                _held[fd][0] += 1
+                taken.append(fd)
+                continue
+            try:
+                copy = os.dup(fd)
+            except OSError:  # a closed descriptor stays closed
+                continue
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, fd)
+            os.close(devnull)
+            _held[fd] = [1, copy]
+            taken.append(fd)
     try:
-        for fd, _ in saved:
-            os.dup2(devnull, fd)  # type: ignore[arg-type]
         yield
     finally:
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                stream.flush()
-        for fd, copy in saved:
-            os.dup2(copy, fd)
-            os.close(copy)
-        if devnull is not None:
-            os.close(devnull)
+        with _lock:
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            for fd in taken:
+                entry = _held[fd]
+                entry[0] -= 1
+                if entry[0] == 0:
+                    os.dup2(entry[1], fd)
+                    os.close(entry[1])
+                    del _held[fd]
 
 
 class _QuietLoader(importlib.abc.Loader):
