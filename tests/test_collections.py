@@ -105,6 +105,19 @@ def test_predict_iter_reads_a_generator_lazily_with_bounded_work(clf):
     assert not [t for t in threading.enumerate() if t.name.startswith("emorec-predict")]
 
 
+def test_predict_iter_yields_what_it_has_before_a_bad_input_and_checks_at_once(clf, tmp_path):
+    paths = crops_folder(tmp_path, 2)
+    seen = []
+    with pytest.raises(FileNotFoundError, match="no image file matches"):
+        for source, _ in clf.predict_iter(
+            [*map(str, paths), str(tmp_path / "none*.jpg")], chunk_size=1
+        ):
+            seen.append(source)
+    assert seen == [str(p) for p in paths]
+    with pytest.raises(ValueError, match="chunk_size=0"):
+        clf.predict_iter(paths, chunk_size=0)  # at the call, not at the first next()
+
+
 def test_predict_folder_refuses_a_file(clf):
     with pytest.raises(NotADirectoryError, match="astronaut.jpg: not a folder"):
         clf.predict_folder(ASTRONAUT)
@@ -173,15 +186,39 @@ def test_a_source_cut_between_its_rows_is_done_again(tmp_path):
     assert [r["source"] for r in rows] == ["a.jpg"] + ["group.jpg"] * 5
 
 
+def test_resume_reads_quoted_newlines_and_names_that_are_not_utf8(tmp_path):
+    path = tmp_path / "out.csv"
+    odd = "caf\udce9.jpg"  # b"caf\xe9.jpg" on Linux: not UTF-8
+    with RowWriter(path, LABELS) as out:
+        out.write([dict.fromkeys(columns(LABELS)) | {"source": "a.jpg", "error": "line 1\nline 2"}])
+        out.write(_rows(odd, 2))
+        out.write(_rows("last.jpg", 1))
+    assert b"caf\xe9.jpg" in path.read_bytes()
+    with RowWriter(path, LABELS, resume=True) as out:
+        assert out.done == {"a.jpg", odd}
+        out.write(_rows("last.jpg", 1))
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8", "surrogateescape"))))
+    assert [r[0] for r in rows[1:]] == ["a.jpg", odd, odd, "last.jpg"]
+    assert rows[1][-1] == "line 1\nline 2"
+    (tmp_path / "cut.csv").write_text("source,fa")  # a header cut short: started again
+    with RowWriter(tmp_path / "cut.csv", LABELS, resume=True) as out:
+        assert out.done == set()
+    assert (tmp_path / "cut.csv").read_text() == ",".join(columns(LABELS)) + "\n"
+
+
 def test_writer_refusals(tmp_path):
     with pytest.raises(ValueError, match=r"out.txt: unknown output format '.txt'"):
         RowWriter(tmp_path / "out.txt", LABELS)
     (tmp_path / "old.csv").write_text("keep")
     with pytest.raises(FileExistsError, match="old.csv exists"):
         RowWriter(tmp_path / "old.csv", LABELS)
-    with pytest.raises(ValueError, match="its columns are not this classifier's"):
+    with pytest.raises(ValueError, match="not a file of rows emorec wrote"):
         RowWriter(tmp_path / "old.csv", ["a", "b"], resume=True)
     assert (tmp_path / "old.csv").read_text() == "keep"
+    (tmp_path / "other.csv").write_text("name,score\nx,1\n")
+    with pytest.raises(ValueError, match="its columns are not this classifier's"):
+        RowWriter(tmp_path / "other.csv", LABELS, resume=True)
+    assert (tmp_path / "other.csv").read_text() == "name,score\nx,1\n"
     with pytest.raises(ValueError, match="cannot be resumed"):
         RowWriter(tmp_path / "x.parquet", LABELS, resume=True)
 
@@ -193,6 +230,7 @@ def test_parquet_and_dataframe(tmp_path):
     with RowWriter(path, LABELS, flush_every=2) as out:
         for i in range(5):
             out.write(_rows(f"p{i}.jpg", 1))
+        out.close()  # closed twice (again by the with block): the file stays whole
     table = pq.read_table(path)
     assert table.num_rows == 5 and table.column_names == columns(LABELS)
     frame = to_dataframe(_rows("a.jpg", 2))
@@ -209,7 +247,9 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     (photos / "group" / "astronaut.jpg").write_bytes(ASTRONAUT.read_bytes())
     out = tmp_path / "results.csv"
     args = ["predict", str(photos), "--recursive", "--output", str(out)]
+    args += ["--annotate", str(tmp_path / "ann")]
     assert main(args) == 0
+    assert len(list((tmp_path / "ann").rglob("*_emotions.*"))) == 7
     rows = list(csv.DictReader(out.open()))
     assert Path(rows[-1]["source"]).name == "astronaut.jpg"  # group/ sorts after face_*
     assert len({r["source"] for r in rows}) == 7 and capsys.readouterr().out == ""

@@ -24,6 +24,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
+from typing import Any
 
 __all__ = ["SHOW", "install", "quiet_native"]
 
@@ -95,10 +96,14 @@ def quiet_native(stdout: bool = False, stderr: bool = True) -> Iterator[None]:
 
 
 class _QuietLoader(importlib.abc.Loader):
-    """Runs the real loader of ``tensorflow`` and its device probe under :func:`quiet_native`."""
+    """Runs the real loader of ``tensorflow`` and its device probe under :func:`quiet_native`;
+    everything else (resources, source, ``is_package``) is the real loader's."""
 
     def __init__(self, real: importlib.abc.Loader) -> None:
         self.real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
         return self.real.create_module(spec)
@@ -113,13 +118,16 @@ class _QuietLoader(importlib.abc.Loader):
 class _QuietTensorFlow(importlib.abc.MetaPathFinder):
     """Finds ``tensorflow`` once, the usual way, and hands it a :class:`_QuietLoader`."""
 
+    used = False
+
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "tensorflow":
+        if fullname != "tensorflow" or self.used:
             return None
-        with contextlib.suppress(ValueError):
-            sys.meta_path.remove(self)  # once: the real finders from here on
+        # once; it stays in sys.meta_path, inert (removing it while the import system walks
+        # the list could make another thread's import skip a finder)
+        self.used = True
         spec = importlib.util.find_spec(fullname)
         if spec is None or spec.loader is None or not _wanted():
             return spec

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -137,6 +138,10 @@ class _Item:
     face_scores: list[float | None] = field(default_factory=list)
     keypoints: list[Keypoints | None] = field(default_factory=list)
     error: str | None = None
+
+
+#: Guards the creation of a classifier's detector on first use.
+_DETECTOR_LOCK = threading.Lock()
 
 
 class EmotionClassifier:
@@ -279,9 +284,11 @@ class EmotionClassifier:
     def detector(self) -> FaceDetector:
         """The face detector (created on first use)."""
         if self._detector is None:
-            from .faces import get_detector
+            with _DETECTOR_LOCK:  # predict_iter's worker threads ask at once: make one
+                if self._detector is None:
+                    from .faces import get_detector
 
-            self._detector = get_detector(self.detector_spec)
+                    self._detector = get_detector(self.detector_spec)
         return self._detector
 
     # ------------------------------------------------------------------------ predicting
@@ -435,8 +442,9 @@ class EmotionClassifier:
         """Predict over a collection, streaming: yields ``(source, faces)`` in input order.
 
         Decoding and face detection run on ``workers`` threads while the model classifies
-        the faces of ``chunk_size`` images in one batched call; at most ``2 * chunk_size``
-        images are in flight, so memory stays bounded however long the collection is.
+        the faces of ``chunk_size`` images in one batched call; at most ``3 * chunk_size``
+        images are in flight (their face crops, not their pixels), so memory stays bounded
+        however long the collection is.
 
         Parameters
         ----------
@@ -473,27 +481,46 @@ class EmotionClassifier:
             raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
         if detect_faces not in ("auto", True, False):
             raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
-        if int(chunk_size) < 1:
-            raise ValueError(f"chunk_size={chunk_size!r}; expected at least 1")
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size={chunk_size!r}; expected an int of at least 1")
         mode = self.tta if tta is None else tta_mode(tta)
-        sources = enumerate(expand_sources(images, pattern=pattern, recursive=recursive))
         threads = workers if workers is not None else min(4, os.cpu_count() or 1)
+        sources = enumerate(expand_sources(images, pattern=pattern, recursive=recursive))
+        # checked now, not at the first next(): the stream below is a generator
+        return self._stream(sources, mode, detect_faces, channel_order, errors, chunk_size, threads)
+
+    def _stream(
+        self,
+        sources: Iterator[tuple[int, Any]],
+        mode: TTA,
+        detect_faces: bool | str,
+        channel_order: ChannelOrder,
+        errors: str,
+        chunk_size: int,
+        threads: int,
+    ) -> Iterator[tuple[str, list[FacePrediction] | SkippedImage]]:
+        """The generator behind :meth:`predict_iter`: at most three chunks in flight (one
+        classified, two decoding)."""
         pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
         pending: deque[Future[tuple[_Item, npt.NDArray[np.uint8]]]] = deque()
+        source_error: list[BaseException] = []  # the inputs themselves failed (a bad glob)
 
         def submit() -> None:
-            for index, image in itertools.islice(sources, 2 * chunk_size - len(pending)):
-                pending.append(
-                    pool.submit(
-                        self._prepare,
-                        image,
-                        index,
-                        None,
-                        detect_faces,
-                        channel_order,
-                        skip=errors == "skip",
+            try:
+                for index, image in itertools.islice(sources, 2 * chunk_size - len(pending)):
+                    pending.append(
+                        pool.submit(
+                            self._prepare,
+                            image,
+                            index,
+                            None,
+                            detect_faces,
+                            channel_order,
+                            skip=errors == "skip",
+                        )
                     )
-                )
+            except Exception as exc:  # raised once the items before it are yielded
+                source_error.append(exc)
 
         try:
             submit()
@@ -502,15 +529,17 @@ class EmotionClassifier:
                 for _ in range(min(chunk_size, len(pending))):
                     try:
                         chunk.append(pending.popleft().result())
-                    except (ValueError, OSError) as exc:  # errors="raise": after those before
+                    except Exception as exc:  # errors="raise": after the items before it
                         failed = exc
                         break
-                if failed is None:
+                if failed is None and not source_error:
                     submit()  # the next chunk decodes while this one is classified
                 for (item, _), result in zip(chunk, self._classify(chunk, mode)):
                     yield item.source, result
                 if failed is not None:
                     raise failed
+            if source_error:
+                raise source_error[0]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

@@ -291,7 +291,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             raise FileExistsError(f"{out} exists; pass --overwrite to replace it{more}")
     elif args.resume:
         raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
-    targets = _annotation_targets([Path(n) for n in names], args.annotate, args.overwrite)
+    # existing annotations are checked below, for the photos still to do
+    targets = _annotation_targets([Path(n) for n in names], args.annotate, True)
     clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
     writer = (
         RowWriter(out, clf.labels, resume=args.resume, overwrite=args.overwrite)
@@ -301,6 +302,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
     done = writer.done if writer is not None else set()
     todo = [i for i, label in enumerate(labels) if label not in done]
+    # a resumed job redoes its annotations of the photos still to do (the last one was cut)
+    clash = [str(targets[i]) for i in todo if targets and targets[i].exists()]
+    if clash and not (args.overwrite or args.resume):
+        if writer is not None:
+            writer.close()
+        raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
+    for i in todo if targets else ():
+        targets[i].parent.mkdir(parents=True, exist_ok=True)
     if done:
         print(
             f"resuming: {len(names) - len(todo)} of {len(names)} photos are in {out}",
@@ -406,8 +415,6 @@ def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: boo
     clash = [str(t) for t in targets if t.exists()]
     if clash and not overwrite:
         raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
-    for t in targets:
-        t.parent.mkdir(parents=True, exist_ok=True)
     return targets
 
 

@@ -78,6 +78,13 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
+def _text(value: Any) -> Any:
+    """A str Parquet can hold: a file name that is not UTF-8 gets U+FFFD for its bad bytes."""
+    if isinstance(value, str):
+        return value.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    return value
+
+
 def to_dataframe(rows: Iterable[dict[str, Any]]) -> Any:
     """A pandas DataFrame of rows (pandas is an optional dependency).
 
@@ -172,6 +179,7 @@ class RowWriter:
         self._pending = 0
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
+        self._closed = False
         exists = self.path.exists()
         if resume and self.format == "parquet":
             raise ValueError(
@@ -179,7 +187,7 @@ class RowWriter:
                 "resumed; write .csv or .jsonl to resume, and convert at the end"
             )
         if exists and not resume and not overwrite:
-            raise FileExistsError(f"{self.path} exists; pass overwrite (--overwrite) or resume")
+            raise FileExistsError(f"{self.path} exists; pass overwrite=True or resume=True")
         self._file: Any = None
         if self.format == "parquet":
             self._pyarrow()  # fails early without pyarrow
@@ -196,30 +204,56 @@ class RowWriter:
     def _recover(self) -> None:
         """Read the done sources; cut the file after the last source known to be whole."""
         data = self.path.read_bytes()
-        if not data:
-            if self.format == "csv":
-                self.path.write_text(",".join(self.columns) + "\n", encoding="utf-8")
+        end = data.rfind(b"\n") + 1  # what follows the last newline is torn: never kept
+        header = ",".join(self.columns)
+        ours = header.encode() if self.format == "csv" else b'{"source": '
+        if end == 0 and not (ours.startswith(data) or data.startswith(ours)):
+            raise ValueError(
+                f"{self.path}: not a file of rows emorec wrote ({data[:80]!r}); resume from "
+                "the file an earlier run wrote, or write another file"
+            )
+        if end == 0:  # not one whole line (a first line cut short): start the file again
+            self.path.write_text(
+                ",".join(self.columns) + "\n" if self.format == "csv" else "", encoding="utf-8"
+            )
             return
-        lines = data.split(b"\n")
-        whole = lines[:-1]  # the last piece has no newline: torn, or empty
-        offset = 0
+        text = data[:end].decode("utf-8", errors="surrogateescape")
+        # byte offset after each physical line, to cut the file at a row's start
+        ends = [i + 1 for i in range(end) if data[i] == 0x0A]
+        groups: list[tuple[str, int]] = []  # (source, byte offset of its first row)
+        offset, consumed = 0, 0
         if self.format == "csv":
-            header = whole[0].decode("utf-8") if whole else ""
-            if next(csv.reader([header]), []) != self.columns:
+            reader = csv.reader(io.StringIO(text, newline=""))
+            try:
+                header = next(reader)
+            except (StopIteration, csv.Error):
+                header = []
+            if header != self.columns:
                 raise ValueError(
-                    f"{self.path}: its columns are not this classifier's ({header[:200]!r}); "
-                    "resume with the same model, or write another file"
+                    f"{self.path}: its columns are not this classifier's "
+                    f"({','.join(header)[:200]!r}); resume with the same model, or write "
+                    "another file"
                 )
-            offset = len(whole[0]) + 1
-            whole = whole[1:]
-        groups: list[tuple[str, int]] = []  # (source, offset of its first row), in file order
-        for line in whole:
-            source = self._source_of(line.decode("utf-8", errors="replace"))
-            if source is None:  # a line that is not a row: the file ends before it
-                break
-            if not groups or groups[-1][0] != source:
-                groups.append((source, offset))
-            offset += len(line) + 1
+            consumed = reader.line_num
+            offset = ends[consumed - 1]
+            try:
+                for row in reader:  # quoted fields may hold newlines: csv counts the lines
+                    if not row or len(row) != len(self.columns):
+                        break
+                    if not groups or groups[-1][0] != row[0]:
+                        groups.append((row[0], offset))
+                    consumed = reader.line_num
+                    offset = ends[consumed - 1]
+            except csv.Error:  # a row cut inside a quoted field
+                pass
+        else:
+            for line in text.split("\n")[:-1]:
+                source = self._source_of(line)
+                if source is None:  # a line that is not a row: the file ends before it
+                    break
+                if not groups or groups[-1][0] != source:
+                    groups.append((source, offset))
+                offset += len(line.encode("utf-8", errors="surrogateescape")) + 1
         if groups:  # the last source may have lost rows after its whole lines: do it again
             offset = groups.pop()[1]
         if offset != len(data):
@@ -227,14 +261,13 @@ class RowWriter:
                 fh.truncate(offset)
         self.done = {source for source, _ in groups}
 
-    def _source_of(self, text: str) -> str | None:
+    @staticmethod
+    def _source_of(line: str) -> str | None:
         try:
-            if self.format == "csv":
-                return next(csv.reader([text]))[0]
-            value = json.loads(text)
-            return str(value["source"]) if isinstance(value, dict) else None
-        except (StopIteration, IndexError, KeyError, ValueError):
+            value = json.loads(line)
+        except ValueError:
             return None
+        return str(value["source"]) if isinstance(value, dict) and "source" in value else None
 
     # ---------------------------------------------------------------- writing
     def _pyarrow(self) -> Any:
@@ -252,7 +285,8 @@ class RowWriter:
         if self.format == "parquet":
             self._buffer.extend(rows)
         else:
-            view = memoryview(self._encode(rows).encode("utf-8"))
+            # a file name that is not UTF-8 keeps its bytes (and matches on resume)
+            view = memoryview(self._encode(rows).encode("utf-8", errors="surrogateescape"))
             while view:  # one call, unless the system writes less (a full disk)
                 view = view[os.write(self._file.fileno(), view) :]
         self._pending += 1
@@ -276,7 +310,7 @@ class RowWriter:
                 return
             pa, pq = self._pyarrow()
             table = pa.Table.from_pylist(
-                [{c: r.get(c) for c in self.columns} for r in self._buffer],
+                [{c: _text(r.get(c)) for c in self.columns} for r in self._buffer],
                 schema=self._schema(pa),
             )
             if self._parquet is None:
@@ -295,7 +329,10 @@ class RowWriter:
         return pa.schema([(c, kinds.get(c, pa.float64())) for c in self.columns])
 
     def close(self) -> None:
-        """Flush and close the file."""
+        """Flush and close the file (a second call does nothing)."""
+        if self._closed:
+            return
+        self._closed = True
         self.flush()
         if self._parquet is not None:
             self._parquet.close()

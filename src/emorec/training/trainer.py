@@ -31,6 +31,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -672,7 +673,15 @@ class Trainer:
                 **({"training": self._donor_training} if self._donor_training else {}),
             }
         if any(k in whole for k in ("loss", "accuracy")):  # before the run is marked finished
-            run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
+            try:
+                run.plot(whole, title=f"{self.model_name} on {self.data_source or 'data'}")
+            except Exception as exc:  # a picture is not worth a finished run: say so, go on
+                warnings.warn(
+                    f"{run.curves}: the training curves could not be drawn ({exc}); "
+                    "history.csv has the figures",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
         run.finish(
             self.model,
             self.labels,
