@@ -266,6 +266,16 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     assert "unknown output format '.txt'" in capsys.readouterr().err
 
 
+def test_cli_never_reads_its_own_annotations_back(tmp_path, capsys):
+    from emorec.cli import main
+
+    crops_folder(tmp_path, 2)
+    args = ["predict", str(tmp_path), "--recursive", "--annotate", str(tmp_path / "ann")]
+    assert main(args) == 0 and main([*args, "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("face 1 at") == 4 and "_emotions" not in out
+
+
 def test_cli_jsonl_and_errors_skip_in_a_folder(tmp_path, capsys):
     from emorec.cli import main
 

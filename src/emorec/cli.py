@@ -276,6 +276,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             names.append(name)
         else:
             names.extend(map(str, expand_sources(name, recursive=args.recursive)))
+    if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
+        folder = Path(args.annotate).resolve()
+        names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
     if not names:
         raise ValueError(f"{' '.join(args.photos)}: no image files there")
     if sum(n in _STDIN_NAMES for n in names) > 1:
