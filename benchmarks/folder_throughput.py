@@ -88,18 +88,20 @@ def main() -> None:
         clf.predict(str(next(folder.glob("*.jpg"))))  # warm-up: model and detector loaded
         start = time.perf_counter()
         faces = 0
-        early = None
+        marks = {max(1, args.photos * k // 10): 0.0 for k in (1, 2, 5)}
         for n, (_, found) in enumerate(clf.predict_iter(folder), 1):
             faces += len(found)
-            if n == max(1, args.photos // 10):
-                early = rss_mb()
+            if n in marks:
+                marks[n] = rss_mb()
         seconds = time.perf_counter() - start
-        late = rss_mb()
+        marks[args.photos] = rss_mb()
         rate = args.photos / seconds
+        memory = ", ".join(f"{mb:.0f} MB after {n}" for n, mb in marks.items())
+        first = next(iter(marks.values()))
         print(
-            f"  emorec predict_iter (tta={clf.tta})  {rate:6.2f} photos/s  {faces} faces  "
-            f"resident memory {early:.0f} MB after {args.photos // 10} photos, {late:.0f} MB "
-            f"at the end ({late - (early or late):+.0f} MB)"
+            f"  emorec predict_iter (tta={clf.tta})  {rate:6.2f} photos/s  {faces} faces\n"
+            f"    resident memory: {memory} ({marks[args.photos] - first:+.0f} MB after the "
+            "first tenth)"
         )
         peer = None if args.no_fer else run_peer(args.fer_python, "folder", str(folder))
         if peer is not None:
