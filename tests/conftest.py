@@ -136,3 +136,12 @@ def _seeded() -> None:
     import keras
 
     keras.utils.set_random_seed(1234)
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MB (Linux ``/proc``)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import rss_mb
 from emorec.results import RowWriter, columns, result_rows, to_dataframe
 from emorec.sources import expand_sources
 
@@ -293,3 +294,20 @@ def test_cli_jsonl_and_errors_skip_in_a_folder(tmp_path, capsys):
     ]
     assert "not a readable image" in rows[0]["error"] and rows[1]["label"] in LABELS
     assert "1 unreadable" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_predict_iter_memory_stays_flat_over_a_long_stream(clf):
+    rng = np.random.default_rng(0)
+    photo = np.asarray(Image.open(ASTRONAUT).convert("RGB").resize((320, 240)))
+
+    def stream(n):
+        for i in range(n):
+            yield photo if i % 4 == 0 else rng.integers(0, 256, (48, 48), dtype=np.uint8)
+
+    memory = {}
+    for n, (_, faces) in enumerate(clf.predict_iter(stream(1200), chunk_size=16), 1):
+        assert len(faces) >= (1 if n % 4 != 1 else 0)
+        if n in (300, 1200):
+            memory[n] = rss_mb()
+    assert memory[1200] - memory[300] < 30, memory

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from conftest import rss_mb
 from emorec import EmotionDataset, ImageError, load_image, read_card
 from emorec.data.readers import MAX_IMAGE_BYTES
 
@@ -509,14 +510,6 @@ def test_cli_checks_output_before_any_work_and_errors_are_one_line(tmp_path, cap
 
 
 # ---------------------------------------------------------------------- memory under load
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
 def test_memory_stays_flat_over_thousands_of_calls(clf):
     rng = np.random.default_rng(0)
@@ -532,9 +525,9 @@ def test_memory_stays_flat_over_thousands_of_calls(clf):
                 clf.predict(photo)
 
     calls(150)  # warm-up: traces, allocator pools, the detector
-    before = _rss_mb()
+    before = rss_mb()
     calls(1500)
-    assert _rss_mb() - before < 20
+    assert rss_mb() - before < 20
 
 
 def test_a_keras_file_with_a_bad_crc_is_an_error_naming_it(tmp_path):
