@@ -205,8 +205,8 @@ class RowWriter:
         """Read the done sources; cut the file after the last source known to be whole."""
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1  # what follows the last newline is torn: never kept
-        header = ",".join(self.columns)
-        ours = header.encode() if self.format == "csv" else b'{"source": '
+        first_line = ",".join(self.columns)
+        ours = first_line.encode() if self.format == "csv" else b'{"source": '
         if end == 0 and not (ours.startswith(data) or data.startswith(ours)):
             raise ValueError(
                 f"{self.path}: not a file of rows emorec wrote ({data[:80]!r}); resume from "
