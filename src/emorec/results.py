@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMATS", "RowWriter", "columns", "result_rows", "to_dataframe"]
+__all__ = ["FORMATS", "RowWriter", "columns", "output_format", "result_rows", "to_dataframe"]
 
 #: Output formats by file extension.
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -322,11 +322,14 @@ class RowWriter:
             os.fsync(self._file.fileno())
 
     def _schema(self, pa: Any) -> Any:
-        kinds = {"source": pa.string(), "label": pa.string(), "keypoints": pa.string()}
-        kinds.update({"error": pa.string()})
-        for c in ("face", "x", "y", "w", "h"):
-            kinds[c] = pa.int64()
-        return pa.schema([(c, kinds.get(c, pa.float64())) for c in self.columns])
+        """Text for the names and labels, integers for the face number and box, floats else."""
+        text, whole = {"source", "label", "keypoints", "error"}, {"face", "x", "y", "w", "h"}
+        return pa.schema(
+            [
+                (c, pa.string() if c in text else pa.int64() if c in whole else pa.float64())
+                for c in self.columns
+            ]
+        )
 
     def close(self) -> None:
         """Flush and close the file (a second call does nothing)."""
