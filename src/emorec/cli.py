@@ -294,8 +294,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             raise FileExistsError(f"{out} exists; pass --overwrite to replace it{more}")
     elif args.resume:
         raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
-    # existing annotations are checked below, for the photos still to do
-    targets = _annotation_targets([Path(n) for n in names], args.annotate, True)
+    targets = _annotation_targets([Path(n) for n in names], args.annotate)
     clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
     writer = (
         RowWriter(out, clf.labels, resume=args.resume, overwrite=args.overwrite)
@@ -383,7 +382,7 @@ def _print_faces(label: str, faces: Sequence[Any]) -> None:
         print(f"{label}: face {n} at {where}: {face.label} {face.score:.0%} ({rest})")
 
 
-def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: bool) -> list[Path]:
+def _annotation_targets(photos: list[Path], annotate: str | None) -> list[Path]:
     """Where each annotated photo goes: a file (one photo), or DIR/<name>_emotions.<ext>
     with the photos' folders mirrored below DIR when names repeat (``a/x.jpg`` and
     ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``)."""
@@ -415,10 +414,7 @@ def _annotation_targets(photos: list[Path], annotate: str | None, overwrite: boo
             ]
         if len(set(targets)) != len(targets):
             raise ValueError("--annotate: a photo is given twice; give each photo once")
-    clash = [str(t) for t in targets if t.exists()]
-    if clash and not overwrite:
-        raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
-    return targets
+    return targets  # _cmd_predict checks the ones still to do for clashes
 
 
 def _add_reading_arguments(p: argparse.ArgumentParser) -> None:

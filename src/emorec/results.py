@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -195,10 +196,14 @@ class RowWriter:
         if resume and exists:
             self._recover()
         else:
-            self.path.write_text(
-                ",".join(self.columns) + "\n" if self.format == "csv" else "", encoding="utf-8"
-            )
+            self._start_file()
         self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+
+    def _start_file(self) -> None:
+        """A new file: the header for CSV, nothing for JSON Lines."""
+        self.path.write_text(
+            ",".join(self.columns) + "\n" if self.format == "csv" else "", encoding="utf-8"
+        )
 
     # ---------------------------------------------------------------- resume
     def _recover(self) -> None:
@@ -213,16 +218,14 @@ class RowWriter:
                 "the file an earlier run wrote, or write another file"
             )
         if end == 0:  # not one whole line (a first line cut short): start the file again
-            self.path.write_text(
-                ",".join(self.columns) + "\n" if self.format == "csv" else "", encoding="utf-8"
-            )
+            self._start_file()
             return
         text = data[:end].decode("utf-8", errors="surrogateescape")
-        # byte offset after each physical line, to cut the file at a row's start
-        ends = [i + 1 for i in range(end) if data[i] == 0x0A]
         groups: list[tuple[str, int]] = []  # (source, byte offset of its first row)
         offset, consumed = 0, 0
         if self.format == "csv":
+            # byte offset after each physical line, to cut the file at a row's start
+            ends = [m.end() for m in re.finditer(b"\n", data[:end])]
             reader = csv.reader(io.StringIO(text, newline=""))
             try:
                 header = next(reader)

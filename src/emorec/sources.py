@@ -13,12 +13,12 @@ import fnmatch
 import glob
 import os
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from .images import IMAGE_EXTENSIONS
 
-__all__ = ["expand_sources", "is_glob"]
+__all__ = ["expand_sources", "is_glob", "is_hidden"]
 
 
 def is_glob(text: str) -> bool:
@@ -26,18 +26,26 @@ def is_glob(text: str) -> bool:
     return any(c in text for c in "*?[")
 
 
+def is_hidden(path: PurePath) -> bool:
+    """Whether a relative path is hidden: a part starting with ``.``, or macOS's ``__MACOSX``
+    (the one rule for folders, zips and globs)."""
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
+
+
 def _folder(path: Path, pattern: str, recursive: bool) -> Iterator[str]:
     found = path.rglob("*") if recursive else path.iterdir()
-    files = [
-        p
-        for p in found
-        if p.suffix.lower() in IMAGE_EXTENSIONS
-        and fnmatch.fnmatch(p.name, pattern)
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        and p.is_file()
-    ]
-    for p in sorted(files, key=lambda p: [part.lower() for part in p.relative_to(path).parts]):
-        yield str(p)
+    files = []
+    for p in found:
+        relative = p.relative_to(path)
+        if (
+            p.suffix.lower() in IMAGE_EXTENSIONS
+            and fnmatch.fnmatch(p.name, pattern)
+            and not is_hidden(relative)
+            and p.is_file()
+        ):
+            files.append((tuple(part.lower() for part in relative.parts), str(p)))
+    for _, name in sorted(files):
+        yield name
 
 
 def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False) -> Iterator[Any]:

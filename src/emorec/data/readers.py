@@ -51,6 +51,7 @@ from .._progress import progress
 from ..images import IMAGE_EXTENSIONS, ImageError, NotRegularFileError, load_image, open_regular
 from ..labels import LABELS, canonical_label, is_fer_label_set, map_label_names
 from ..pixels import ColorMode, resize
+from ..sources import is_hidden
 
 __all__ = [
     "MAX_IMAGE_BYTES",
@@ -332,10 +333,6 @@ class _Tree:
             self._zip.close()
 
 
-def _is_hidden(p: PurePosixPath) -> bool:
-    return any(part.startswith(".") or part == "__MACOSX" for part in p.parts)
-
-
 def _read_tree(
     display: str,
     files: list[PurePosixPath],
@@ -345,7 +342,7 @@ def _read_tree(
     errors: Errors,
     progress_bar: bool | None,
 ) -> ReadResult:
-    files = [f for f in files if not _is_hidden(f)]
+    files = [f for f in files if not is_hidden(f)]
     images = [f for f in files if f.suffix.lower() in IMAGE_EXTENSIONS]
     if not images:
         raise ValueError(
