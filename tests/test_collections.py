@@ -201,7 +201,7 @@ def test_resume_reads_quoted_newlines_and_names_that_are_not_utf8(tmp_path):
     rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8", "surrogateescape"))))
     assert [r[0] for r in rows[1:]] == ["a.jpg", odd, odd, "last.jpg"]
     assert rows[1][-1] == "line 1\nline 2"
-    (tmp_path / "cut.csv").write_text("source,fa")  # a header cut short: started again
+    (tmp_path / "cut.csv").write_text(",".join(columns(LABELS))[:9])  # a header cut short
     with RowWriter(tmp_path / "cut.csv", LABELS, resume=True) as out:
         assert out.done == set()
     assert (tmp_path / "cut.csv").read_text() == ",".join(columns(LABELS)) + "\n"
@@ -259,7 +259,7 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     out.write_text("".join(lines[:4]) + lines[4][:12])
     assert main([*args, "--resume"]) == 0
     err = capsys.readouterr().err
-    assert "resuming: 2 of 7 photos are in" in err  # the third, the file's last, again
+    assert "resuming: 2 of 7 inputs are done in" in err  # the third, the file's last, again
     again = list(csv.DictReader(out.open()))
     assert [r["source"] for r in again] == [r["source"] for r in rows]  # each once, in order
     assert main(args) == 2 and "exists; pass --overwrite" in capsys.readouterr().err

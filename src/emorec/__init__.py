@@ -12,7 +12,7 @@ Examples
 
 from . import _native
 from ._version import __version__
-from .classifier import EmotionClassifier, FacePrediction, SkippedImage, predict_emotion
+from .classifier import EmotionClassifier, predict_emotion
 from .data import DatasetSplit, EmotionDataset
 from .evaluation import EvaluationReport, evaluate
 from .images import ImageError, load_image
@@ -26,6 +26,7 @@ from .models import (
     read_card,
     register_model,
 )
+from .predictions import FacePrediction, FramePrediction, SkippedImage
 from .training import Trainer
 
 _native.install()  # TensorFlow's C++ start-up lines kept off the terminal
@@ -38,6 +39,7 @@ __all__ = [
     "EmotionDataset",
     "EvaluationReport",
     "FacePrediction",
+    "FramePrediction",
     "ImageError",
     "ModelCard",
     "SkippedImage",

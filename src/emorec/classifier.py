@@ -12,9 +12,9 @@ import logging
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -33,6 +33,7 @@ from .inference import (
 )
 from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
+from .predictions import Box, FacePrediction, FramePrediction, Keypoints, SkippedImage
 from .sources import expand_sources
 
 if TYPE_CHECKING:
@@ -54,80 +55,6 @@ logger = logging.getLogger("emorec")
 #: With ``detect_faces="auto"``, an image no larger than this (both sides, pixels) is taken to
 #: be one face crop (FER2013's crops are 48x48) and detection is skipped.
 AUTO_CROP_MAX_SIDE = 96
-
-Box = tuple[int, int, int, int]
-Keypoints = tuple[tuple[float, float], ...]
-
-
-@dataclass(frozen=True)
-class FacePrediction:
-    """The emotion of one face.
-
-    Attributes
-    ----------
-    box : (x, y, width, height)
-        The face in the original image's pixels (the whole image when detection was skipped).
-    label : str
-        The most probable emotion.
-    score : float
-        Its probability.
-    probabilities : dict
-        Probability of every label, in the model's label order.
-    face_score : float or None
-        The face detector's confidence (None when boxes were given or detection skipped).
-    keypoints : tuple of (x, y), or None
-        The detector's landmarks in the image's pixels (BlazeFace: right eye, left eye, nose
-        tip, mouth, right ear, left ear); None when the detector gives none or boxes were
-        given.
-
-    Examples
-    --------
-    >>> from emorec import FacePrediction
-    >>> face = FacePrediction((10, 20, 50, 50), "happy", 0.9, {"happy": 0.9, "sad": 0.1})
-    >>> face.to_dict()["box"], face.label
-    ([10, 20, 50, 50], 'happy')
-    """
-
-    box: Box
-    label: str
-    score: float
-    probabilities: dict[str, float]
-    face_score: float | None = None
-    keypoints: Keypoints | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {
-            "box": list(self.box),
-            "label": self.label,
-            "score": self.score,
-            "probabilities": dict(self.probabilities),
-            "face_score": self.face_score,
-            "keypoints": None if self.keypoints is None else [list(p) for p in self.keypoints],
-        }
-
-
-@dataclass(frozen=True)
-class SkippedImage:
-    """What stands in a batch's results for an image that could not be read or checked, with
-    ``errors="skip"`` (a record, not an exception: the error was caught).
-
-    Examples
-    --------
-    >>> from emorec import EmotionClassifier, SkippedImage
-    >>> clf = EmotionClassifier.load()
-    >>> results = clf.predict([b"not an image"], errors="skip")
-    >>> isinstance(results[0], SkippedImage), results[0].index
-    (True, 0)
-    """
-
-    index: int
-    source: str
-    error: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data for JSON."""
-        return {"index": self.index, "source": self.source, "error": self.error}
 
 
 @dataclass
@@ -498,7 +425,7 @@ class EmotionClassifier:
         errors: str,
         chunk_size: int,
         threads: int,
-    ) -> Iterator[tuple[str, list[FacePrediction] | SkippedImage]]:
+    ) -> Generator[tuple[str, list[FacePrediction] | SkippedImage], None, None]:
         """The generator behind :meth:`predict_iter`: at most three chunks in flight (one
         classified, two decoding)."""
         pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
@@ -542,6 +469,178 @@ class EmotionClassifier:
                 raise source_error[0]
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def predict_video(
+        self,
+        video: str | os.PathLike[str] | int,
+        *,
+        every: int | None = None,
+        fps: float | None = None,
+        start: int = 0,
+        smooth: int = 1,
+        iou_threshold: float = 0.3,
+        max_age: int = 5,
+        first_track: int = 1,
+        annotate: str | os.PathLike[str] | None = None,
+        overwrite: bool = False,
+        detect_faces: bool | Literal["auto"] = "auto",
+        tta: TTA | None = None,
+        chunk_size: int = 8,
+        workers: int | None = None,
+    ) -> Generator[FramePrediction, None, None]:
+        """Predict over the frames of a video file or a camera, streaming, with face tracks.
+
+        Frames are decoded in order and their faces found on worker threads, as
+        :meth:`predict_iter` does for photos (at most ``3 * chunk_size`` frames in flight, so
+        memory stays flat over any length of video). Each face gets a ``track``: faces are
+        followed from frame to frame by their boxes' overlap (:class:`emorec.tracking.IoUTracker`).
+
+        Parameters
+        ----------
+        video : path or int
+            A video file (anything OpenCV reads: .mp4, .avi, .mov, .mkv, .webm...) or a camera
+            index (0 for the first camera; stop by closing the stream or leaving the loop).
+        every : int, optional
+            Classify every ``every``-th frame (the others are skipped undecoded).
+        fps : float, optional
+            Classify about ``fps`` frames a second instead. Not both.
+        start : int
+            First frame index to read (a resumed job starts past the frames it has).
+        smooth : int
+            Average each face's probabilities over the last ``smooth`` frames of its track
+            (frames classified, the current one included; 1: no smoothing). The label and
+            score follow the average: a face's label then changes only when the
+            expression holds for about ``smooth / 2`` frames.
+        iou_threshold, max_age
+            The tracker's: the least box overlap that continues a track, and the frames a
+            track may go unseen before it ends.
+        first_track : int
+            The first track's id (a job resumed with ``start`` goes on from its ids).
+        annotate : path, optional
+            Write a copy of the frames classified, faces boxed with track and emotion, to
+            this video (.mp4, .m4v, .mov, .mkv or .avi), at the rate they were read. It
+            appears when the stream ends (also when it is closed early); an error drops it.
+        overwrite : bool
+            Replace an existing ``annotate`` file.
+        detect_faces, tta
+            As for :meth:`predict`.
+        chunk_size, workers
+            Frames classified together, and threads that decode and detect.
+
+        Yields
+        ------
+        FramePrediction
+            The frame's index and time (seconds) and its faces, in frame order.
+
+        Raises
+        ------
+        FileNotFoundError, emorec.video.VideoError
+            When there is no such video or OpenCV cannot read it (raised by the call).
+
+        Examples
+        --------
+        >>> import os, tempfile, numpy as np
+        >>> from emorec import EmotionClassifier
+        >>> from emorec.video import VideoWriter
+        >>> path = os.path.join(tempfile.mkdtemp(), "blank.mp4")
+        >>> with VideoWriter(path, fps=10) as out:  # ten blank frames
+        ...     for _ in range(10):
+        ...         out.write(np.zeros((120, 160, 3), np.uint8))
+        >>> clf = EmotionClassifier.load()
+        >>> [(f.frame, f.time, len(f.faces)) for f in clf.predict_video(path, every=5)]
+        [(0, 0.0, 0), (5, 0.5, 0)]
+        """
+        from .tracking import IoUTracker
+        from .video import VideoWriter, read_frames
+
+        if detect_faces not in ("auto", True, False):
+            raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"chunk_size={chunk_size!r}; expected an int of at least 1")
+        mode = self.tta if tta is None else tta_mode(tta)
+        tracker = IoUTracker(
+            iou_threshold=iou_threshold, max_age=max_age, smooth=smooth, first_id=first_track
+        )
+        threads = workers if workers is not None else min(4, os.cpu_count() or 1)
+        reader = read_frames(video, every=every, fps=fps, start=start)
+        try:
+            writer = (
+                None
+                if annotate is None
+                else VideoWriter(annotate, fps=reader.rate, overwrite=overwrite)
+            )
+        except BaseException:
+            reader.close()
+            raise
+        return self._video_stream(reader, tracker, writer, mode, detect_faces, chunk_size, threads)
+
+    def _video_stream(
+        self,
+        reader: Any,
+        tracker: Any,
+        writer: Any,
+        mode: TTA,
+        detect_faces: bool | str,
+        chunk_size: int,
+        threads: int,
+    ) -> Generator[FramePrediction, None, None]:
+        """The generator behind :meth:`predict_video`."""
+        from .plots import annotate
+
+        read: deque[Any] = deque()  # the frames in flight, in order (their pixels if annotating)
+
+        def images() -> Iterator[npt.NDArray[np.uint8]]:
+            for frame in reader:
+                read.append(frame if writer is not None else (frame.index, frame.time))
+                yield frame.image
+
+        stream = self._stream(
+            enumerate(images()), mode, detect_faces, "rgb", "raise", chunk_size, threads
+        )
+        try:
+            for _, result in stream:
+                frame = read.popleft()
+                index, at = (frame.index, frame.time) if writer is not None else frame
+                faces = self._track(tracker, result)  # type: ignore[arg-type]
+                if writer is not None:
+                    writer.write(np.asarray(annotate(frame.image, faces)))
+                yield FramePrediction(index, at, faces)
+        except GeneratorExit:  # the caller stopped early: keep what was read
+            stream.close()
+            if writer is not None:
+                writer.close()
+            raise
+        except BaseException:
+            stream.close()
+            if writer is not None:
+                writer.abort()
+            raise
+        else:
+            if writer is not None:
+                writer.close()
+        finally:
+            reader.close()
+
+    def _track(self, tracker: Any, faces: list[FacePrediction]) -> list[FacePrediction]:
+        """Faces with their track ids, and probabilities smoothed over their tracks."""
+        if not faces:
+            tracker.update([])  # the tracks age
+            return []
+        probs = np.array([[f.probabilities[n] for n in self.labels] for f in faces], np.float32)
+        ids, smoothed = tracker.update_smoothed([f.box for f in faces], probs)
+        out = []
+        for face, track, p in zip(faces, ids, smoothed):
+            k = int(p.argmax())
+            out.append(
+                replace(
+                    face,
+                    label=self.labels[k],
+                    score=float(p[k]),
+                    probabilities={n: float(v) for n, v in zip(self.labels, p)},
+                    track=track,
+                )
+            )
+        return out
 
     def predict_folder(
         self,

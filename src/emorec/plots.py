@@ -171,7 +171,8 @@ def annotate(
     image : image
         Anything :func:`emorec.load_image` reads (the photo the predictions were made on).
     predictions : sequence of FacePrediction
-        From :meth:`emorec.EmotionClassifier.predict` for this image.
+        From :meth:`emorec.EmotionClassifier.predict` for this image (a video frame's
+        faces are labelled with their track too: ``#2 happy 90%``).
     line_width : int, optional
         Box line width; default scales with the image.
     show_probability : bool
@@ -212,6 +213,8 @@ def annotate(
         colour = palette.get(p.label, (0, 220, 120))
         draw.rectangle([x, y, x + w - 1, y + h - 1], outline=colour, width=width)
         text = f"{p.label} {p.score:.0%}" if show_probability else p.label
+        if getattr(p, "track", None) is not None:  # a video's face: its track first
+            text = f"#{p.track} {text}"
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         tw, th = right - left, bottom - top
         ty = y - th - 2 * width if y - th - 2 * width >= 0 else y + h

@@ -1,11 +1,13 @@
 """Results as rows, and files of rows written as they come: CSV, JSON Lines, Parquet.
 
-One row a face: ``source``, ``face`` (1, 2... in the image; empty for an image without a face
-or that could not be read), the box ``x, y, w, h`` (pixels of the image), ``label``,
-``score``, one ``p_<label>`` column per label, ``face_score`` (the detector's), ``keypoints``
-(JSON, when the detector gives them) and ``error`` (for an image that could not be read).
-Every source gets at least one row, so that a file of rows says which sources are done:
-:class:`RowWriter` resumes from it (``resume=True``) without redoing or repeating a source.
+One row a face: ``source``; for a video, ``frame`` (its index) and ``time`` (seconds);
+``face`` (1, 2... in the image; empty for an image without a face or that could not be
+read); for a video, ``track`` (the same number for the same face from frame to frame); the
+box ``x, y, w, h`` (pixels of the image), ``label``, ``score``, one ``p_<label>`` column
+per label, ``face_score`` (the detector's), ``keypoints`` (JSON, when the detector gives
+them) and ``error`` (for an image that could not be read). Every photo and every video frame
+read gets at least one row, so that a file of rows says what is done: :class:`RowWriter`
+resumes from it (``resume=True``) without redoing or repeating a photo or a frame.
 
 Examples
 --------
@@ -38,7 +40,10 @@ def columns(labels: Sequence[str]) -> list[str]:
     """The row columns for a classifier with ``labels``, in order."""
     return [
         "source",
+        "frame",
+        "time",
         "face",
+        "track",
         "x",
         "y",
         "w",
@@ -53,10 +58,14 @@ def columns(labels: Sequence[str]) -> list[str]:
 
 
 def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows of one image's result (a list of :class:`~emorec.FacePrediction` or a
-    :class:`~emorec.SkippedImage`): one a face, or one empty row (no face, or the error)."""
+    """The rows of one image's result (a list of :class:`~emorec.FacePrediction`, a
+    :class:`~emorec.SkippedImage`, or a video's :class:`~emorec.FramePrediction`): one a
+    face, or one empty row (no face, or the error)."""
     empty: dict[str, Any] = dict.fromkeys(columns(labels))
     empty["source"] = source
+    if hasattr(result, "faces"):  # a video frame
+        empty["frame"], empty["time"] = int(result.frame), _round(result.time)
+        result = result.faces
     error = getattr(result, "error", None)
     if error is not None:
         return [{**empty, "error": error}]
@@ -65,7 +74,7 @@ def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[st
     rows = []
     for n, face in enumerate(result, 1):
         x, y, w, h = face.box
-        row = {**empty, "face": n, "x": x, "y": y, "w": w, "h": h}
+        row = {**empty, "face": n, "track": face.track, "x": x, "y": y, "w": w, "h": h}
         row.update(label=face.label, score=_round(face.score), face_score=_round(face.face_score))
         row.update({f"p_{name}": _round(face.probabilities.get(name)) for name in labels})
         if face.keypoints is not None:
@@ -77,6 +86,11 @@ def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[st
 def _round(value: float | None) -> float | None:
     """Six decimals: what a float32 probability holds, without the float64 digits."""
     return None if value is None else round(float(value), 6)
+
+
+def _field(value: Any) -> str:
+    """A JSON value as the CSV reader gives it: ``""`` for null."""
+    return "" if value is None else str(value)
 
 
 def _text(value: Any) -> Any:
@@ -121,12 +135,13 @@ def output_format(path: str | os.PathLike[str]) -> str:
 class RowWriter:
     """Append rows to a CSV, JSON Lines or Parquet file as they come.
 
-    CSV and JSON Lines are written a source at a time, each source's rows in one system call
-    (so a killed process leaves a source's rows whole or absent, never some of them), and
-    put on disk (``fsync``) every ``flush_every`` sources and at the end. A resume keeps the
-    rows of every source but the file's last one, which it does again (a kill, a full disk
-    or a copy cut short may have left it incomplete). Parquet is written in row groups of
-    ``flush_every`` sources (pyarrow, an optional dependency) and is complete only once
+    CSV and JSON Lines are written a photo (or a video frame) at a time, each one's rows in
+    one system call (so a killed process leaves a photo's rows whole or absent, never some
+    of them), and put on disk (``fsync``) every ``flush_every`` writes and at the end. A
+    resume keeps the rows of every photo and frame but the file's last one, which it does
+    again (a kill, a full disk or a copy cut short may have left it incomplete): a video
+    goes on from the frame after its last one kept. Parquet is written in row groups of
+    ``flush_every`` writes (pyarrow, an optional dependency) and is complete only once
     closed, so it cannot resume.
 
     Parameters
@@ -136,9 +151,9 @@ class RowWriter:
     labels : sequence of str
         The classifier's labels (the probability columns).
     resume : bool
-        Continue an earlier file: its sources count as done (:attr:`done`); a source whose
-        rows may have been cut short, the last one in the file, is dropped from it and done
-        again; none is written twice.
+        Continue an earlier file: its sources count as done (:attr:`done`; for a video,
+        done up to :attr:`frames`); the photo or frame whose rows may have been cut short,
+        the last one in the file, is dropped from it and done again; none is written twice.
     overwrite : bool
         Replace an existing file (without ``resume``).
 
@@ -177,6 +192,10 @@ class RowWriter:
         self.flush_every = max(1, int(flush_every))
         #: The sources already in the file (with ``resume``).
         self.done: set[str] = set()
+        #: For each video among them, the index of the last frame in the file.
+        self.frames: dict[str, int] = {}
+        #: For each video among them, its highest track id (new tracks go on from it).
+        self.tracks: dict[str, int] = {}
         self._pending = 0
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
@@ -221,7 +240,9 @@ class RowWriter:
             self._start_file()
             return
         text = data[:end].decode("utf-8", errors="surrogateescape")
-        groups: list[tuple[str, int]] = []  # (source, byte offset of its first row)
+        # (source, frame) and the byte offset of its first row
+        groups: list[tuple[tuple[str, str], int]] = []
+        frame_at, track_at = self.columns.index("frame"), self.columns.index("track")
         offset, consumed = 0, 0
         if self.format == "csv":
             # byte offset after each physical line, to cut the file at a row's start
@@ -243,34 +264,45 @@ class RowWriter:
                 for row in reader:  # quoted fields may hold newlines: csv counts the lines
                     if not row or len(row) != len(self.columns):
                         break
-                    if not groups or groups[-1][0] != row[0]:
-                        groups.append((row[0], offset))
+                    key = (row[0], row[frame_at])
+                    if not groups or groups[-1][0] != key:
+                        groups.append((key, offset))
+                    self._note_track(row[0], row[track_at])
                     consumed = reader.line_num
                     offset = ends[consumed - 1]
             except csv.Error:  # a row cut inside a quoted field
                 pass
         else:
             for line in text.split("\n")[:-1]:
-                source = self._source_of(line)
-                if source is None:  # a line that is not a row: the file ends before it
+                value = self._row_of(line)
+                if value is None:  # a line that is not a row: the file ends before it
                     break
-                if not groups or groups[-1][0] != source:
-                    groups.append((source, offset))
+                key = (str(value["source"]), _field(value.get("frame")))
+                if not groups or groups[-1][0] != key:
+                    groups.append((key, offset))
+                self._note_track(key[0], _field(value.get("track")))
                 offset += len(line.encode("utf-8", errors="surrogateescape")) + 1
         if groups:  # the last source may have lost rows after its whole lines: do it again
             offset = groups.pop()[1]
         if offset != len(data):
             with open(self.path, "r+b") as fh:
                 fh.truncate(offset)
-        self.done = {source for source, _ in groups}
+        self.done = {source for (source, _), _ in groups}
+        for (source, frame), _ in groups:
+            if frame.lstrip("-").isdigit():
+                self.frames[source] = max(int(frame), self.frames.get(source, -1))
+
+    def _note_track(self, source: str, track: str) -> None:
+        if track.isdigit():
+            self.tracks[source] = max(int(track), self.tracks.get(source, 0))
 
     @staticmethod
-    def _source_of(line: str) -> str | None:
+    def _row_of(line: str) -> dict[str, Any] | None:
         try:
             value = json.loads(line)
         except ValueError:
             return None
-        return str(value["source"]) if isinstance(value, dict) and "source" in value else None
+        return value if isinstance(value, dict) and "source" in value else None
 
     # ---------------------------------------------------------------- writing
     def _pyarrow(self) -> Any:
@@ -326,7 +358,8 @@ class RowWriter:
 
     def _schema(self, pa: Any) -> Any:
         """Text for the names and labels, integers for the face number and box, floats else."""
-        text, whole = {"source", "label", "keypoints", "error"}, {"face", "x", "y", "w", "h"}
+        text = {"source", "label", "keypoints", "error"}
+        whole = {"frame", "face", "track", "x", "y", "w", "h"}
         return pa.schema(
             [
                 (c, pa.string() if c in text else pa.int64() if c in whole else pa.float64())

@@ -5,7 +5,7 @@ Subcommands::
     emorec info                          versions and where things are
     emorec dataset summary PATH          counts per split and class of a folder, .zip or .csv
     emorec download fer2013 [--csv]      download FER2013 through the Kaggle API
-    emorec predict PHOTO...              the emotion of every face (boxes, labels, probabilities)
+    emorec predict INPUT...              the emotion of every face in photos, folders, videos
     emorec models                        registered architectures and bundled models
     emorec train DATA --model NAME ...   train (resumes an unfinished run by itself)
     emorec evaluate MODEL DATA --split   accuracy, macro-F1, per-class figures, confusion matrix
@@ -22,15 +22,15 @@ import json
 import logging
 import os
 import platform
-import stat
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ._version import __version__, installed_version
-from .data.kaggle import KaggleError
+from .._version import __version__, installed_version
+from ..data.kaggle import KaggleError
+from .predict import add_predict_parser
 
 __all__ = ["main"]
 
@@ -39,7 +39,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, K
 
 
 def _read_dataset(path: str, args: argparse.Namespace) -> Any:
-    from .data import EmotionDataset
+    from ..data import EmotionDataset
 
     p = Path(path)
     kwargs = {"progress_bar": None}
@@ -110,7 +110,7 @@ def _cmd_dataset_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from .data.kaggle import download_fer2013
+    from ..data.kaggle import download_fer2013
 
     path = download_fer2013("csv" if args.csv else "images", path=args.dir, force=args.force)
     print(path)
@@ -118,7 +118,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .models import build_model, list_models, list_pretrained, read_card
+    from ..models import build_model, list_models, list_pretrained, read_card
 
     names = list_models(args.pattern)
     rows = []
@@ -169,7 +169,7 @@ def _parse_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
 def _cmd_train(args: argparse.Namespace) -> int:
     import shlex
 
-    from .training import Trainer
+    from ..training import Trainer
 
     ds = _read_dataset(args.data, args)
     command = "emorec " + " ".join(shlex.quote(a) for a in (args.argv or []))
@@ -221,7 +221,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate
+    from ..evaluation import evaluate
 
     ds = _read_dataset(args.data, args)
     report = evaluate(args.model, ds, args.split, tta=args.tta, batch_size=args.batch_size)
@@ -229,192 +229,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         report.plot_confusion_matrix(args.confusion_matrix)
     print(report.to_json() if args.json else report)
     return 0
-
-
-#: The most bytes read from standard input or a pipe for one photo.
-MAX_STREAM_BYTES = 256 * 1024 * 1024
-_STDIN_NAMES = ("-", "/dev/stdin")
-
-
-def _photo_sources(names: Sequence[str]) -> list[Any]:
-    """What ``predict`` reads for each name: the path, or the bytes of standard input
-    (``-``, ``/dev/stdin``) and of pipes named on the command line (``<(...)``)."""
-    sources: list[Any] = []
-    for name in names:
-        stream = None
-        if name in _STDIN_NAMES:
-            stream = sys.stdin.buffer
-        else:
-            with contextlib.suppress(OSError):
-                if stat.S_ISFIFO(os.stat(name).st_mode):
-                    stream = open(name, "rb")  # noqa: SIM115 - closed below
-        if stream is None:
-            sources.append(name)
-            continue
-        try:
-            data = stream.read(MAX_STREAM_BYTES + 1)
-        finally:
-            if stream is not sys.stdin.buffer:
-                stream.close()
-        if len(data) > MAX_STREAM_BYTES:
-            raise ValueError(f"{name}: more than {MAX_STREAM_BYTES} bytes; expected one photo")
-        sources.append(data)
-    return sources
-
-
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from ._files import atomic_file, write_atomic
-    from ._progress import progress
-    from .classifier import EmotionClassifier, SkippedImage
-    from .plots import annotate
-    from .results import RowWriter, output_format, result_rows
-    from .sources import expand_sources
-
-    names: list[str] = []
-    for name in args.photos:  # folders and globs become their image files
-        if name in _STDIN_NAMES:
-            names.append(name)
-        else:
-            names.extend(map(str, expand_sources(name, recursive=args.recursive)))
-    if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
-        folder = Path(args.annotate).resolve()
-        names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
-    if not names:
-        raise ValueError(f"{' '.join(args.photos)}: no image files there")
-    if sum(n in _STDIN_NAMES for n in names) > 1:
-        raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
-    out = Path(args.output) if args.output else None
-    fmt = None
-    if out is not None:
-        fmt = "json" if out.suffix.lower() == ".json" else output_format(out)
-        if args.resume and fmt not in ("csv", "jsonl"):
-            raise ValueError(f"--resume {out}: resuming needs a .csv or .jsonl output file")
-        if out.exists() and not (args.overwrite or args.resume):
-            more = ", or --resume to continue it" if fmt in ("csv", "jsonl") else ""
-            raise FileExistsError(f"{out} exists; pass --overwrite to replace it{more}")
-    elif args.resume:
-        raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
-    targets = _annotation_targets([Path(n) for n in names], args.annotate)
-    clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
-    writer = (
-        RowWriter(out, clf.labels, resume=args.resume, overwrite=args.overwrite)
-        if out is not None and fmt != "json"
-        else None
-    )
-    labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
-    done = writer.done if writer is not None else set()
-    todo = [i for i, label in enumerate(labels) if label not in done]
-    # a resumed job redoes its annotations of the photos still to do (the last one was cut)
-    clash = [str(targets[i]) for i in todo if targets and targets[i].exists()]
-    if clash and not (args.overwrite or args.resume):
-        if writer is not None:
-            writer.close()
-        raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
-    for i in todo if targets else ():
-        targets[i].parent.mkdir(parents=True, exist_ok=True)
-    if done:
-        print(
-            f"resuming: {len(names) - len(todo)} of {len(names)} photos are in {out}",
-            file=sys.stderr,
-        )
-    detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
-    sources = _photo_sources([names[i] for i in todo])
-    stream = clf.predict_iter(
-        (s if isinstance(s, bytes) else str(s) for s in sources),
-        detect_faces=detect,
-        errors=args.errors,
-    )
-    quiet_stdout = out is not None or args.json  # the results go to the file (or one JSON)
-    show_bar = bool(getattr(sys.stderr, "isatty", lambda: False)()) and (
-        quiet_stdout or not sys.stdout.isatty()
-    )
-    payload: list[dict[str, Any]] = []
-    failed = faces_found = 0
-    try:
-        for k, (_, result) in enumerate(progress(stream, len(todo), "photos", enabled=show_bar)):
-            index = todo[k]
-            label = labels[index]
-            if writer is not None:
-                writer.write(result_rows(label, result, clf.labels))
-            if fmt == "json" or args.json:
-                payload.append(
-                    {"photo": label, "error": result.error}
-                    if isinstance(result, SkippedImage)
-                    else {"photo": label, "faces": [f.to_dict() for f in result]}
-                )
-            if isinstance(result, SkippedImage):
-                failed += 1
-                print(f"emorec: error: {label}: {result.error}", file=sys.stderr)
-                continue
-            faces_found += len(result)
-            if targets:
-                with atomic_file(targets[index]) as tmp:
-                    annotate(sources[k], result).save(tmp)
-            if not quiet_stdout:
-                _print_faces(label, result)
-    finally:
-        if writer is not None:
-            writer.close()
-    if fmt == "json" and out is not None:
-        write_atomic(out, json.dumps(payload, indent=2))
-    if args.json:
-        print(json.dumps(payload, indent=2))
-    for target in (targets[i] for i in todo) if targets else ():
-        if target.exists():
-            print(f"wrote {target}", file=sys.stderr)
-    if out is not None:
-        print(
-            f"wrote {out}: {len(todo)} photos, {faces_found} faces"
-            + (f", {failed} unreadable" if failed else ""),
-            file=sys.stderr,
-        )
-    return 2 if failed else 0
-
-
-def _print_faces(label: str, faces: Sequence[Any]) -> None:
-    if not faces:
-        print(f"{label}: no face found")
-    for n, face in enumerate(faces, 1):
-        others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
-        rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
-        x, y, w, h = face.box
-        where = f"(x={x}, y={y}, w={w}, h={h})"
-        print(f"{label}: face {n} at {where}: {face.label} {face.score:.0%} ({rest})")
-
-
-def _annotation_targets(photos: list[Path], annotate: str | None) -> list[Path]:
-    """Where each annotated photo goes: a file (one photo), or DIR/<name>_emotions.<ext>
-    with the photos' folders mirrored below DIR when names repeat (``a/x.jpg`` and
-    ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``)."""
-    if not annotate:
-        return []
-    target = Path(annotate)
-    image_suffixes = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
-
-    def named(p: Path) -> str:
-        suffix = p.suffix if p.suffix.lower() in image_suffixes else ".jpg"
-        return f"{'stdin' if str(p) in _STDIN_NAMES else p.stem}_emotions{suffix}"
-
-    if len(photos) == 1 and target.suffix.lower() in image_suffixes:
-        targets = [target]
-    else:
-        if target.suffix.lower() in image_suffixes:
-            raise ValueError(f"--annotate {target}: {len(photos)} photos need a folder, not a file")
-        flat = [target / named(p) for p in photos]
-        if len(set(flat)) == len(flat):
-            targets = flat
-        else:
-            files = [p for p in photos if str(p) not in _STDIN_NAMES]
-            root = Path(os.path.commonpath([p.resolve().parent for p in files]))
-            targets = [
-                target / named(p)
-                if str(p) in _STDIN_NAMES
-                else target / p.resolve().parent.relative_to(root) / named(p)
-                for p in photos
-            ]
-        if len(set(targets)) != len(targets):
-            raise ValueError("--annotate: a photo is given twice; give each photo once")
-    return targets  # _cmd_predict checks the ones still to do for clashes
 
 
 def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
@@ -468,7 +282,8 @@ EXAMPLES = {
     "dataset summary": "emorec dataset summary fer2013.zip --errors skip",
     "download": "emorec download fer2013 --dir data/",
     "predict": "emorec predict photo.jpg --annotate photo_emotions.jpg\n"
-    "  emorec predict a.jpg b.png --output results.json --errors skip",
+    "  emorec predict photos/ --recursive --output results.csv --errors skip\n"
+    "  emorec predict interview.mp4 --fps 5 --smooth 5 --output frames.csv --annotate out/",
     "models": "emorec models 'vgg*' --params",
     "train": "emorec train fer2013.zip --model vgg_m --epochs 60 --schedule cosine "
     "--output runs/vgg_m",
@@ -521,54 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="download again even if present")
     p.set_defaults(func=_cmd_download)
 
-    p = sub.add_parser("predict", help="the emotion of every face in photos")
-    p.add_argument(
-        "photos",
-        nargs="+",
-        metavar="PHOTO",
-        help="image files, folders, globs ('photos/*.jpg'), or - for standard input",
-    )
-    p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
-    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
-    p.add_argument(
-        "--detect-faces",
-        choices=["auto", "yes", "no"],
-        default="auto",
-        help="auto: small images (<= 96 px) are face crops; no: whole image",
-    )
-    p.add_argument(
-        "--tta",
-        choices=["none", "flip", "shift"],
-        default=None,
-        help="test-time augmentation (default: the model card's; flip for fer2013_vgg_m)",
-    )
-    p.add_argument("--annotate", metavar="OUT.jpg|DIR", help="draw boxes and emotions")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--output",
-        metavar="FILE",
-        help="write the results to FILE: .csv, .jsonl or .parquet (a row a face, written as "
-        "they come) or .json (one document at the end)",
-    )
-    p.add_argument(
-        "--resume",
-        action="store_true",
-        help="continue an interrupted job from its --output .csv/.jsonl: photos already "
-        "there are not done again",
-    )
-    p.add_argument("--recursive", action="store_true", help="look into sub-folders of folders")
-    p.add_argument(
-        "--errors",
-        choices=["raise", "skip"],
-        default="raise",
-        help="on an unreadable photo: stop (default), or report it and go on (exit status 2 "
-        "at the end)",
-    )
-    p.add_argument(  # the earlier spelling, still taken
-        "--skip-errors", action="store_const", const="skip", dest="errors", help=argparse.SUPPRESS
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    p.set_defaults(func=_cmd_predict)
+    add_predict_parser(sub)
 
     p = sub.add_parser("models", help="list architectures and bundled pretrained models")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'vgg*'")
@@ -721,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from . import _native
+    from .. import _native
 
     shown = _native.SHOW
     _native.SHOW = shown or args.debug  # for this command only (main may run in a program)
@@ -746,7 +514,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         _native.SHOW = shown
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m emorec.cli``: the ``emorec`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())

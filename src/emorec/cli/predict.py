@@ -1,0 +1,415 @@
+"""``emorec predict``: photos, folders, globs, videos and standard input, to text or rows.
+
+Photos stream through :meth:`emorec.EmotionClassifier.predict_iter`, videos through
+:meth:`~emorec.EmotionClassifier.predict_video`, in the order given; ``--output`` rows go out
+as they come (:class:`emorec.results.RowWriter`), and ``--resume`` goes on from them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import stat
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MAX_STREAM_BYTES", "add_predict_parser", "run"]
+
+#: The most bytes read from standard input or a pipe for one photo.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
+_STDIN_NAMES = ("-", "/dev/stdin")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+
+
+def add_predict_parser(sub: Any) -> None:
+    """The ``predict`` subcommand and its options."""
+    p = sub.add_parser("predict", help="the emotion of every face in photos and videos")
+    p.add_argument(
+        "photos",
+        nargs="+",
+        metavar="INPUT",
+        help="image files, folders, globs ('photos/*.jpg'), video files (.mp4, .avi, .mov, "
+        ".mkv, .webm...), or - for a photo on standard input",
+    )
+    p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
+    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
+    p.add_argument(
+        "--detect-faces",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="auto: small images (<= 96 px) are face crops; no: whole image",
+    )
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip", "shift"],
+        default=None,
+        help="test-time augmentation (default: the model card's; flip for fer2013_vgg_m)",
+    )
+    p.add_argument(
+        "--annotate",
+        metavar="OUT.jpg|OUT.mp4|DIR",
+        help="draw boxes and emotions: a file for one input, else a folder (a video's "
+        "annotated copy is a video)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the results to FILE: .csv, .jsonl or .parquet (a row a face, written as "
+        "they come) or .json (one document at the end)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted job from its --output .csv/.jsonl: photos and video "
+        "frames already there are not done again",
+    )
+    p.add_argument("--recursive", action="store_true", help="look into sub-folders of folders")
+    sampling = p.add_mutually_exclusive_group()
+    sampling.add_argument(
+        "--every", type=int, metavar="N", help="videos: classify every N-th frame (default: all)"
+    )
+    sampling.add_argument(
+        "--fps", type=float, metavar="F", help="videos: classify about F frames a second"
+    )
+    p.add_argument(
+        "--smooth",
+        type=int,
+        default=1,
+        metavar="N",
+        help="videos: average each face's probabilities over the last N frames classified "
+        "of its track (1: none)",
+    )
+    p.add_argument(
+        "--errors",
+        choices=["raise", "skip"],
+        default="raise",
+        help="on an unreadable photo: stop (default), or report it and go on (exit status 2 "
+        "at the end)",
+    )
+    p.add_argument(  # the earlier spelling, still taken
+        "--skip-errors", action="store_const", const="skip", dest="errors", help=argparse.SUPPRESS
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(func=run)
+
+
+def _is_video(name: str) -> bool:
+    from ..video import is_video
+
+    return name not in _STDIN_NAMES and is_video(name)
+
+
+def _photo_sources(names: Sequence[str]) -> list[Any]:
+    """What ``predict`` reads for each name: the path, or the bytes of standard input
+    (``-``, ``/dev/stdin``) and of pipes named on the command line (``<(...)``)."""
+    sources: list[Any] = []
+    for name in names:
+        stream = None
+        if name in _STDIN_NAMES:
+            stream = sys.stdin.buffer
+        else:
+            with contextlib.suppress(OSError):
+                if stat.S_ISFIFO(os.stat(name).st_mode):
+                    stream = open(name, "rb")  # noqa: SIM115 - closed below
+        if stream is None:
+            sources.append(name)
+            continue
+        try:
+            data = stream.read(MAX_STREAM_BYTES + 1)
+        finally:
+            if stream is not sys.stdin.buffer:
+                stream.close()
+        if len(data) > MAX_STREAM_BYTES:
+            raise ValueError(f"{name}: more than {MAX_STREAM_BYTES} bytes; expected one photo")
+        sources.append(data)
+    return sources
+
+
+def _names(args: argparse.Namespace) -> list[str]:
+    """The inputs, folders and globs expanded; never the ``--annotate`` folder's own files."""
+    from ..sources import expand_sources
+
+    names: list[str] = []
+    for name in args.photos:  # folders and globs become their image files
+        if name in _STDIN_NAMES or _is_video(name):
+            names.append(name)
+        else:
+            names.extend(map(str, expand_sources(name, recursive=args.recursive)))
+    if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
+        folder = Path(args.annotate).resolve()
+        names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
+    if not names:
+        raise ValueError(f"{' '.join(args.photos)}: no image or video files there")
+    if sum(n in _STDIN_NAMES for n in names) > 1:
+        raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
+    if (args.every is not None or args.fps is not None or args.smooth != 1) and not any(
+        map(_is_video, names)
+    ):
+        raise ValueError("--every, --fps and --smooth apply to videos; no video among the inputs")
+    return names
+
+
+def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
+    """Where each annotated input goes: a file (one input), or DIR/<name>_emotions.<ext>
+    with the inputs' folders mirrored below DIR when names repeat (``a/x.jpg`` and
+    ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``). A video's is a
+    video (``.mp4`` when its own format cannot be written)."""
+    from ..video import WRITABLE_VIDEO_EXTENSIONS
+
+    if not annotate:
+        return []
+    target = Path(annotate)
+    writable = set(_IMAGE_SUFFIXES) | set(WRITABLE_VIDEO_EXTENSIONS)
+
+    def named(p: Path) -> str:
+        if _is_video(str(p)):
+            suffix = p.suffix if p.suffix.lower() in WRITABLE_VIDEO_EXTENSIONS else ".mp4"
+        else:
+            suffix = p.suffix if p.suffix.lower() in _IMAGE_SUFFIXES else ".jpg"
+        return f"{'stdin' if str(p) in _STDIN_NAMES else p.stem}_emotions{suffix}"
+
+    if target.suffix.lower() in writable:
+        if len(inputs) != 1:
+            raise ValueError(f"--annotate {target}: {len(inputs)} inputs need a folder, not a file")
+        video_in = _is_video(str(inputs[0]))
+        if video_in != (target.suffix.lower() in WRITABLE_VIDEO_EXTENSIONS):
+            kind = "a video" if video_in else "an image"
+            raise ValueError(f"--annotate {target}: the annotated copy of {inputs[0]} is {kind}")
+        return [target]
+    flat = [target / named(p) for p in inputs]
+    if len(set(flat)) == len(flat):
+        return flat
+    files = [p for p in inputs if str(p) not in _STDIN_NAMES]
+    root = Path(os.path.commonpath([p.resolve().parent for p in files]))
+    targets = [
+        target / named(p)
+        if str(p) in _STDIN_NAMES
+        else target / p.resolve().parent.relative_to(root) / named(p)
+        for p in inputs
+    ]
+    if len(set(targets)) != len(targets):
+        raise ValueError("--annotate: an input is given twice; give each one once")
+    return targets  # the job checks the ones still to do for clashes
+
+
+def _segments(names: Sequence[str], todo: Sequence[int]) -> Iterator[tuple[bool, list[int]]]:
+    """The inputs to do in order: runs of photos, and each video alone (``(is_video, ...)``)."""
+    run: list[int] = []
+    for i in todo:
+        if _is_video(names[i]):
+            if run:
+                yield False, run
+                run = []
+            yield True, [i]
+        else:
+            run.append(i)
+    if run:
+        yield False, run
+
+
+class _Job:
+    """One ``emorec predict``: its inputs, where results go, and what was found."""
+
+    def __init__(self, args: argparse.Namespace, names: list[str]):
+        from ..classifier import EmotionClassifier
+        from ..results import RowWriter, output_format
+
+        self.args = args
+        self.names = names
+        self.out = Path(args.output) if args.output else None
+        self.fmt = None
+        if self.out is not None:
+            self.fmt = "json" if self.out.suffix.lower() == ".json" else output_format(self.out)
+            if args.resume and self.fmt not in ("csv", "jsonl"):
+                raise ValueError(
+                    f"--resume {self.out}: resuming needs a .csv or .jsonl output file"
+                )
+            if self.out.exists() and not (args.overwrite or args.resume):
+                more = ", or --resume to continue it" if self.fmt in ("csv", "jsonl") else ""
+                raise FileExistsError(f"{self.out} exists; pass --overwrite to replace it{more}")
+        elif args.resume:
+            raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
+        self.targets = annotation_targets([Path(n) for n in names], args.annotate)
+        self.clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
+        self.writer = (
+            RowWriter(self.out, self.clf.labels, resume=args.resume, overwrite=args.overwrite)
+            if self.out is not None and self.fmt != "json"
+            else None
+        )
+        self.labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
+        self.detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
+        self.quiet_stdout = self.out is not None or args.json  # results go to the file or JSON
+        self.show_bar = bool(getattr(sys.stderr, "isatty", lambda: False)()) and (
+            self.quiet_stdout or not sys.stdout.isatty()
+        )
+        self.payload: list[dict[str, Any]] = []
+        self.failed = self.faces = self.done_inputs = 0
+
+    def todo(self) -> list[int]:
+        """The inputs still to do: all but the photos the resumed file has (its videos go
+        on from their last frame there)."""
+        done = self.writer.done if self.writer is not None else set()
+        frames = self.writer.frames if self.writer is not None else {}
+        todo = [i for i, label in enumerate(self.labels) if label not in done or label in frames]
+        # a resumed job redoes its annotations of the inputs still to do (the last was cut)
+        clash = [str(self.targets[i]) for i in todo if self.targets and self.targets[i].exists()]
+        if clash and not (self.args.overwrite or self.args.resume):
+            raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
+        for i in todo if self.targets else ():
+            self.targets[i].parent.mkdir(parents=True, exist_ok=True)
+        if done:
+            print(
+                f"resuming: {len(self.names) - len(todo)} of {len(self.names)} inputs are done "
+                f"in {self.out}" + (f", {len(frames)} video(s) in part" if frames else ""),
+                file=sys.stderr,
+            )
+        return todo
+
+    def photos(self, todo: list[int]) -> None:
+        """Predict a run of photos, streamed."""
+        from .._files import atomic_file
+        from .._progress import progress
+        from ..classifier import SkippedImage
+        from ..plots import annotate
+        from ..results import result_rows
+
+        sources = _photo_sources([self.names[i] for i in todo])
+        stream = self.clf.predict_iter(
+            (s if isinstance(s, bytes) else str(s) for s in sources),
+            detect_faces=self.detect,
+            errors=self.args.errors,
+        )
+        for k, (_, result) in enumerate(
+            progress(stream, len(todo), "photos", enabled=self.show_bar)
+        ):
+            index = todo[k]
+            label = self.labels[index]
+            if self.writer is not None:
+                self.writer.write(result_rows(label, result, self.clf.labels))
+            if self.fmt == "json" or self.args.json:
+                self.payload.append(
+                    {"photo": label, "error": result.error}
+                    if isinstance(result, SkippedImage)
+                    else {"photo": label, "faces": [f.to_dict() for f in result]}
+                )
+            self.done_inputs += 1
+            if isinstance(result, SkippedImage):
+                self.failed += 1
+                print(f"emorec: error: {label}: {result.error}", file=sys.stderr)
+                continue
+            self.faces += len(result)
+            if self.targets:
+                with atomic_file(self.targets[index]) as tmp:
+                    annotate(sources[k], result).save(tmp)
+            if not self.quiet_stdout:
+                _print_faces(label, result)
+
+    def video(self, index: int) -> None:
+        """Predict the frames of one video, streamed, going on from a resumed file."""
+        import warnings
+
+        from .._progress import progress
+        from ..results import result_rows
+
+        label = self.labels[index]
+        start, first_track = 0, 1
+        if self.writer is not None and label in self.writer.frames:
+            start = self.writer.frames[label] + 1
+            first_track = self.writer.tracks.get(label, 0) + 1
+            if self.targets:
+                warnings.warn(
+                    f"{self.targets[index]}: {label} resumes at frame {start}; its annotated "
+                    "copy shows the frames from there on only",
+                    stacklevel=1,
+                )
+        frames = self.clf.predict_video(
+            label,
+            every=self.args.every,
+            fps=self.args.fps,
+            start=start,
+            smooth=self.args.smooth,
+            first_track=first_track,
+            annotate=self.targets[index] if self.targets else None,
+            overwrite=self.args.overwrite or self.args.resume,
+            detect_faces=self.detect,
+        )
+        shown: list[dict[str, Any]] = []
+        tracks: set[int] = set()
+        count = 0
+        total = self._expected(label, start) if self.show_bar else 0
+        with contextlib.closing(frames):
+            for frame in progress(frames, total, "frames", enabled=self.show_bar):
+                count += 1
+                if self.writer is not None:
+                    self.writer.write(result_rows(label, frame, self.clf.labels))
+                if self.fmt == "json" or self.args.json:
+                    shown.append(frame.to_dict())
+                self.faces += len(frame.faces)
+                tracks.update(f.track for f in frame.faces if f.track is not None)
+                if not self.quiet_stdout:
+                    where = f"{label} frame {frame.frame} ({frame.time:.2f} s)"
+                    _print_faces(where, frame.faces, empty=False)
+        if self.fmt == "json" or self.args.json:
+            self.payload.append({"video": label, "frames": shown})
+        self.done_inputs += 1
+        print(
+            f"{label}: {count} frames from frame {start}, {len(tracks)} face tracks",
+            file=sys.stderr,
+        )
+
+    def _expected(self, label: str, start: int) -> int:
+        from ..video import read_frames
+
+        with read_frames(label, every=self.args.every, fps=self.args.fps, start=start) as r:
+            return r.expected
+
+    def finish(self, todo: list[int]) -> int:
+        from .._files import write_atomic
+
+        if self.fmt == "json" and self.out is not None:
+            write_atomic(self.out, json.dumps(self.payload, indent=2))
+        if self.args.json:
+            print(json.dumps(self.payload, indent=2))
+        for target in (self.targets[i] for i in todo) if self.targets else ():
+            if target.exists():
+                print(f"wrote {target}", file=sys.stderr)
+        if self.out is not None:
+            print(
+                f"wrote {self.out}: {self.done_inputs} inputs, {self.faces} faces"
+                + (f", {self.failed} unreadable" if self.failed else ""),
+                file=sys.stderr,
+            )
+        return 2 if self.failed else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``emorec predict``; the exit status (2 when a photo could not be read)."""
+    job = _Job(args, _names(args))
+    try:
+        todo = job.todo()
+        for is_video, indices in _segments(job.names, todo):
+            if is_video:
+                job.video(indices[0])
+            else:
+                job.photos(indices)
+    finally:
+        if job.writer is not None:
+            job.writer.close()
+    return job.finish(todo)
+
+
+def _print_faces(label: str, faces: Sequence[Any], *, empty: bool = True) -> None:
+    if not faces and empty:
+        print(f"{label}: no face found")
+    for n, face in enumerate(faces, 1):
+        others = sorted(face.probabilities.items(), key=lambda kv: -kv[1])[1:3]
+        rest = ", ".join(f"{k} {v:.0%}" for k, v in others)
+        x, y, w, h = face.box
+        where = f"(x={x}, y={y}, w={w}, h={h})"
+        who = f"track {face.track}" if face.track is not None else f"face {n}"
+        print(f"{label}: {who} at {where}: {face.label} {face.score:.0%} ({rest})")

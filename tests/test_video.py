@@ -1,0 +1,332 @@
+"""Videos: frames read and sampled, faces tracked and smoothed, annotated videos, the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import rss_mb
+from emorec import EmotionClassifier, FacePrediction, FramePrediction
+from emorec.results import RowWriter, result_rows
+from emorec.tracking import IoUTracker, iou
+from emorec.video import VideoError, VideoWriter, read_frames, video_info
+
+ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+
+
+@pytest.fixture(scope="module")
+def clf():
+    return EmotionClassifier.load()
+
+
+@pytest.fixture(scope="module")
+def face() -> np.ndarray:
+    """The astronaut's head and shoulders, 120 px wide."""
+    photo = Image.open(ASTRONAUT).convert("RGB")
+    return np.asarray(photo.crop((120, 20, 330, 230)).resize((120, 120)))
+
+
+def moving_face_video(
+    path: Path, face: np.ndarray, frames: int = 40, step: int = 6, fps: float = 25, faces: int = 1
+) -> Path:
+    """A grey 480x240 video with ``faces`` copies of ``face`` sliding right ``step`` px a frame."""
+    with VideoWriter(path, fps=fps) as out:
+        for i in range(frames):
+            canvas = np.full((240, 480, 3), 90, np.uint8)
+            for k in range(faces):
+                x = 10 + i * step + 240 * k
+                if x + 120 <= 480:
+                    canvas[60:180, x : x + 120] = face
+            out.write(canvas)
+    return path
+
+
+# ------------------------------------------------------------------ reading and writing
+def test_frames_are_sampled_by_index_or_rate_with_their_times(tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=50, fps=25)
+    info = video_info(path)
+    assert (info.frames, info.fps, info.width, info.height) == (50, 25.0, 480, 240)
+    every = read_frames(path, every=7)
+    got = [(f.index, f.time) for f in every]
+    assert got == [(i, i / 25) for i in range(0, 50, 7)] and every.expected == len(got)
+    rate = read_frames(path, fps=5)
+    got = [f.index for f in rate]
+    assert got == [0, 5, 10, 15, 20, 25, 30, 35, 40, 45] and rate.expected == 10
+    assert rate.rate == 5
+    # a start keeps the sampling of a run from frame 0 (what a resume needs)
+    assert [f.index for f in read_frames(path, fps=5, start=12)] == [15, 20, 25, 30, 35, 40, 45]
+    assert [f.index for f in read_frames(path, every=7, start=8)] == [14, 21, 28, 35, 42, 49]
+    frame = next(iter(read_frames(path)))
+    assert frame.image.shape == (240, 480, 3) and frame.image.dtype == np.uint8
+
+
+def test_bad_videos_and_arguments_fail_at_the_call_naming_what(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.mp4"):
+        read_frames(tmp_path / "nope.mp4")
+    with pytest.raises(IsADirectoryError, match="folder"):
+        read_frames(tmp_path)
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    with pytest.raises(VideoError, match="notes.mp4.*cannot read it as a video"):
+        read_frames(text)
+    with pytest.raises(ValueError, match="not both"):
+        read_frames(text, every=2, fps=3)
+    for bad in ({"every": 0}, {"every": 1.5}, {"fps": 0}, {"fps": float("nan")}, {"start": -1}):
+        with pytest.raises(ValueError):
+            read_frames(text, **bad)
+    with pytest.raises(TypeError, match="camera index"):
+        read_frames(3.5)  # type: ignore[arg-type]
+
+
+def test_frames_larger_than_max_pixels_are_refused(tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=2)
+    with pytest.raises(VideoError, match="480x240.*max_pixels=1000"):
+        read_frames(path, max_pixels=1000)
+
+
+def test_the_video_writer_is_atomic_and_never_overwrites_silently(tmp_path):
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"the user's file")
+    with pytest.raises(FileExistsError, match="out.mp4 exists"):
+        VideoWriter(target, fps=10)
+    with pytest.raises(ValueError, match="'.webm'"):
+        VideoWriter(tmp_path / "out.webm", fps=10)
+    with pytest.raises(RuntimeError), VideoWriter(target, fps=10, overwrite=True) as out:
+        out.write(np.zeros((32, 32, 3), np.uint8))
+        raise RuntimeError("a failure half-way")
+    assert target.read_bytes() == b"the user's file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left
+    with VideoWriter(target, fps=10, overwrite=True) as out:
+        for v in range(5):
+            out.write(np.full((32, 48, 3), v * 40, np.uint8))
+        out.write(np.zeros((10, 10), np.uint8))  # another size, grey: fitted to the first
+    assert video_info(target).frames == 6 and (target.stat().st_mode & 0o777) != 0o600
+
+
+# ------------------------------------------------------------------ the tracker
+def test_tracker_keeps_ids_as_boxes_move_and_reorder():
+    tracker = IoUTracker()
+    assert tracker.update([(0, 0, 50, 50), (300, 0, 50, 50)]) == [1, 2]
+    assert tracker.update([(305, 2, 50, 50), (4, 1, 50, 50)]) == [2, 1]
+    # a move of most of a box's width (a second between samples) still continues
+    assert tracker.update([(40, 0, 50, 50)]) == [1]
+    # a box of another size far away starts a new track
+    assert tracker.update([(150, 150, 120, 120)]) == [3]
+
+
+def test_tracker_ends_tracks_unseen_for_max_age_frames():
+    tracker = IoUTracker(max_age=2)
+    assert tracker.update([(0, 0, 50, 50)]) == [1]
+    tracker.update([])
+    tracker.update([])
+    assert tracker.update([(0, 0, 50, 50)]) == [1]  # missed 2 frames: still open
+    for _ in range(3):
+        tracker.update([])
+    assert tracker.update([(0, 0, 50, 50)]) == [2]
+    assert IoUTracker(first_id=7).update([(0, 0, 5, 5)]) == [7]
+
+
+def test_smoothing_averages_the_last_frames_of_each_track():
+    tracker = IoUTracker(smooth=2)
+    ids, p = tracker.update_smoothed([(0, 0, 50, 50)], [[1.0, 0.0]])
+    assert ids == [1] and np.allclose(p, [[1.0, 0.0]])
+    _, p = tracker.update_smoothed([(1, 0, 50, 50)], [[0.0, 1.0]])
+    assert np.allclose(p, [[0.5, 0.5]])
+    _, p = tracker.update_smoothed([(2, 0, 50, 50)], [[0.0, 1.0]])
+    assert np.allclose(p, [[0.0, 1.0]])  # the window is two frames
+
+
+def test_iou_and_tracker_arguments():
+    assert iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert iou((0, 0, 10, 10), (20, 20, 5, 5)) == 0.0
+    for bad in ({"iou_threshold": 0}, {"max_age": -1}, {"smooth": 0}, {"max_distance": -1}):
+        with pytest.raises(ValueError):
+            IoUTracker(**bad)
+
+
+# ------------------------------------------------------------------ predict_video
+def test_a_face_moving_across_frames_keeps_one_track(clf, tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=30)
+    frames = list(clf.predict_video(path))
+    assert [f.frame for f in frames] == list(range(30))
+    assert all(isinstance(f, FramePrediction) and len(f.faces) == 1 for f in frames)
+    assert {f.faces[0].track for f in frames} == {1}
+    xs = [f.faces[0].box[0] for f in frames]
+    assert xs == sorted(xs) and xs[-1] - xs[0] > 100  # the box follows the face
+    # the same face as a photo gives the same emotion
+    photo = clf.predict(next(iter(read_frames(path))).image)
+    assert frames[0].faces[0].label == photo[0].label
+    assert frames[0].faces[0].probabilities == pytest.approx(photo[0].probabilities, abs=1e-5)
+
+
+def test_two_faces_get_two_tracks_and_smoothing_is_a_mean(clf, tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=12, step=2, faces=2)
+    raw = list(clf.predict_video(path))
+    smooth = list(clf.predict_video(path, smooth=4))
+    assert [sorted(f.track for f in fr.faces) for fr in raw] == [[1, 2]] * 12
+    for n in range(12):
+        for track in (1, 2):
+            window = [
+                next(f for f in raw[m].faces if f.track == track).probabilities
+                for m in range(max(0, n - 3), n + 1)
+            ]
+            mean = {k: np.mean([w[k] for w in window]) for k in window[0]}
+            got = next(f for f in smooth[n].faces if f.track == track)
+            assert got.probabilities == pytest.approx(mean, abs=1e-5)
+            assert got.label == max(mean, key=mean.get)
+
+
+def test_annotated_video_has_every_frame_read_and_survives_an_early_stop(clf, tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=20)
+    out = tmp_path / "annotated.mp4"
+    frames = list(clf.predict_video(path, every=2, annotate=out))
+    info = video_info(out)
+    assert (info.frames, info.fps, info.width, info.height) == (len(frames), 12.5, 480, 240)
+    with pytest.raises(FileExistsError, match="annotated.mp4 exists"):
+        clf.predict_video(path, annotate=out)
+    stream = clf.predict_video(path, annotate=tmp_path / "early.mp4")
+    for _, _ in zip(range(5), stream):
+        pass
+    stream.close()  # the caller stopped: what was read is kept
+    assert video_info(tmp_path / "early.mp4").frames == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_video_stream_leaves_no_annotated_file(clf, tmp_path, face, monkeypatch):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=10)
+    calls = {"n": 0}
+    real = EmotionClassifier._classify
+
+    def failing(self, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("the model failed")
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(EmotionClassifier, "_classify", failing)
+    out = tmp_path / "annotated.mp4"
+    with pytest.raises(RuntimeError, match="model failed"):
+        list(clf.predict_video(path, chunk_size=2, annotate=out))
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["v.mp4"]
+
+
+def test_video_rows_have_frame_time_and_track(clf, tmp_path, face):
+    path = moving_face_video(tmp_path / "v.mp4", face, frames=6)
+    frames = list(clf.predict_video(path, every=3))
+    rows = [r for f in frames for r in result_rows(str(path), f, clf.labels)]
+    assert [(r["frame"], r["time"], r["track"], r["face"]) for r in rows] == [
+        (0, 0.0, 1, 1),
+        (3, 0.12, 1, 1),
+    ]
+    empty = result_rows("v.mp4", FramePrediction(7, 0.28, []), clf.labels)
+    assert len(empty) == 1 and empty[0]["frame"] == 7 and empty[0]["face"] is None
+    face_row = result_rows(
+        "a.jpg", [FacePrediction((0, 0, 1, 1), "sad", 1.0, {"sad": 1.0})], ["sad"]
+    )
+    assert face_row[0]["frame"] is None and face_row[0]["track"] is None
+
+
+def test_a_resumed_file_says_which_frame_each_video_reached(tmp_path):
+    out = tmp_path / "rows.csv"
+    labels = ["happy", "sad"]
+    face = FacePrediction((0, 0, 9, 9), "sad", 0.8, {"happy": 0.2, "sad": 0.8}, track=4)
+    with RowWriter(out, labels) as writer:
+        writer.write(result_rows("a.jpg", [], labels))
+        for n in range(5):
+            writer.write(result_rows("v.mp4", FramePrediction(n * 2, n * 0.1, [face]), labels))
+    resumed = RowWriter(out, labels, resume=True)
+    resumed.close()
+    # the last frame (8) may have been cut: it is done again
+    assert resumed.done == {"a.jpg", "v.mp4"} and resumed.frames == {"v.mp4": 6}
+    assert resumed.tracks == {"v.mp4": 4}
+    assert len(out.read_text().splitlines()) == 1 + 1 + 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_predict_video_memory_stays_flat_over_a_long_video(clf, tmp_path, face):
+    """1,200 frames of 640x360: resident memory after the first 300 moves by under 30 MB."""
+    path = tmp_path / "long.mp4"
+    with VideoWriter(path, fps=30) as out:
+        for i in range(1200):
+            canvas = np.full((360, 640, 3), 90, np.uint8)
+            x = 10 + (i * 3) % 500
+            canvas[100:220, x : x + 120] = face
+            out.write(canvas)
+    memory = {}
+    for frame in clf.predict_video(path, annotate=tmp_path / "a.mp4"):
+        if frame.frame in (300, 1199):
+            memory[frame.frame] = rss_mb()
+    assert memory[1199] - memory[300] < 30, memory
+
+
+# ------------------------------------------------------------------ the command line
+def test_cli_predicts_a_video_into_rows_and_an_annotated_copy(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=20)
+    rows = tmp_path / "rows.csv"
+    code = main(
+        [
+            "predict",
+            str(path),
+            "--every",
+            "4",
+            "--output",
+            str(rows),
+            "--annotate",
+            str(tmp_path / "out"),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    with open(rows, newline="") as fh:
+        got = list(csv.DictReader(fh))
+    assert [(r["frame"], r["track"]) for r in got] == [(str(n), "1") for n in range(0, 20, 4)]
+    assert video_info(tmp_path / "out" / "clip_emotions.mp4").frames == 5
+    code = main(["predict", str(path), "--fps", "5", "--smooth", "3", "--json"])
+    frames = json.loads(capsys.readouterr().out)[0]["frames"]
+    assert [f["frame"] for f in frames] == [0, 5, 10, 15] and frames[0]["faces"][0]["track"] == 1
+
+
+def test_cli_text_output_names_frame_time_and_track(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=4)
+    assert main(["predict", str(path), "--every", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[1].startswith(f"{path} frame 2 (0.08 s): track 1 at (x=")
+
+
+def test_cli_resumes_a_video_from_its_last_frame_without_repeating_one(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=24)
+    full = tmp_path / "full.jsonl"
+    assert main(["predict", str(path), "--every", "2", "--output", str(full)]) == 0
+    lines = full.read_text().splitlines()
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("\n".join(lines[:5]) + "\n" + lines[5][:30])  # killed while writing frame 10
+    assert main(["predict", str(path), "--every", "2", "--output", str(cut), "--resume"]) == 0
+    assert "resuming" in capsys.readouterr().err
+    got = [json.loads(line) for line in cut.read_text().splitlines()]
+    want = [json.loads(line) for line in lines]
+    assert [r["frame"] for r in got] == [r["frame"] for r in want] == list(range(0, 24, 2))
+    # the frames redone get a new track (the tracker starts again), numbered after the old
+    assert [r["track"] for r in got] == [1] * 4 + [2] * 8
+    assert [r["label"] for r in got] == [r["label"] for r in want]
+
+
+def test_cli_video_options_need_a_video(tmp_path, capsys):
+    from emorec.cli import main
+
+    photo = tmp_path / "a.png"
+    Image.new("RGB", (64, 64)).save(photo)
+    assert main(["predict", str(photo), "--every", "2"]) == 2
+    assert "apply to videos" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not both
+        main(["predict", str(photo), "--every", "2", "--fps", "3"])
+    assert "not allowed with argument" in capsys.readouterr().err
