@@ -11,10 +11,14 @@ emorec, in this process:
 - ``predict(photo)`` on a portrait, ``examples/photos/astronaut.jpg`` (one face, 512x512), a
   couple, ``couple.jpg`` (two faces, 640x480), and the group photos ``group_large.jpg`` (6
   faces) and ``group_small.jpg`` (10 faces, 1024x683) and ``group_class.jpg`` (24 faces in
-  rows, 1280x800; see ``examples/photos/make_test_photos.py``): the best of ``--rounds``
-  medians of ``--repeat`` calls after three warm-up calls (this shared 2-core VM's speed
-  drifts by up to a third between minutes; fer is measured the same way), the photo decoded
-  beforehand, with the classifier's default
+  rows, 1280x800; see ``examples/photos/make_test_photos.py``), ``dark.jpg`` (4 faces in dim
+  light, 900x600), and two large photos made from them (there is no 2000 px photo among
+  the examples): ``couple.jpg`` enlarged 3.5 times (2240x1680, two large faces) and
+  ``group_class.jpg`` enlarged twice (2560x1600, 24 faces), Lanczos-resampled and saved as
+  JPEG (quality 92) in a temporary folder, their ground-truth boxes scaled alike: the best
+  of ``--rounds`` medians of ``--repeat`` calls after three warm-up calls (this shared
+  2-core VM's speed drifts by up to a third between minutes; fer is measured the same way),
+  the photo decoded beforehand, with the classifier's default
   test-time augmentation (``flip``) and with ``tta="none"``;
 - ``predict_proba`` throughput on a batch of ``--batch`` random 48x48 grey crops, with
   ``tta="none"`` and with the default TTA, in images per second (time-boxed to ``--seconds``).
@@ -45,6 +49,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -58,8 +63,28 @@ from detection import Score, pct, score
 from emorec import load_image
 
 ROOT = Path(__file__).resolve().parents[1]
-#: a portrait, a couple, and groups of 6, 10 and 24 faces
-PHOTOS = ["astronaut.jpg", "couple.jpg", "group_large.jpg", "group_small.jpg", "group_class.jpg"]
+#: a portrait, a couple, groups of 6, 10 and 24 faces, a dim photo of 4; then (photo, scale):
+#: the large photos, made by enlarging examples
+PHOTOS = [
+    "astronaut.jpg",
+    "couple.jpg",
+    "group_large.jpg",
+    "group_small.jpg",
+    "group_class.jpg",
+    "dark.jpg",
+]
+ENLARGED = [("couple.jpg", 3.5), ("group_class.jpg", 2.0)]
+
+
+def enlarged(source: Path, scale: float, folder: Path) -> Path:
+    """``source`` enlarged ``scale`` times (Lanczos), saved as JPEG quality 92 in ``folder``."""
+    from PIL import Image
+
+    with Image.open(source) as im:
+        size = (round(im.width * scale), round(im.height * scale))
+        out = folder / f"{source.stem}_x{scale:g}.jpg"
+        im.convert("RGB").resize(size, Image.LANCZOS).save(out, quality=92)
+    return out
 
 
 def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better: bool) -> str:
@@ -92,9 +117,17 @@ def main() -> None:
         sys.exit(f"{', '.join(missing)}: not found; run examples/photos/make_test_photos.py")
     truth_photos = json.loads(truth_file.read_text())["photos"]
     truth = {p.name: [tuple(box) for box in truth_photos[p.name]["faces"]] for p in paths}
+    made = Path(tempfile.mkdtemp(prefix="emorec-latency-"))
+    for name, scale in ENLARGED:
+        big = enlarged(Path(args.photos) / name, scale, made)
+        paths.append(big)
+        truth[big.name] = [
+            tuple(round(v * scale) for v in box) for box in truth_photos[name]["faces"]
+        ]
     print(describe_machine())
+    shown = [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name for p in paths]
     print(
-        f"photos: {', '.join(str(p.relative_to(ROOT)) for p in paths)}; predict: best of "
+        f"photos: {', '.join(shown)}; predict: best of "
         f"{args.rounds} rounds of the median of {args.repeat} calls after 3 warm-ups, decoded "
         f"photo in memory; rates: batch "
         f"{args.batch} of random 48x48 grey crops, {args.seconds:g} s each"
@@ -113,7 +146,7 @@ def main() -> None:
     load_s = time.perf_counter() - start
     images = {p.name: load_image(p, "rgb") for p in paths}
     start = time.perf_counter()
-    clf.predict(images[PHOTOS[0]])
+    clf.predict(images[paths[0].name])
     first_s = time.perf_counter() - start
     print(
         f"emorec {__version__} (TensorFlow {tf.__version__}, Keras {keras.__version__}): "

@@ -472,3 +472,28 @@ def test_tiles_none_is_the_single_pass(
         assert same(auto.detect(image), untiled.detect(image))
     short, short_untiled = BlazeFaceDetector("short"), BlazeFaceDetector("short", tiles=None)
     assert same(short.detect(big_group[0]), short_untiled.detect(big_group[0]))
+
+
+def test_a_close_up_is_one_pass_whatever_its_size(astronaut: np.ndarray) -> None:
+    """A large photo whose faces are all large (a portrait) skips the tiles; one with a
+    smaller face among them, which the whole-image pass sees, keeps them."""
+    detector = BlazeFaceDetector()
+    passes: list[int] = []
+    real = detector._infer_each
+
+    def counting(tensors: list[Any]) -> Any:
+        passes.append(len(tensors))
+        return real(tensors)
+
+    detector._infer_each = counting  # type: ignore[method-assign]
+    portrait, truth = paste_faces(gradient(1200, 1600), astronaut, ((320, 600, 350),))
+    faces = detector.detect(portrait)
+    assert len(detector.tile_grid(portrait.shape[:2])) > 1 and passes == [1]
+    assert_matches(faces, truth, 0.5)
+    passes.clear()
+    two, truth = paste_faces(gradient(1200, 1600), astronaut, ((320, 300, 350), (200, 1150, 450)))
+    faces = detector.detect(two)
+    assert passes == [1, len(detector.tile_grid(two.shape[:2]))]  # the whole image, then tiles
+    assert all(any(iou(f.as_tuple(), t) >= 0.5 for f in faces) for t in truth), faces
+    # an int forces the tiles on a close-up too
+    assert len(BlazeFaceDetector(tiles=3).detect(portrait)) == 1

@@ -14,7 +14,25 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["annotate", "plot_confusion_matrix", "plot_history", "plot_reliability"]
+__all__ = [
+    "PALETTE",
+    "annotate",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_reliability",
+    "plot_timeline",
+]
+
+#: The colour of each FER2013 emotion in annotated photos and timelines (RGB, 0-255).
+PALETTE: dict[str, tuple[int, int, int]] = {
+    "angry": (220, 40, 40),
+    "disgust": (120, 160, 30),
+    "fear": (150, 60, 200),
+    "happy": (250, 200, 0),
+    "sad": (40, 110, 220),
+    "surprise": (255, 130, 0),
+    "neutral": (200, 200, 200),
+}
 
 
 def _pyplot() -> Any:
@@ -199,15 +217,7 @@ def annotate(
         font: Any = ImageFont.load_default(size=font_size)
     except TypeError:  # Pillow < 10.1
         font = ImageFont.load_default()
-    palette = {
-        "angry": (220, 40, 40),
-        "disgust": (120, 160, 30),
-        "fear": (150, 60, 200),
-        "happy": (250, 200, 0),
-        "sad": (40, 110, 220),
-        "surprise": (255, 130, 0),
-        "neutral": (200, 200, 200),
-    }
+    palette = PALETTE
     for p in predictions:
         x, y, w, h = p.box
         colour = palette.get(p.label, (0, 220, 120))
@@ -277,4 +287,66 @@ def plot_reliability(
         ece = r.get("ece")
         ax.set_title(f"{name}" + (f": ECE {100 * float(ece):.1f} %" if ece is not None else ""))
         ax.legend(loc="upper left", fontsize=8)
+    return _save(fig, path, suptitle=title)
+
+
+def plot_timeline(
+    frames: Sequence[Any],
+    path: str | os.PathLike[str],
+    *,
+    max_tracks: int = 4,
+    title: str | None = None,
+) -> Path:
+    """Draw each face track's emotions over a video: one panel a track, the probabilities
+    of every label stacked over time.
+
+    Parameters
+    ----------
+    frames : sequence of FramePrediction
+        From :meth:`emorec.EmotionClassifier.predict_video`.
+    path : path
+        The image to write (``.png``, ``.svg``, ``.pdf``...).
+    max_tracks : int
+        The longest tracks drawn (most frames first).
+    title : str, optional
+        Above the panels.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec import FacePrediction, FramePrediction
+    >>> from emorec.plots import plot_timeline
+    >>> frames = [FramePrediction(n, n / 5, [FacePrediction((0, 0, 9, 9), "sad", 0.6,
+    ...           {"happy": 0.4, "sad": 0.6}, track=1)]) for n in range(10)]
+    >>> plot_timeline(frames, os.path.join(tempfile.mkdtemp(), "t.png")).suffix
+    '.png'
+    """
+    series: dict[int, list[tuple[float, dict[str, float]]]] = {}
+    labels: list[str] = []
+    for frame in frames:
+        for face in frame.faces:
+            if face.track is None:
+                continue
+            series.setdefault(face.track, []).append((float(frame.time), face.probabilities))
+            labels.extend(k for k in face.probabilities if k not in labels)
+    if not series:
+        raise ValueError("no tracked faces to draw: frames from predict_video, with faces")
+    tracks = sorted(series, key=lambda t: (-len(series[t]), t))[: max(1, int(max_tracks))]
+    plt = _pyplot()
+    fig, axes = plt.subplots(
+        len(tracks), 1, figsize=(8, 1.9 * len(tracks) + 0.6), squeeze=False, sharex=True
+    )
+    colours = [np.array(PALETTE.get(k, (0, 220, 120))) / 255 for k in labels]
+    for ax, track in zip(axes[:, 0], sorted(tracks)):
+        times = np.array([t for t, _ in series[track]])
+        values = np.array([[p.get(k, 0.0) for k in labels] for _, p in series[track]]).T
+        ax.stackplot(times, values, colors=colours, labels=labels, linewidth=0)
+        ax.set_xlim(times.min(), max(times.max(), times.min() + 1e-3))
+        ax.set_ylim(0, 1)
+        ax.set_ylabel(f"track {track}")
+        ax.set_yticks([0, 0.5, 1])
+    axes[0, 0].legend(
+        loc="lower left", bbox_to_anchor=(0, 1.02), ncol=len(labels), fontsize=8, frameon=False
+    )
+    axes[-1, 0].set_xlabel("time (s)")
     return _save(fig, path, suptitle=title)

@@ -85,6 +85,12 @@ def add_predict_parser(sub: Any) -> None:
         "of its track (1: none)",
     )
     p.add_argument(
+        "--timeline",
+        metavar="IMAGE",
+        help="videos: draw each face track's emotions over time into IMAGE (.png, .svg, "
+        ".pdf; one video)",
+    )
+    p.add_argument(
         "--errors",
         choices=["raise", "skip"],
         default="raise",
@@ -147,10 +153,14 @@ def _names(args: argparse.Namespace) -> list[str]:
         raise ValueError(f"{' '.join(args.photos)}: no image or video files there")
     if sum(n in _STDIN_NAMES for n in names) > 1:
         raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
-    if (args.every is not None or args.fps is not None or args.smooth != 1) and not any(
-        map(_is_video, names)
-    ):
+    videos = sum(map(_is_video, names))
+    if (args.every is not None or args.fps is not None or args.smooth != 1) and not videos:
         raise ValueError("--every, --fps and --smooth apply to videos; no video among the inputs")
+    if args.timeline:
+        if videos != 1:
+            raise ValueError(f"--timeline {args.timeline}: draws one video; {videos} given")
+        if Path(args.timeline).exists() and not args.overwrite:
+            raise FileExistsError(f"{args.timeline} exists; pass --overwrite to replace it")
     return names
 
 
@@ -339,6 +349,7 @@ class _Job:
             detect_faces=self.detect,
         )
         shown: list[dict[str, Any]] = []
+        kept: list[Any] = []  # for --timeline
         tracks: set[int] = set()
         count = 0
         total = self._expected(label, start) if self.show_bar else 0
@@ -349,6 +360,8 @@ class _Job:
                     self.writer.write(result_rows(label, frame, self.clf.labels))
                 if self.fmt == "json" or self.args.json:
                     shown.append(frame.to_dict())
+                if self.args.timeline:
+                    kept.append(frame)
                 self.faces += len(frame.faces)
                 tracks.update(f.track for f in frame.faces if f.track is not None)
                 if not self.quiet_stdout:
@@ -356,11 +369,24 @@ class _Job:
                     _print_faces(where, frame.faces, empty=False)
         if self.fmt == "json" or self.args.json:
             self.payload.append({"video": label, "frames": shown})
+        if self.args.timeline:
+            self._timeline(label, kept)
         self.done_inputs += 1
         print(
             f"{label}: {count} frames from frame {start}, {len(tracks)} face tracks",
             file=sys.stderr,
         )
+
+    def _timeline(self, label: str, frames: list[Any]) -> None:
+        from .._files import atomic_file
+        from ..plots import plot_timeline
+
+        if not any(frame.faces for frame in frames):
+            print(f"emorec: warning: {label}: no face found; no timeline", file=sys.stderr)
+            return
+        with atomic_file(self.args.timeline) as tmp:
+            plot_timeline(frames, tmp, title=Path(label).name)
+        print(f"wrote {self.args.timeline}", file=sys.stderr)
 
     def _expected(self, label: str, start: int) -> int:
         from ..video import read_frames

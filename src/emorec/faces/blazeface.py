@@ -28,7 +28,7 @@ from ..lite import default_threads, load_tflite_interpreter
 from ..pixels import to_channels
 from .boxes import MIN_IMAGE_SIZE, FaceBox, check_image
 from .detectors import register_detector
-from .tiling import Tile, keep_in_tile, keep_in_whole, tile_grid
+from .tiling import Tile, is_close_up, keep_in_tile, keep_in_whole, tile_grid
 
 __all__ = [
     "BLAZEFACE_MODELS",
@@ -383,7 +383,11 @@ class BlazeFaceDetector:
         longer than twice the model input (512 px) are also searched in square tiles of 512 px,
         where a 40 px face is 20 px at the model input (above 1664 px, larger tiles: at most 4
         along the longer side); e.g. 6 tiles for a 1024x683 or 1280x800 photo, each costing
-        about as much as the whole-image pass. No tiles with ``"short"``, the close-up model
+        about as much as the whole-image pass. The whole image is searched first, and a
+        close-up (every face it finds at least 20 % of the shorter side wide:
+        :func:`emorec.faces.tiling.is_close_up`) gets no tiles: a portrait costs one pass
+        whatever its size, at the price of faces far behind the large ones (pass an int to
+        search those too). No tiles with ``"short"``, the close-up model
         (tiles find small faces with it too, but also more false ones). An int ``k`` forces
         tiles at any size and with either model: ``k`` along the longer side (``k`` x ``k`` on a
         square image) and as many of the same size as the shorter side needs; ``1`` means
@@ -531,6 +535,24 @@ class BlazeFaceDetector:
                 )
             return outputs
 
+    def _pass(self, rgb: npt.NDArray[np.uint8], window: Tile) -> Detections:
+        """The detections of one pass over ``window`` of the image, in the image's pixels."""
+        return self._passes(rgb, [window])[0]
+
+    def _passes(self, rgb: npt.NDArray[np.uint8], windows: list[Tile]) -> list[Detections]:
+        """The detections of a pass over each window, in the image's pixels."""
+        size = self._spec.input_size
+        prepared = [letterbox(rgb[y0:y1, x0:x1], size) for x0, y0, x1, y1 in windows]
+        outputs = self._infer_each([tensor for tensor, _ in prepared])
+        found = []
+        for window, (regressors, logits), (_, box) in zip(windows, outputs, prepared):
+            boxes, keypoints, scores = decode(
+                regressors, logits, self._anchors, size, self.min_score
+            )
+            boxes, keypoints = to_image_pixels(boxes, keypoints, box, window[:2])
+            found.append((boxes, keypoints, scores))
+        return found
+
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         """Find the faces in ``image``.
 
@@ -556,21 +578,20 @@ class BlazeFaceDetector:
         if min(rgb.shape[:2]) < MIN_IMAGE_SIZE:
             return []
         image_size = (rgb.shape[0], rgb.shape[1])
-        size = self._spec.input_size
         grid = self.tile_grid(image_size)
-        # (x0, y0, x1, y1) of each pass: the whole image, then the tiles.
-        windows: list[Tile] = [(0, 0, image_size[1], image_size[0]), *grid]
-        prepared = [letterbox(rgb[y0:y1, x0:x1], size) for x0, y0, x1, y1 in windows]
-        outputs = self._infer_each([tensor for tensor, _ in prepared])
+        # (x0, y0, x1, y1) of each pass: the whole image first, then the tiles (if needed).
+        whole: Tile = (0, 0, image_size[1], image_size[0])
+        passes = [self._pass(rgb, whole)]
+        if grid and self.tiles == "auto" and is_close_up(passes[0][0], image_size):
+            grid = []  # every face found is large: no small ones to look for
+        windows: list[Tile] = [whole, *grid]
+        if grid:
+            passes += self._passes(rgb, grid)
         found: list[Detections] = []
-        for index, ((regressors, logits), (_, box)) in enumerate(zip(outputs, prepared)):
-            boxes, keypoints, scores = decode(
-                regressors, logits, self._anchors, size, self.min_score
-            )
+        for index, (boxes, keypoints, scores) in enumerate(passes):
             if len(scores) == 0:
                 continue
             window = windows[index]
-            boxes, keypoints = to_image_pixels(boxes, keypoints, box, window[:2])
             if grid:
                 keep = (
                     keep_in_whole(boxes, grid)

@@ -20,12 +20,14 @@ from .boxes import MIN_IMAGE_SIZE
 __all__ = [
     "AUTO_MAX_TILES",
     "AUTO_TILE_INPUTS",
+    "CLOSE_UP_FACE",
     "TILE_EDGE_MARGIN",
     "TILE_MAX_FACE",
     "TILE_OVERLAP",
     "WHOLE_MIN_FACE",
     "Tile",
     "box_side",
+    "is_close_up",
     "keep_in_tile",
     "keep_in_whole",
     "tile_grid",
@@ -49,6 +51,11 @@ TILE_MAX_FACE: Final[float] = TILE_OVERLAP
 #: the tiles see such faces at least twice as large, and the whole image, shrunk, gives them
 #: boxes too small or off (one inside a tile's box of the same face would be a second face).
 WHOLE_MIN_FACE: Final[float] = TILE_MAX_FACE / 2
+
+#: ``tiles="auto"``: a photo is a close-up, searched without tiles, when the whole-image pass
+#: finds faces and every one is at least this fraction of the photo's shorter side (a
+#: portrait, a couple, a selfie): faces small enough to need tiles would be far behind them.
+CLOSE_UP_FACE: Final[float] = 0.2
 
 #: A tile ``(x0, y0, x1, y1)`` in image pixels (``x1``, ``y1`` exclusive).
 Tile = tuple[int, int, int, int]
@@ -100,6 +107,25 @@ def tile_grid(image_size: tuple[int, int], tiles: str | int | None, input_size: 
     xs = _starts(width, side, TILE_OVERLAP)
     ys = _starts(height, side, TILE_OVERLAP)
     return [(x, y, min(x + side, width), min(y + side, height)) for y in ys for x in xs]
+
+
+def is_close_up(boxes: npt.NDArray[np.float64], image_size: tuple[int, int]) -> bool:
+    """Whether the whole-image pass's boxes ``(xmin, ymin, xmax, ymax)`` (all candidates,
+    before merging) make an image of ``(height, width)`` a close-up: at least one, and every
+    one at least :data:`CLOSE_UP_FACE` of the shorter side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.faces.tiling import is_close_up
+    >>> is_close_up(np.array([[100.0, 80.0, 400.0, 420.0]]), (600, 800))  # a portrait
+    True
+    >>> is_close_up(np.array([[100.0, 80.0, 400.0, 420.0], [600, 50, 650, 100]]), (600, 800))
+    False
+    """
+    if len(boxes) == 0:
+        return False
+    return bool(box_side(boxes).min() >= CLOSE_UP_FACE * min(image_size))
 
 
 def box_side(boxes: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
