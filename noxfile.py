@@ -18,7 +18,8 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def faults(session: nox.Session) -> None:
     """The kill-at-any-moment tests (slow): training subprocesses killed at chosen and random
-    moments, each rerun until it finishes (tests/test_faults.py)."""
+    moments, each rerun until it finishes, and ``emorec predict`` killed mid-folder and
+    mid-video, resumed (tests/test_faults.py)."""
     session.install(".[test]")
     session.run("pytest", "-m", "slow", "tests/test_faults.py", "-p", "no:cacheprovider")
 

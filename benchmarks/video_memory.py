@@ -4,7 +4,7 @@
                                       [--figure docs/_static]
 
 - **Video**: generates a ``--minutes`` video (640x360, 25 frames/s, MPEG-4) that pans and
-  zooms slowly across ``examples/photos/group_small.jpg`` (ten faces), then runs
+  zooms slowly across ``examples/photos/group_large.jpg`` (six faces), then runs
   ``EmotionClassifier.load().predict_video(video, fps=--fps, smooth=5, annotate=...)`` over it
   (the annotated copy written too), and reports frames/s, faces, tracks, and the resident
   memory after each tenth of the frames.
@@ -50,7 +50,7 @@ VIDEO_FPS = 25
 
 def make_video(path: Path, minutes: float) -> Path:
     """A slow pan and zoom across the group photo, ``minutes`` long."""
-    photo = Image.open(EXAMPLES / "group_small.jpg").convert("RGB")
+    photo = Image.open(EXAMPLES / "group_large.jpg").convert("RGB")
     frames = round(minutes * 60 * VIDEO_FPS)
     with VideoWriter(path, fps=VIDEO_FPS) as out:
         for i in range(frames):

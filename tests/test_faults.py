@@ -1,4 +1,6 @@
 """Kill a training run at chosen and at random moments; the same command must finish it.
+Kill ``emorec predict`` mid-folder and mid-video; ``--resume`` must finish it, each photo and
+frame once.
 
 Slow (each case trains a tiny model in subprocesses): ``nox -s faults`` runs this file, and
 ``.ci/run`` runs that session. Each case starts ``FAULT_SCRIPT`` with a fault that SIGKILLs
@@ -248,3 +250,103 @@ def test_a_backup_damaged_on_disk_is_skipped_with_a_warning(tmp_path, damaged):
         assert "no training backup could be loaded" in result.stderr
         assert "(0 epochs done)" in result.stderr
     check_finished(out)
+
+
+# ------------------------------------------------------------------ emorec predict, killed
+def _predict(args: list[str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "emorec.cli", "predict", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _kill_once_rows_appear(proc: subprocess.Popen, rows: Path, at_least: int) -> None:
+    """SIGKILL ``proc`` as soon as ``rows`` holds ``at_least`` lines; fail if it ends first."""
+    import time
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if rows.exists() and rows.read_bytes().count(b"\n") >= at_least:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"the job ended before its kill: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.005)
+    proc.kill()
+    pytest.fail("no rows appeared")
+
+
+def _rows(path: Path) -> list[dict]:
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_predict_killed_mid_folder_resumes_with_every_photo_once(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    astronaut = (ROOT / "examples" / "photos" / "astronaut.jpg").read_bytes()
+    rng = np.random.default_rng(0)
+    for i in range(150):
+        if i % 6 == 0:  # a photo to detect in, among crops
+            (photos / f"p{i:03d}.jpg").write_bytes(astronaut)
+        else:
+            crop = rng.integers(0, 256, (48, 48), dtype=np.uint8)
+            Image.fromarray(crop).save(photos / f"p{i:03d}.png")
+    control, rows = tmp_path / "control.csv", tmp_path / "rows.csv"
+    done = _predict([str(photos), "--output", str(control)], tmp_path)
+    assert done.wait() == 0, done.stderr.read().decode()
+    _kill_once_rows_appear(_predict([str(photos), "--output", str(rows)], tmp_path), rows, 10)
+    cut = len(_rows(rows))
+    assert 0 < cut < 150
+    again = _predict([str(photos), "--output", str(rows), "--resume"], tmp_path)
+    assert again.wait() == 0, again.stderr.read().decode()
+    got, want = _rows(rows), _rows(control)
+    assert [r["source"] for r in got] == [r["source"] for r in want]  # each once, in order
+    assert [r["label"] for r in got] == [r["label"] for r in want]
+    # the same numbers, up to float noise of other batch compositions
+    assert all(abs(float(a["score"]) - float(b["score"])) < 1e-4 for a, b in zip(got, want))
+
+
+def test_predict_killed_mid_video_resumes_with_every_frame_once(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from emorec.video import VideoWriter
+
+    face = np.asarray(
+        Image.open(ROOT / "examples" / "photos" / "astronaut.jpg")
+        .convert("RGB")
+        .crop((120, 20, 330, 230))
+        .resize((120, 120))
+    )
+    video = tmp_path / "clip.mp4"
+    with VideoWriter(video, fps=25) as out:
+        for i in range(120):
+            canvas = np.full((240, 480, 3), 90, np.uint8)
+            x = 10 + i * 2
+            canvas[60:180, x : x + 120] = face
+            out.write(canvas)
+    control, rows = tmp_path / "control.csv", tmp_path / "rows.csv"
+    done = _predict([str(video), "--every", "2", "--output", str(control)], tmp_path)
+    assert done.wait() == 0, done.stderr.read().decode()
+    job = _predict([str(video), "--every", "2", "--output", str(rows)], tmp_path)
+    _kill_once_rows_appear(job, rows, 8)
+    assert 0 < len(_rows(rows)) < 60
+    again = _predict([str(video), "--every", "2", "--output", str(rows), "--resume"], tmp_path)
+    assert again.wait() == 0, again.stderr.read().decode()
+    got, want = _rows(rows), _rows(control)
+    assert (
+        [r["frame"] for r in got]
+        == [r["frame"] for r in want]
+        == [str(n) for n in range(0, 120, 2)]
+    )
+    assert [r["x"] for r in got] == [r["x"] for r in want]
+    assert len({r["track"] for r in got}) <= 2  # one track, and one more after the resume

@@ -330,3 +330,13 @@ def test_cli_video_options_need_a_video(tmp_path, capsys):
     with pytest.raises(SystemExit):  # argparse: not both
         main(["predict", str(photo), "--every", "2", "--fps", "3"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_video_cut_short_warns_with_where_it_ended(tmp_path, face):
+    path = moving_face_video(tmp_path / "v.avi", face, frames=60)  # Motion JPEG: cuttable
+    data = path.read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.warns(UserWarning, match=r"cut.avi: no frame could be read after frame \d+"):
+        frames = list(read_frames(cut))
+    assert 0 < len(frames) < 60

@@ -485,7 +485,7 @@ class EmotionClassifier:
         overwrite: bool = False,
         detect_faces: bool | Literal["auto"] = "auto",
         tta: TTA | None = None,
-        chunk_size: int = 8,
+        chunk_size: int | None = None,
         workers: int | None = None,
     ) -> Generator[FramePrediction, None, None]:
         """Predict over the frames of a video file or a camera, streaming, with face tracks.
@@ -525,7 +525,8 @@ class EmotionClassifier:
         detect_faces, tta
             As for :meth:`predict`.
         chunk_size, workers
-            Frames classified together, and threads that decode and detect.
+            Frames classified together (default 8 for a file; 1 for a camera, so that each
+            frame comes out as soon as it is classified), and threads that decode and detect.
 
         Yields
         ------
@@ -555,7 +556,7 @@ class EmotionClassifier:
 
         if detect_faces not in ("auto", True, False):
             raise ValueError(f"detect_faces={detect_faces!r}; expected 'auto', True or False")
-        if not isinstance(chunk_size, int) or chunk_size < 1:
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
             raise ValueError(f"chunk_size={chunk_size!r}; expected an int of at least 1")
         mode = self.tta if tta is None else tta_mode(tta)
         tracker = IoUTracker(
@@ -572,7 +573,8 @@ class EmotionClassifier:
         except BaseException:
             reader.close()
             raise
-        return self._video_stream(reader, tracker, writer, mode, detect_faces, chunk_size, threads)
+        chunk = chunk_size if chunk_size is not None else 1 if reader.camera else 8
+        return self._video_stream(reader, tracker, writer, mode, detect_faces, chunk, threads)
 
     def _video_stream(
         self,

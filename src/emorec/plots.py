@@ -337,11 +337,13 @@ def plot_timeline(
         len(tracks), 1, figsize=(8, 1.9 * len(tracks) + 0.6), squeeze=False, sharex=True
     )
     colours = [np.array(PALETTE.get(k, (0, 220, 120))) / 255 for k in labels]
+    first = min(series[t][0][0] for t in tracks)
+    last = max(series[t][-1][0] for t in tracks)
     for ax, track in zip(axes[:, 0], sorted(tracks)):
         times = np.array([t for t, _ in series[track]])
         values = np.array([[p.get(k, 0.0) for k in labels] for _, p in series[track]]).T
         ax.stackplot(times, values, colors=colours, labels=labels, linewidth=0)
-        ax.set_xlim(times.min(), max(times.max(), times.min() + 1e-3))
+        ax.set_xlim(first, max(last, first + 1e-3))  # one time axis for all the panels
         ax.set_ylim(0, 1)
         ax.set_ylabel(f"track {track}")
         ax.set_yticks([0, 0.5, 1])

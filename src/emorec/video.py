@@ -30,6 +30,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,7 +232,10 @@ class VideoReader:
     source : path or int
         What was opened.
     info : VideoInfo
-        The video's rate, frame count and size.
+        The video's rate, frame count and size (a file that gives no rate is read as 30
+        frames a second).
+    camera : bool
+        Whether it is a camera (times are then the seconds since the first frame).
     rate : float
         Frames per second of what it yields (the video's rate over ``every``, or ``fps``).
     expected : int
@@ -259,8 +263,8 @@ class VideoReader:
                 f"{_label(source)}: frames of {self.info.width}x{self.info.height} pixels, "
                 f"more than max_pixels={max_pixels}"
             )
-        self.camera = isinstance(source, int) or self.info.fps <= 0
-        own = self.info.fps if self.info.fps > 0 else 30.0  # a camera's, when it says none
+        self.camera = isinstance(source, int)
+        own = self.info.fps if self.info.fps > 0 else 30.0  # when the video says none
         self._fps = None if fps is None else (float(fps) if self.camera else min(fps, own))
         self._every = every
         self._start = start
@@ -309,11 +313,11 @@ class VideoReader:
                     keep = True
                 if not keep:
                     if not capture.grab():
-                        return
+                        return self._ended(index)
                     continue
                 ok, bgr = capture.read()
                 if not ok or bgr is None:
-                    return
+                    return self._ended(index)
                 if fps is not None:
                     taken = math.floor(at * fps + 1e-9) + 1
                 if self._max_pixels is not None and bgr.shape[0] * bgr.shape[1] > self._max_pixels:
@@ -325,6 +329,16 @@ class VideoReader:
                 yield Frame(index, round(at, 6), cv2.cvtColor(bgr, code))
         finally:
             self.close()
+
+    def _ended(self, index: int) -> None:
+        """The video gave no frame ``index``: warn if it said it had many more."""
+        announced = self.info.frames
+        if not self.camera and announced > 0 and index < 0.9 * announced - 1:
+            warnings.warn(
+                f"{_label(self.source)}: no frame could be read after frame {index - 1}, of "
+                f"the {announced} the file announces; it may be damaged or cut short",
+                stacklevel=3,
+            )
 
     def close(self) -> None:
         """Release the video (or camera)."""
