@@ -340,3 +340,62 @@ def test_a_video_cut_short_warns_with_where_it_ended(tmp_path, face):
     with pytest.warns(UserWarning, match=r"cut.avi: no frame could be read after frame \d+"):
         frames = list(read_frames(cut))
     assert 0 < len(frames) < 60
+
+
+def test_a_start_keeps_the_rate_grid_at_any_ratio_and_expected_counts_it(tmp_path):
+    path = tmp_path / "v.avi"
+    with VideoWriter(path, fps=30) as out:
+        for v in range(40):
+            out.write(np.full((16, 16, 3), v * 5, np.uint8))
+    for fps in (25, 24, 4, 7.5):
+        full = [f.index for f in read_frames(path, fps=fps)]
+        assert read_frames(path, fps=fps).expected == len(full)
+        for start in range(1, 40):
+            resumed = [f.index for f in read_frames(path, fps=fps, start=start)]
+            assert resumed == [i for i in full if i >= start], (fps, start)
+            assert read_frames(path, fps=fps, start=start).expected == len(resumed)
+    assert read_frames(path, every=3, start=7).expected == len(
+        list(read_frames(path, every=3, start=7))
+    )
+
+
+def test_a_writer_that_gets_no_frame_leaves_nothing(tmp_path):
+    VideoWriter(tmp_path / "never.mp4", fps=5)  # not even a temporary file
+    with VideoWriter(tmp_path / "empty.mp4", fps=5) as out:
+        assert out.frames == 0
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_checks_video_options_before_any_work(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=4)
+    for bad, says in (
+        (["--every", "0"], "--every 0"),
+        (["--smooth", "0"], "--smooth 0"),
+        (["--annotate", str(tmp_path / "x.webm")], "cannot write .webm"),
+    ):
+        assert main(["predict", str(path), *bad]) == 2
+        assert says in capsys.readouterr().err
+    assert main(["predict", str(path), str(tmp_path / "gone.mp4")]) == 2
+    assert "gone.mp4: no such video file" in capsys.readouterr().err
+
+
+def test_cli_resume_keeps_a_finished_videos_annotated_copy(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=10)
+    args = [
+        "predict",
+        str(path),
+        "--output",
+        str(tmp_path / "r.csv"),
+        "--annotate",
+        str(tmp_path / "a"),
+    ]
+    assert main(args) == 0
+    copy = tmp_path / "a" / "clip_emotions.mp4"
+    before = copy.read_bytes()
+    assert main([*args, "--resume"]) == 0
+    assert "kept as it is" in capsys.readouterr().err
+    assert copy.read_bytes() == before and video_info(copy).frames == 10

@@ -490,7 +490,7 @@ class EmotionClassifier:
     ) -> Generator[FramePrediction, None, None]:
         """Predict over the frames of a video file or a camera, streaming, with face tracks.
 
-        Frames are decoded in order and their faces found on worker threads, as
+        Frames are decoded in order on this thread and their faces found on worker threads, as
         :meth:`predict_iter` does for photos (at most ``3 * chunk_size`` frames in flight, so
         memory stays flat over any length of video). Each face gets a ``track``: faces are
         followed from frame to frame by their boxes' overlap (:class:`emorec.tracking.IoUTracker`).

@@ -6,7 +6,7 @@ are taken greedily, best overlap first, each track and each box at most once). A
 overlaps no free track too little but is near one (its centre within ``max_distance``
 widths of the track's last box, at a size within 1.5 times) continues the nearest: faces
 sampled a second apart move more than a box's width. A box that continues none starts a
-new track; a track not seen for ``max_age`` frames ends. This is the simple tracker that
+new track; a track not seen for more than ``max_age`` frames ends. This is the simple tracker that
 suits faces in interviews and recordings; it does not re-identify a face that leaves and
 comes back, and two faces that cross may swap ids.
 

@@ -279,7 +279,7 @@ class VideoReader:
         if n <= 0:
             return 0
         if self._fps is not None:
-            return min(n, math.floor(n / self._own * self._fps - 1e-9) + 1)
+            return min(n, math.floor((n - 1) / self._own * self._fps + 1e-9) + 1)
         return -(-n // (self._every or 1))
 
     def __iter__(self) -> Iterator[Frame]:
@@ -292,7 +292,11 @@ class VideoReader:
         began: float | None = None
         # under fps=, the next frame kept is the first at or after taken / fps seconds (the
         # same grid whatever the start)
-        taken = 0 if fps is None or self.camera else math.ceil(start / self._own * fps - 1e-9)
+        taken = (
+            0
+            if fps is None or self.camera or start == 0
+            else math.floor((start - 1) / self._own * fps + 1e-9) + 1
+        )
         index = -1
         try:
             while True:
@@ -392,17 +396,15 @@ class VideoWriter:
         self._codec = _CODECS[suffix]
         self._writer: Any = None
         self._size: tuple[int, int] | None = None
-        fd, name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=f"{PARTIAL}{suffix}"
-        )
-        os.close(fd)
-        self._tmp: Path | None = Path(name)
+        self._tmp: Path | None = None  # made with the first frame
+        self._closed = False
+        self._written = False
 
     def write(self, image: npt.ArrayLike) -> None:
         """Append one frame: an RGB (or grey) uint8 array, or a PIL image."""
         import cv2
 
-        if self._tmp is None:
+        if self._closed:
             raise ValueError(f"{self.path}: the writer is closed")
         frame = np.asarray(image)
         if frame.dtype != np.uint8 or frame.ndim not in (2, 3):
@@ -410,6 +412,13 @@ class VideoWriter:
         bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR)
         if self._writer is None:
             self._size = (bgr.shape[1], bgr.shape[0])
+            fd, name = tempfile.mkstemp(
+                dir=self.path.parent,
+                prefix=f".{self.path.stem}.",
+                suffix=f"{PARTIAL}{self.path.suffix.lower()}",
+            )
+            os.close(fd)
+            self._tmp = Path(name)
             with quiet_native():
                 self._writer = cv2.VideoWriter(
                     os.fspath(self._tmp), cv2.VideoWriter.fourcc(*self._codec), self.fps, self._size
@@ -424,21 +433,24 @@ class VideoWriter:
     def close(self) -> Path | None:
         """Finish the video and move it into place; returns its path (None without frames:
         nothing is written then)."""
-        if self._tmp is None:
-            return self.path if self.frames else None
+        if self._closed:
+            return self.path if self._written else None
+        self._closed = True
         tmp, self._tmp = self._tmp, None
+        if tmp is None or self._writer is None:
+            return None
         try:
-            if self._writer is None:
-                return None
             self._writer.release()
             os.chmod(tmp, 0o666 & ~_umask())  # a new file's usual mode, not mkstemp's 0o600
             replace_durably(tmp, self.path)
+            self._written = True
             return self.path
         finally:
             tmp.unlink(missing_ok=True)
 
     def abort(self) -> None:
         """Drop what was written; the target is left as it was."""
+        self._closed = True
         if self._writer is not None:
             with contextlib.suppress(Exception):
                 self._writer.release()

@@ -153,13 +153,22 @@ def _names(args: argparse.Namespace) -> list[str]:
         raise ValueError(f"{' '.join(args.photos)}: no image or video files there")
     if sum(n in _STDIN_NAMES for n in names) > 1:
         raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
-    videos = sum(map(_is_video, names))
+    videos = [n for n in names if _is_video(n)]
     if (args.every is not None or args.fps is not None or args.smooth != 1) and not videos:
         raise ValueError("--every, --fps and --smooth apply to videos; no video among the inputs")
+    if args.every is not None and args.every < 1:
+        raise ValueError(f"--every {args.every}: expected a whole number of frames, 1 or more")
+    if args.fps is not None and not 0 < args.fps < float("inf"):
+        raise ValueError(f"--fps {args.fps}: expected frames per second, above 0")
+    if args.smooth < 1:
+        raise ValueError(f"--smooth {args.smooth}: expected a whole number of frames, 1 or more")
+    for video in videos:  # checked before any work, as the photos' output files are
+        if not Path(video).is_file():
+            raise FileNotFoundError(f"{video}: no such video file")
     if args.timeline:
-        if videos != 1:
-            raise ValueError(f"--timeline {args.timeline}: draws one video; {videos} given")
-        if Path(args.timeline).exists() and not args.overwrite:
+        if len(videos) != 1:
+            raise ValueError(f"--timeline {args.timeline}: draws one video; {len(videos)} given")
+        if Path(args.timeline).exists() and not (args.overwrite or args.resume):
             raise FileExistsError(f"{args.timeline} exists; pass --overwrite to replace it")
     return names
 
@@ -169,7 +178,7 @@ def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
     with the inputs' folders mirrored below DIR when names repeat (``a/x.jpg`` and
     ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``). A video's is a
     video (``.mp4`` when its own format cannot be written)."""
-    from ..video import WRITABLE_VIDEO_EXTENSIONS
+    from ..video import VIDEO_EXTENSIONS, WRITABLE_VIDEO_EXTENSIONS
 
     if not annotate:
         return []
@@ -183,6 +192,11 @@ def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
             suffix = p.suffix if p.suffix.lower() in _IMAGE_SUFFIXES else ".jpg"
         return f"{'stdin' if str(p) in _STDIN_NAMES else p.stem}_emotions{suffix}"
 
+    if target.suffix.lower() in VIDEO_EXTENSIONS - WRITABLE_VIDEO_EXTENSIONS:
+        raise ValueError(
+            f"--annotate {target}: cannot write {target.suffix} videos; write one of "
+            f"{', '.join(sorted(WRITABLE_VIDEO_EXTENSIONS))}, or name a folder"
+        )
     if target.suffix.lower() in writable:
         if len(inputs) != 1:
             raise ValueError(f"--annotate {target}: {len(inputs)} inputs need a folder, not a file")
@@ -328,13 +342,23 @@ class _Job:
 
         label = self.labels[index]
         start, first_track = 0, 1
+        target = self.targets[index] if self.targets else None
+        self.resumed = False
         if self.writer is not None and label in self.writer.frames:
+            self.resumed = True
             start = self.writer.frames[label] + 1
             first_track = self.writer.tracks.get(label, 0) + 1
-            if self.targets:
+            if target is not None and target.exists() and not self.args.overwrite:
+                warnings.warn(  # an earlier run's copy is never replaced by part of one
+                    f"{target}: kept as it is; {label} resumes at frame {start} (pass "
+                    "--overwrite to replace it with the frames from there on)",
+                    stacklevel=1,
+                )
+                target = None
+            elif target is not None:
                 warnings.warn(
-                    f"{self.targets[index]}: {label} resumes at frame {start}; its annotated "
-                    "copy shows the frames from there on only",
+                    f"{target}: {label} resumes at frame {start}; its annotated copy shows "
+                    "the frames from there on only",
                     stacklevel=1,
                 )
         frames = self.clf.predict_video(
@@ -344,16 +368,16 @@ class _Job:
             start=start,
             smooth=self.args.smooth,
             first_track=first_track,
-            annotate=self.targets[index] if self.targets else None,
-            overwrite=self.args.overwrite or self.args.resume,
+            annotate=target,
+            overwrite=self.args.overwrite or self.resumed,
             detect_faces=self.detect,
         )
         shown: list[dict[str, Any]] = []
         kept: list[Any] = []  # for --timeline
         tracks: set[int] = set()
         count = 0
-        total = self._expected(label, start) if self.show_bar else 0
-        with contextlib.closing(frames):
+        try:
+            total = self._expected(label, start) if self.show_bar else 0
             for frame in progress(frames, total, "frames", enabled=self.show_bar):
                 count += 1
                 if self.writer is not None:
@@ -367,6 +391,12 @@ class _Job:
                 if not self.quiet_stdout:
                     where = f"{label} frame {frame.frame} ({frame.time:.2f} s)"
                     _print_faces(where, frame.faces, empty=False)
+        except BaseException as exc:  # a failure here (a full disk, Ctrl-C): no annotated copy
+            with contextlib.suppress(BaseException):
+                frames.throw(exc)
+            raise
+        finally:
+            frames.close()
         if self.fmt == "json" or self.args.json:
             self.payload.append({"video": label, "frames": shown})
         if self.args.timeline:
@@ -381,6 +411,13 @@ class _Job:
         from .._files import atomic_file
         from ..plots import plot_timeline
 
+        if self.resumed and Path(self.args.timeline).exists() and not self.args.overwrite:
+            print(
+                f"emorec: warning: {self.args.timeline}: kept as it is ({label} was resumed; "
+                "pass --overwrite to draw the frames done now)",
+                file=sys.stderr,
+            )
+            return
         if not any(frame.faces for frame in frames):
             print(f"emorec: warning: {label}: no face found; no timeline", file=sys.stderr)
             return
