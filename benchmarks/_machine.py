@@ -23,6 +23,10 @@ FER2013_ZIP = (
 )
 
 
+#: CPU flags the machine line names when present.
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+
+
 def describe_machine(*, timed: bool = True) -> str:
     """One line naming the CPU, core count, memory and Python, then the load average.
 
@@ -32,13 +36,21 @@ def describe_machine(*, timed: bool = True) -> str:
     accuracy) the load is only noted.
     """
     cpu = platform.processor() or platform.machine()
+    features: list[str] = []
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next(
-                line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")
-            )
+            info = fh.read().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+        flags = next(
+            (line.split(":", 1)[1].split() for line in info if line.startswith("flags")), []
+        )
+        # the vector units that decide the speed of convolutions, int8 and bfloat16 (machines
+        # of one name differ: one AMD EPYC had AVX-512 BF16, another AVX2 only)
+        features = [f for f in VECTOR_FLAGS if f in flags]
     except (OSError, StopIteration):
         pass
+    if features:
+        cpu += f" ({' '.join(features)})"
     mem = ""
     with contextlib.suppress(ValueError, OSError, AttributeError):
         mem = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"

@@ -410,8 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=["float32", "mixed_bfloat16", "mixed_float16"],
         default="float32",
-        help="compute precision (mixed_bfloat16: about 2x faster on AVX-512 BF16 CPUs; the "
-        "saved models are float32 either way)",
+        help="compute precision (mixed_bfloat16: about 1.6x faster on CPUs with AVX-512 BF16 "
+        "or AMX, but emulated and several times slower on others, which emorec warns about; "
+        "the saved models are float32 either way)",
     )
     p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
     p.add_argument(

@@ -44,7 +44,7 @@ from ..models.card import ModelCard, file_provenance, list_pretrained, load_mode
 from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
 from .machine import describe_machine
-from .precision import as_float32, check_precision, precision_scope
+from .precision import as_float32, check_precision, precision_scope, precision_warning
 from .run_folder import RunFolder, TrainingDiverged, join_history, now
 
 if TYPE_CHECKING:
@@ -273,6 +273,9 @@ class Trainer:
             "policy; build your keras.Model inside emorec.training.precision.precision_scope "
             "instead",
         )
+        slow = precision_warning(self.precision)
+        if slow is not None:
+            warnings.warn(slow, UserWarning, stacklevel=2)
         self.jit_compile = bool(jit_compile)
         _check(0 < distill <= 1, f"distill={distill!r}; expected a weight above 0, at most 1")
         self.distill = float(distill)
