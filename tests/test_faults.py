@@ -337,11 +337,15 @@ def test_predict_killed_mid_video_resumes_with_every_frame_once(tmp_path):
     control, rows = tmp_path / "control.csv", tmp_path / "rows.csv"
     done = _predict([str(video), "--every", "2", "--output", str(control)], tmp_path)
     assert done.wait() == 0, done.stderr.read().decode()
-    job = _predict([str(video), "--every", "2", "--output", str(rows)], tmp_path)
-    _kill_once_rows_appear(job, rows, 8)
+    ann = tmp_path / "ann"
+    args = [str(video), "--every", "2", "--output", str(rows), "--annotate", str(ann)]
+    _kill_once_rows_appear(_predict(args, tmp_path), rows, 8)
     assert 0 < len(_rows(rows)) < 60
-    again = _predict([str(video), "--every", "2", "--output", str(rows), "--resume"], tmp_path)
+    (left,) = (p.name for p in ann.iterdir())  # the killed job's temporary
+    assert left.startswith(".clip_emotions.mp4.") and left.endswith(".partial.mp4")
+    again = _predict([*args, "--resume"], tmp_path)
     assert again.wait() == 0, again.stderr.read().decode()
+    assert [p.name for p in ann.iterdir()] == ["clip_emotions.mp4"]  # its temporary removed
     got, want = _rows(rows), _rows(control)
     assert (
         [r["frame"] for r in got]

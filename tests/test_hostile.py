@@ -654,3 +654,25 @@ def test_reading_and_training_change_nothing_outside_the_output_folder(capsys):
         assert "emorec: warning: " in err and "skipped 2 unreadable image(s)" in err
         assert tree_state(root, out) == before
         assert (out / "run" / "best.keras").exists()
+
+
+def test_cli_annotations_mirror_the_input_folders_whatever_the_names(tmp_path, capsys):
+    """The layout of --annotate DIR does not depend on whether a name repeats: adding a photo
+    never moves the annotations of the others."""
+    from emorec.cli import main
+
+    photos = tmp_path / "photos"
+    for rel in ("top.jpg", "a/x.jpg", "b/y.jpg"):
+        (photos / rel).parent.mkdir(parents=True, exist_ok=True)
+        (photos / rel).write_bytes(ASTRONAUT.read_bytes())
+    out = tmp_path / "out"
+    assert main(["predict", str(photos), "--recursive", "--annotate", str(out)]) == 0
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.jpg")) == [
+        "a/x_emotions.jpg",
+        "b/y_emotions.jpg",
+        "top_emotions.jpg",
+    ]
+    # the photos of one folder go straight into DIR
+    flat = tmp_path / "flat"
+    assert main(["predict", str(photos / "a"), "--annotate", str(flat)]) == 0
+    assert [p.relative_to(flat).as_posix() for p in flat.rglob("*.jpg")] == ["x_emotions.jpg"]

@@ -13,12 +13,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["PARTIAL", "atomic_file", "remove_partials", "replace_durably", "write_atomic"]
+__all__ = [
+    "PARTIAL",
+    "atomic_file",
+    "partial_affixes",
+    "remove_partials",
+    "remove_partials_of",
+    "replace_durably",
+    "write_atomic",
+]
 
 #: What the names of unfinished writes contain (``.best.keras.x1y2.partial.keras``).
 PARTIAL = ".partial"
@@ -29,6 +38,14 @@ def _umask() -> int:
     mask = os.umask(0o022)  # read it the only portable way, once
     os.umask(mask)
     return mask
+
+
+def partial_affixes(path: str | os.PathLike[str], suffix: str | None = None) -> tuple[str, str]:
+    """The ``prefix`` and ``suffix`` for :func:`tempfile.mkstemp` of a temporary that will be
+    renamed over ``path``: hidden, named after it, ending in ``.partial`` and ``suffix`` (by
+    default ``path``'s own suffixes, for writers that go by the name)."""
+    target = Path(path)
+    return f".{target.name}.", f"{PARTIAL}{''.join(target.suffixes) if suffix is None else suffix}"
 
 
 @contextlib.contextmanager
@@ -50,9 +67,8 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
     ('done', ['notes.txt'])
     """
     target = Path(path)
-    fd, name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=f"{PARTIAL}{''.join(target.suffixes)}"
-    )
+    prefix, suffix = partial_affixes(target)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     try:
@@ -97,4 +113,37 @@ def remove_partials(folder: str | os.PathLike[str]) -> list[Path]:
         if leftover.is_file() and not leftover.is_symlink():
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
+    return removed
+
+
+def remove_partials_of(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries that writes of ``path`` killed half-way left beside it (named by
+    :func:`partial_affixes`, with any suffix); returns their paths. Files of other names are
+    never touched.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from emorec._files import remove_partials_of
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in (".out.mp4.k2x9_q0z.partial.mp4", ".other.mp4.k2x9_q0z.partial.mp4"):
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> [p.name for p in remove_partials_of(folder / "out.mp4")], sorted(os.listdir(folder))
+    (['.out.mp4.k2x9_q0z.partial.mp4'], ['.other.mp4.k2x9_q0z.partial.mp4'])
+    """
+    target = Path(path)
+    prefix, _ = partial_affixes(target)
+    # mkstemp's random part: 8 characters of [a-z0-9_]
+    pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(PARTIAL) + r"(\.[^/]*)?")
+    removed = []
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for leftover in target.parent.iterdir():
+            if (
+                pattern.fullmatch(leftover.name)
+                and leftover.is_file()
+                and not leftover.is_symlink()
+            ):
+                leftover.unlink(missing_ok=True)
+                removed.append(leftover)
     return removed

@@ -39,7 +39,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ._files import PARTIAL, _umask, replace_durably
+from ._files import _umask, partial_affixes, replace_durably
 from ._native import quiet_native
 from .images import DEFAULT_MAX_PIXELS
 
@@ -412,11 +412,8 @@ class VideoWriter:
         bgr = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR if frame.ndim == 2 else cv2.COLOR_RGB2BGR)
         if self._writer is None:
             self._size = (bgr.shape[1], bgr.shape[0])
-            fd, name = tempfile.mkstemp(
-                dir=self.path.parent,
-                prefix=f".{self.path.stem}.",
-                suffix=f"{PARTIAL}{self.path.suffix.lower()}",
-            )
+            prefix, suffix = partial_affixes(self.path, self.path.suffix.lower())
+            fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=prefix, suffix=suffix)
             os.close(fd)
             self._tmp = Path(name)
             with quiet_native():

@@ -17,6 +17,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._files import remove_partials_of
+
 __all__ = ["MAX_STREAM_BYTES", "add_predict_parser", "run"]
 
 #: The most bytes read from standard input or a pipe for one photo.
@@ -52,8 +54,8 @@ def add_predict_parser(sub: Any) -> None:
     p.add_argument(
         "--annotate",
         metavar="OUT.jpg|OUT.mp4|DIR",
-        help="draw boxes and emotions: a file for one input, else a folder (a video's "
-        "annotated copy is a video)",
+        help="draw boxes and emotions: a file for one input, else a folder that mirrors the "
+        "inputs' folders (a video's annotated copy is a video)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument(
@@ -175,9 +177,11 @@ def _names(args: argparse.Namespace) -> list[str]:
 
 def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
     """Where each annotated input goes: a file (one input), or DIR/<name>_emotions.<ext>
-    with the inputs' folders mirrored below DIR when names repeat (``a/x.jpg`` and
-    ``b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and ``DIR/b/x_emotions.jpg``). A video's is a
-    video (``.mp4`` when its own format cannot be written)."""
+    with the inputs' folders mirrored below DIR, from the deepest folder that holds them all
+    (``photos/a/x.jpg`` and ``photos/b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and
+    ``DIR/b/x_emotions.jpg``; the photos of one folder straight into DIR; standard input's
+    into DIR). The layout never depends on which names repeat. A video's is a video (``.mp4``
+    when its own format cannot be written)."""
     from ..video import VIDEO_EXTENSIONS, WRITABLE_VIDEO_EXTENSIONS
 
     if not annotate:
@@ -205,11 +209,8 @@ def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
             kind = "a video" if video_in else "an image"
             raise ValueError(f"--annotate {target}: the annotated copy of {inputs[0]} is {kind}")
         return [target]
-    flat = [target / named(p) for p in inputs]
-    if len(set(flat)) == len(flat):
-        return flat
     files = [p for p in inputs if str(p) not in _STDIN_NAMES]
-    root = Path(os.path.commonpath([p.resolve().parent for p in files]))
+    root = Path(os.path.commonpath([p.resolve().parent for p in files])) if files else target
     targets = [
         target / named(p)
         if str(p) in _STDIN_NAMES
@@ -286,6 +287,9 @@ class _Job:
             raise FileExistsError(f"{clash[0]} exists; pass --overwrite to replace it")
         for i in todo if self.targets else ():
             self.targets[i].parent.mkdir(parents=True, exist_ok=True)
+        # the hidden temporaries of writes a kill cut short (an annotated video's among them)
+        for path in [*self.targets, *(Path(p) for p in (self.out, self.args.timeline) if p)]:
+            remove_partials_of(path)
         if done:
             print(
                 f"resuming: {len(self.names) - len(todo)} of {len(self.names)} inputs are done "
