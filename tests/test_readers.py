@@ -14,13 +14,8 @@ from PIL import Image
 
 from conftest import make_tree, png_bytes, zip_tree
 from emorec import EmotionDataset, ImageError
-from emorec.data.readers import (
-    SplitArrays,
-    read_class_folders,
-    read_fer2013_csv,
-    split_sort_key,
-    write_fer2013_csv,
-)
+from emorec.data.fer_csv import read_fer2013_csv, write_fer2013_csv
+from emorec.data.readers import SplitArrays, read_class_folders, split_sort_key
 from emorec.labels import LABELS
 from emorec.pixels import resize
 

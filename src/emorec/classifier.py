@@ -7,14 +7,12 @@ batched model call, and returns a :class:`FacePrediction` per face.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import os
 import threading
-from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -35,6 +33,7 @@ from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
 from .predictions import Box, FacePrediction, FramePrediction, Keypoints, SkippedImage
 from .sources import expand_sources
+from .streaming import stream, video_stream
 
 if TYPE_CHECKING:
     import keras
@@ -413,62 +412,16 @@ class EmotionClassifier:
         mode = self.tta if tta is None else tta_mode(tta)
         threads = workers if workers is not None else min(4, os.cpu_count() or 1)
         sources = enumerate(expand_sources(images, pattern=pattern, recursive=recursive))
+        prepare = partial(
+            self._prepare,
+            given=None,
+            detect_faces=detect_faces,
+            channel_order=channel_order,
+            skip=errors == "skip",
+        )
+        classify = partial(self._classify, mode=mode)
         # checked now, not at the first next(): the stream below is a generator
-        return self._stream(sources, mode, detect_faces, channel_order, errors, chunk_size, threads)
-
-    def _stream(
-        self,
-        sources: Iterator[tuple[int, Any]],
-        mode: TTA,
-        detect_faces: bool | str,
-        channel_order: ChannelOrder,
-        errors: str,
-        chunk_size: int,
-        threads: int,
-    ) -> Generator[tuple[str, list[FacePrediction] | SkippedImage], None, None]:
-        """The generator behind :meth:`predict_iter`: at most three chunks in flight (one
-        classified, two decoding)."""
-        pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
-        pending: deque[Future[tuple[_Item, npt.NDArray[np.uint8]]]] = deque()
-        source_error: list[BaseException] = []  # the inputs themselves failed (a bad glob)
-
-        def submit() -> None:
-            try:
-                for index, image in itertools.islice(sources, 2 * chunk_size - len(pending)):
-                    pending.append(
-                        pool.submit(
-                            self._prepare,
-                            image,
-                            index,
-                            None,
-                            detect_faces,
-                            channel_order,
-                            skip=errors == "skip",
-                        )
-                    )
-            except Exception as exc:  # raised once the items before it are yielded
-                source_error.append(exc)
-
-        try:
-            submit()
-            while pending:
-                chunk, failed = [], None
-                for _ in range(min(chunk_size, len(pending))):
-                    try:
-                        chunk.append(pending.popleft().result())
-                    except Exception as exc:  # errors="raise": after the items before it
-                        failed = exc
-                        break
-                if failed is None and not source_error:
-                    submit()  # the next chunk decodes while this one is classified
-                for (item, _), result in zip(chunk, self._classify(chunk, mode)):
-                    yield item.source, result
-                if failed is not None:
-                    raise failed
-            if source_error:
-                raise source_error[0]
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        return stream(sources, prepare, classify, chunk_size=chunk_size, threads=threads)
 
     def predict_video(
         self,
@@ -574,75 +527,20 @@ class EmotionClassifier:
             reader.close()
             raise
         chunk = chunk_size if chunk_size is not None else 1 if reader.camera else 8
-        return self._video_stream(reader, tracker, writer, mode, detect_faces, chunk, threads)
-
-    def _video_stream(
-        self,
-        reader: Any,
-        tracker: Any,
-        writer: Any,
-        mode: TTA,
-        detect_faces: bool | str,
-        chunk_size: int,
-        threads: int,
-    ) -> Generator[FramePrediction, None, None]:
-        """The generator behind :meth:`predict_video`."""
-        from .plots import annotate
-
-        read: deque[Any] = deque()  # the frames in flight, in order (their pixels if annotating)
-
-        def images() -> Iterator[npt.NDArray[np.uint8]]:
-            for frame in reader:
-                read.append(frame if writer is not None else (frame.index, frame.time))
-                yield frame.image
-
-        stream = self._stream(
-            enumerate(images()), mode, detect_faces, "rgb", "raise", chunk_size, threads
+        prepare = partial(
+            self._prepare, given=None, detect_faces=detect_faces, channel_order="rgb", skip=False
         )
-        try:
-            for _, result in stream:
-                frame = read.popleft()
-                index, at = (frame.index, frame.time) if writer is not None else frame
-                faces = self._track(tracker, result)  # type: ignore[arg-type]
-                if writer is not None:
-                    writer.write(np.asarray(annotate(frame.image, faces)))
-                yield FramePrediction(index, at, faces)
-        except GeneratorExit:  # the caller stopped early: keep what was read
-            stream.close()
-            if writer is not None:
-                writer.close()
-            raise
-        except BaseException:
-            stream.close()
-            if writer is not None:
-                writer.abort()
-            raise
-        else:
-            if writer is not None:
-                writer.close()
-        finally:
-            reader.close()
-
-    def _track(self, tracker: Any, faces: list[FacePrediction]) -> list[FacePrediction]:
-        """Faces with their track ids, and probabilities smoothed over their tracks."""
-        if not faces:
-            tracker.update([])  # the tracks age
-            return []
-        probs = np.array([[f.probabilities[n] for n in self.labels] for f in faces], np.float32)
-        ids, smoothed = tracker.update_smoothed([f.box for f in faces], probs)
-        out = []
-        for face, track, p in zip(faces, ids, smoothed):
-            k = int(p.argmax())
-            out.append(
-                replace(
-                    face,
-                    label=self.labels[k],
-                    score=float(p[k]),
-                    probabilities={n: float(v) for n, v in zip(self.labels, p)},
-                    track=track,
-                )
-            )
-        return out
+        classify = partial(self._classify, mode=mode)
+        return video_stream(
+            reader,
+            tracker,
+            writer,
+            prepare,
+            classify,
+            self.labels,
+            chunk_size=chunk,
+            threads=threads,
+        )
 
     def predict_folder(
         self,

@@ -1,6 +1,6 @@
-"""Data: :class:`EmotionDataset` (``dataset``), its readers of folders, zips and fer2013.csv
-(``readers``), its training feeds (``pipeline``), augmentation (``augment``) and Kaggle
-downloads (``kaggle``)."""
+"""Data: :class:`EmotionDataset` (``dataset``), its readers of folders and zips (``readers``)
+and of fer2013.csv (``fer_csv``), its training feeds (``pipeline``), augmentation
+(``augment``) and Kaggle downloads (``kaggle``)."""
 
 from .dataset import DatasetSplit, EmotionDataset
 

@@ -27,13 +27,8 @@ import numpy as np
 
 from ..labels import LABELS
 from ..pixels import ColorMode
-from .readers import (
-    Errors,
-    ReadResult,
-    read_class_folders,
-    read_fer2013_csv,
-    write_fer2013_csv,
-)
+from .fer_csv import read_fer2013_csv, write_fer2013_csv
+from .readers import Errors, ReadResult, read_class_folders
 from .splits import DatasetSplit, held_out_indices, relabel_lookup
 
 if TYPE_CHECKING:

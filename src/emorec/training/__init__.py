@@ -2,6 +2,8 @@
 
 - :mod:`~emorec.training.trainer`: the :class:`Trainer` (checks, build, ``init_from``, compile,
   fit);
+- :mod:`~emorec.training.distill`: knowledge distillation (``teacher=``, ``distill=``): the
+  teachers, and their probabilities mixed into the training targets;
 - :mod:`~emorec.training.callbacks`: every callback emorec adds, and the default list
   (imported on first use: it imports Keras);
 - :mod:`~emorec.training.run_folder`: the run's files (config, history, cards, curves);

@@ -4,7 +4,8 @@ The Trainer adds no training loop of its own: it checks the settings, builds (or
 optionally starts it from another model's weights (``init_from``), compiles it with the chosen
 optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and calls
 ``model.fit`` with :attr:`Trainer.callbacks`, an ordinary list of Keras callbacks
-(:mod:`emorec.training.callbacks`). What it adds:
+(:mod:`emorec.training.callbacks`). Knowledge distillation (``teacher=``, ``distill=``) is
+:mod:`emorec.training.distill`. What it adds:
 
 - ``output_dir`` holds everything about a run (:class:`~emorec.training.run_folder.RunFolder`):
   ``config.json`` (all settings, status, time, machine), ``history.csv``, ``best.keras`` and
@@ -40,9 +41,17 @@ import numpy as np
 
 from .._version import __version__
 from ..data.augment import make_augmenter
-from ..models.card import ModelCard, file_provenance, list_pretrained, load_model, resolve_model
+from ..models.card import (
+    ModelCard,
+    check_keras_file,
+    file_provenance,
+    list_pretrained,
+    load_model,
+    resolve_model,
+)
 from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
+from .distill import load_teachers, with_teacher_targets
 from .machine import describe_machine
 from .precision import as_float32, check_precision, precision_scope, precision_warning
 from .run_folder import RunFolder, TrainingDiverged, join_history, now
@@ -303,7 +312,7 @@ class Trainer:
                 self._initialise(init_from)
             self._compile(optimizer)
         #: The distillation teachers (Keras models) and their provenance, if any.
-        self.teachers, self._teacher_record = self._teachers(teacher)
+        self.teachers, self._teacher_record = load_teachers(teacher, self.model, self.labels)
         monitor = "val_accuracy" if self.val_name else "accuracy"
         #: The callbacks ``fit`` passes to Keras: edit, extend or replace this list freely.
         self.callbacks: list[keras.callbacks.Callback]
@@ -387,7 +396,7 @@ class Trainer:
                 f"init_from={str(source)!r}: no such file, and not a bundled model "
                 f"({', '.join(list_pretrained()) or 'none'})"
             ) from error
-        _check_keras_file(path, "init_from")
+        check_keras_file(path, "init_from")
         donor = load_model(path)
         mine = [tuple(w.shape) for w in self.model.weights]
         theirs = [tuple(w.shape) for w in donor.weights]
@@ -409,53 +418,6 @@ class Trainer:
         card = ModelCard.read_optional(path)
         self._donor_training = card.training if card is not None else None
         logger.info("starting from the weights of %s", path)
-
-    def _teachers(self, teacher: Any) -> tuple[list[keras.Model], list[dict[str, str]]]:
-        import keras
-
-        if teacher is None:
-            return [], []
-        given = list(teacher) if isinstance(teacher, (list, tuple)) else [teacher]
-        _check(bool(given), "teacher=[]; give at least one model, or None")
-        if keras.backend.backend() != "tensorflow":
-            raise ValueError(
-                f"teacher= needs the TensorFlow backend (the teachers run in the tf.data "
-                f"pipeline); this is {keras.backend.backend()}"
-            )
-        models, record = [], []
-        for item in given:
-            if isinstance(item, keras.Model):
-                model, provenance = item, {"model": item.name}
-            else:
-                try:
-                    path = resolve_model(item)
-                except FileNotFoundError as error:
-                    raise FileNotFoundError(
-                        f"teacher={str(item)!r}: no such file, and not a bundled model "
-                        f"({', '.join(list_pretrained()) or 'none'})"
-                    ) from error
-                _check_keras_file(path, "teacher")
-                model, provenance = load_model(path), file_provenance(path)
-                card = ModelCard.read_optional(path)
-                if card is not None and tuple(card.labels) != self.labels:
-                    raise ValueError(
-                        f"teacher {provenance['file']}: its outputs are "
-                        f"{', '.join(card.labels)}; the student's are {', '.join(self.labels)}:"
-                        " a teacher must give the same labels in the same order"
-                    )
-            if tuple(model.input_shape[1:]) != tuple(self.model.input_shape[1:]) or (
-                model.output_shape[-1] != len(self.labels)
-            ):
-                raise ValueError(
-                    f"teacher {provenance}: takes {model.input_shape[1:]} and gives "
-                    f"{model.output_shape[-1]} outputs; the student takes "
-                    f"{self.model.input_shape[1:]} and gives {len(self.labels)} "
-                    f"({', '.join(self.labels)}): a teacher must match both"
-                )
-            model.trainable = False
-            models.append(model)
-            record.append(provenance)
-        return models, record
 
     def _class_weights(self) -> dict[int, float]:
         """``{class index: weight}`` that ``class_weight`` asks for (empty for none)."""
@@ -568,26 +530,14 @@ class Trainer:
             return self.dataset.to_keras(split, self.batch_size, **kwargs)
         data = self.dataset.to_tf(split, self.batch_size, **kwargs)
         if train and self.teachers:
-            import tensorflow as tf
-
-            teachers, weight = self.teachers, self.distill
-            # Keras would take each image's class weight from the argmax of its soft target,
-            # which the teachers can move: weigh by the true label instead, as sample weights.
-            table = self._class_weights()
-            lookup = (
-                tf.constant([table.get(k, 1.0) for k in range(len(self.labels))], tf.float32)
-                if table
-                else None
+            # the class weights go with the true labels, as sample weights (see distill.py)
+            data = with_teacher_targets(
+                data,
+                self.teachers,
+                weight=self.distill,
+                class_weights=self._class_weights(),
+                num_classes=len(self.labels),
             )
-
-            def soften(x: Any, y: Any) -> tuple[Any, ...]:
-                taught = tf.add_n([t(x, training=False) for t in teachers]) / len(teachers)
-                target = (1.0 - weight) * y + weight * tf.cast(taught, y.dtype)
-                if lookup is None:
-                    return x, target
-                return x, target, tf.gather(lookup, tf.argmax(y, axis=-1))
-
-            data = data.map(soften, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         return data
 
     # ------------------------------------------------------------------------ fit
@@ -742,12 +692,3 @@ class Trainer:
 def _check(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
-
-
-def _check_keras_file(path: Path, argument: str) -> None:
-    """Refuse a TFLite file where a Keras model's weights are needed."""
-    if path.suffix.lower() == ".tflite":
-        raise ValueError(
-            f"{argument}={path.name!r} is a TFLite model, which cannot be trained from; give "
-            "the Keras model (.keras) it was exported from, for example fer2013_vgg_m"
-        )

@@ -1,0 +1,212 @@
+"""The streaming engines behind :meth:`~emorec.EmotionClassifier.predict_iter` and
+:meth:`~emorec.EmotionClassifier.predict_video`.
+
+:func:`stream` runs a collection through the two steps the classifier gives it: ``prepare``
+(decode one image and find its faces), on a pool of worker threads, and ``classify`` (the
+faces of a chunk of images in one batched model call), on the caller's thread; it yields the
+results in input order. :func:`video_stream` feeds the frames of a video through
+:func:`stream` in order, follows the faces from frame to frame (:mod:`emorec.tracking`),
+smooths their probabilities over their tracks and can write an annotated copy.
+
+Memory is bounded however long the input: at most ``3 * chunk_size`` images are in flight
+(one chunk being classified, two being decoded and searched for faces), and an image once
+prepared is held as its face crops, not its pixels. The input is read only as results are
+consumed, so a generator works.
+
+Examples
+--------
+>>> import numpy as np
+>>> from types import SimpleNamespace
+>>> from emorec.streaming import stream
+>>> def prepare(image, index):  # the record (with its source) and the face crops
+...     return SimpleNamespace(source=f"#{index}"), np.zeros((1, 48, 48, 1), np.uint8)
+>>> def classify(prepared):  # one result per image: here, no faces
+...     return [[] for _ in prepared]
+>>> list(stream(enumerate("abc"), prepare, classify, chunk_size=2, threads=2))
+[('#0', []), ('#1', []), ('#2', [])]
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .predictions import FacePrediction, FramePrediction, SkippedImage
+
+if TYPE_CHECKING:
+    from .tracking import IoUTracker
+    from .video import VideoReader, VideoWriter
+
+__all__ = ["Record", "stream", "video_stream"]
+
+
+class Record(Protocol):
+    """What ``prepare`` returns beside an image's face crops: at least the image's source
+    (its path, or ``<type #index>`` for an in-memory image)."""
+
+    source: str
+
+
+R = TypeVar("R", bound=Record)
+Prepared = tuple[R, npt.NDArray[np.uint8]]
+
+
+def stream(
+    sources: Iterator[tuple[int, Any]],
+    prepare: Callable[[Any, int], Prepared[R]],
+    classify: Callable[[Sequence[Prepared[R]]], list[list[FacePrediction] | SkippedImage]],
+    *,
+    chunk_size: int,
+    threads: int,
+) -> Generator[tuple[str, list[FacePrediction] | SkippedImage], None, None]:
+    """Prepare images on worker threads and classify them by chunks: ``(source, result)``
+    in input order, with at most three chunks in flight (one classified, two decoding).
+
+    Parameters
+    ----------
+    sources : iterator of (int, image)
+        The images and their indices, read as the results are consumed.
+    prepare : callable
+        ``prepare(image, index)`` gives the image's record (a :class:`Record`) and its face
+        crops; it runs on the worker threads. What it raises is raised here once the results
+        before its image have been yielded (to skip bad images, return a record instead).
+    classify : callable
+        ``classify(prepared)`` gives one result per prepared image, in one batched call.
+    chunk_size : int
+        Images classified together.
+    threads : int
+        Worker threads (at least one is used).
+
+    Yields
+    ------
+    (str, list of FacePrediction or SkippedImage)
+        Each image's source and result. An error of ``sources`` itself (a glob that matches
+        nothing) is raised after the results of the images before it.
+    """
+    pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
+    pending: deque[Future[Prepared[R]]] = deque()
+    source_error: list[BaseException] = []  # the inputs themselves failed (a bad glob)
+
+    def submit() -> None:
+        try:
+            for index, image in itertools.islice(sources, 2 * chunk_size - len(pending)):
+                pending.append(pool.submit(prepare, image, index))
+        except Exception as exc:  # raised once the items before it are yielded
+            source_error.append(exc)
+
+    try:
+        submit()
+        while pending:
+            chunk, failed = [], None
+            for _ in range(min(chunk_size, len(pending))):
+                try:
+                    chunk.append(pending.popleft().result())
+                except Exception as exc:  # errors="raise": after the items before it
+                    failed = exc
+                    break
+            if failed is None and not source_error:
+                submit()  # the next chunk decodes while this one is classified
+            for (item, _), result in zip(chunk, classify(chunk)):
+                yield item.source, result
+            if failed is not None:
+                raise failed
+        if source_error:
+            raise source_error[0]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def video_stream(
+    reader: VideoReader,
+    tracker: IoUTracker,
+    writer: VideoWriter | None,
+    prepare: Callable[[Any, int], Prepared[R]],
+    classify: Callable[[Sequence[Prepared[R]]], list[list[FacePrediction] | SkippedImage]],
+    labels: Sequence[str],
+    *,
+    chunk_size: int,
+    threads: int,
+) -> Generator[FramePrediction, None, None]:
+    """The frames of ``reader`` through :func:`stream`, in order: a :class:`FramePrediction`
+    per frame, its faces tracked and smoothed by ``tracker``.
+
+    Parameters
+    ----------
+    reader : emorec.video.VideoReader
+        The frames (closed when the stream ends, however it ends).
+    tracker : emorec.tracking.IoUTracker
+        Gives each face its track and smooths its probabilities over the track.
+    writer : emorec.video.VideoWriter, optional
+        Receives each frame classified, annotated; closed when the stream ends or is closed
+        early, aborted (no file) when it fails.
+    prepare, classify
+        As for :func:`stream`; ``prepare`` takes RGB frames and raises on a bad one.
+    labels : sequence of str
+        The classifier's labels, the order of the probabilities that are smoothed.
+    chunk_size, threads
+        As for :func:`stream`.
+    """
+    from .plots import annotate
+
+    read: deque[Any] = deque()  # the frames in flight, in order (their pixels if annotating)
+
+    def images() -> Iterator[npt.NDArray[np.uint8]]:
+        for frame in reader:
+            read.append(frame if writer is not None else (frame.index, frame.time))
+            yield frame.image
+
+    results = stream(enumerate(images()), prepare, classify, chunk_size=chunk_size, threads=threads)
+    try:
+        for _, result in results:
+            frame = read.popleft()
+            index, at = (frame.index, frame.time) if writer is not None else frame
+            faces = _track_faces(tracker, result, labels)  # type: ignore[arg-type]
+            if writer is not None:
+                writer.write(np.asarray(annotate(frame.image, faces)))
+            yield FramePrediction(index, at, faces)
+    except GeneratorExit:  # the caller stopped early: keep what was read
+        results.close()
+        if writer is not None:
+            writer.close()
+        raise
+    except BaseException:
+        results.close()
+        if writer is not None:
+            writer.abort()
+        raise
+    else:
+        if writer is not None:
+            writer.close()
+    finally:
+        reader.close()
+
+
+def _track_faces(
+    tracker: IoUTracker, faces: list[FacePrediction], labels: Sequence[str]
+) -> list[FacePrediction]:
+    """Faces with their track ids, and probabilities smoothed over their tracks."""
+    if not faces:
+        tracker.update([])  # the tracks age
+        return []
+    probs = np.array([[f.probabilities[n] for n in labels] for f in faces], np.float32)
+    ids, smoothed = tracker.update_smoothed([f.box for f in faces], probs)
+    out = []
+    for face, track, p in zip(faces, ids, smoothed):
+        k = int(p.argmax())
+        out.append(
+            replace(
+                face,
+                label=labels[k],
+                score=float(p[k]),
+                probabilities={n: float(v) for n, v in zip(labels, p)},
+                track=track,
+            )
+        )
+    return out
