@@ -41,7 +41,7 @@ from _fer_peer import add_fer_python_argument, run_peer
 from _machine import FER2013_ZIP, describe_machine
 from PIL import Image
 
-from emorec import DEFAULT_TTA, EmotionClassifier, ModelCard
+from emorec import EmotionClassifier, ModelCard
 from emorec.calibration import expected_calibration_error
 from emorec.faces import crop_faces
 from emorec.inference import predict_model_input
@@ -176,7 +176,7 @@ def main() -> None:
     margins = [float(m) for m in args.margins.split(",")]
     if clf.margin not in margins:
         margins.append(clf.margin)
-    print(f"emorec: {path.name}, detector {clf.detector_spec!r}, tta={DEFAULT_TTA}")
+    print(f"emorec: {path.name}, detector {clf.detector_spec!r}, tta={clf.tta}")
     plain_probs = predict_model_input(
         clf.model, faces[..., None], tta=clf.tta, temperature=clf.temperature
     )
