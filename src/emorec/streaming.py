@@ -49,7 +49,16 @@ __all__ = ["Record", "stream", "video_stream"]
 
 class Record(Protocol):
     """What ``prepare`` returns beside an image's face crops: at least the image's source
-    (its path, or ``<type #index>`` for an in-memory image)."""
+    (its path, or ``<type #index>`` for an in-memory image).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from emorec.streaming import Record
+    >>> record: Record = SimpleNamespace(source="photos/a.jpg")
+    >>> record.source
+    'photos/a.jpg'
+    """
 
     source: str
 
@@ -89,6 +98,18 @@ def stream(
     (str, list of FacePrediction or SkippedImage)
         Each image's source and result. An error of ``sources`` itself (a glob that matches
         nothing) is raised after the results of the images before it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from emorec.streaming import stream
+    >>> def prepare(image, index):  # runs on a worker thread
+    ...     return SimpleNamespace(source=f"#{index}"), np.zeros((0, 48, 48, 1), np.uint8)
+    >>> def classify(prepared):  # one batched call a chunk; here every image has no face
+    ...     return [[] for _ in prepared]
+    >>> [s for s, _ in stream(enumerate(range(5)), prepare, classify, chunk_size=2, threads=2)]
+    ['#0', '#1', '#2', '#3', '#4']
     """
     pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
     pending: deque[Future[Prepared[R]]] = deque()
@@ -152,6 +173,25 @@ def video_stream(
         The classifier's labels, the order of the probabilities that are smoothed.
     chunk_size, threads
         As for :func:`stream`.
+
+    Examples
+    --------
+    >>> import os, tempfile, numpy as np
+    >>> from types import SimpleNamespace
+    >>> from emorec.streaming import video_stream
+    >>> from emorec.tracking import IoUTracker
+    >>> from emorec.video import VideoReader, VideoWriter
+    >>> path = os.path.join(tempfile.mkdtemp(), "grey.mp4")
+    >>> with VideoWriter(path, fps=10) as out:
+    ...     for value in range(0, 100, 10):
+    ...         out.write(np.full((48, 64, 3), value, np.uint8))
+    >>> def prepare(image, index):
+    ...     return SimpleNamespace(source=f"#{index}"), np.zeros((0, 48, 48, 1), np.uint8)
+    >>> frames = video_stream(
+    ...     VideoReader(path, every=4), IoUTracker(), None, prepare,
+    ...     lambda prepared: [[] for _ in prepared], ["happy", "sad"], chunk_size=2, threads=1)
+    >>> [(f.frame, f.time, f.faces) for f in frames]
+    [(0, 0.0, []), (4, 0.4, []), (8, 0.8, [])]
     """
     from .plots import annotate
 
