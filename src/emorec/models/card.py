@@ -60,6 +60,7 @@ __all__ = [
     "load_model",
     "pretrained_path",
     "read_card",
+    "resolve_keras_model",
     "resolve_model",
 ]
 
@@ -463,6 +464,38 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
         return pretrained_path(target)
     have = ", ".join(list_pretrained()) or "none"
     raise FileNotFoundError(f"{target}: no such model file or bundled model (bundled: {have})")
+
+
+def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> Path:
+    """:func:`resolve_model` for an argument that trains from a model's weights
+    (``init_from``, ``teacher``): its errors name the argument, and a TFLite file is refused
+    (:func:`check_keras_file`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If it is neither an existing file nor a bundled name (the message lists them).
+    ValueError
+        If it is a ``.tflite`` file.
+
+    Examples
+    --------
+    >>> from emorec.models.card import resolve_keras_model
+    >>> resolve_keras_model("fer2013_vgg_m", "teacher").name
+    'fer2013_vgg_m.keras'
+    >>> resolve_keras_model("no_such.keras", "init_from")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    FileNotFoundError: init_from='no_such.keras': no such file, and not a bundled model (...)
+    """
+    try:
+        path = resolve_model(name_or_path)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(
+            f"{argument}={str(name_or_path)!r}: no such file, and not a bundled model "
+            f"({', '.join(list_pretrained()) or 'none'})"
+        ) from error
+    check_keras_file(path, argument)
+    return path
 
 
 def load_model(

@@ -19,14 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..models.card import (
-    ModelCard,
-    check_keras_file,
-    file_provenance,
-    list_pretrained,
-    load_model,
-    resolve_model,
-)
+from ..models.card import ModelCard, file_provenance, load_model, resolve_keras_model
 
 if TYPE_CHECKING:
     import keras
@@ -97,14 +90,7 @@ def load_teachers(
         if isinstance(item, keras.Model):
             model, provenance = item, {"model": item.name}
         else:
-            try:
-                path = resolve_model(item)
-            except FileNotFoundError as error:
-                raise FileNotFoundError(
-                    f"teacher={str(item)!r}: no such file, and not a bundled model "
-                    f"({', '.join(list_pretrained()) or 'none'})"
-                ) from error
-            check_keras_file(path, "teacher")
+            path = resolve_keras_model(item, "teacher")
             model, provenance = load_model(path), file_provenance(path)
             card = ModelCard.read_optional(path)
             if card is not None and tuple(card.labels) != labels:

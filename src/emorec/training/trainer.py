@@ -41,14 +41,7 @@ import numpy as np
 
 from .._version import __version__
 from ..data.augment import make_augmenter
-from ..models.card import (
-    ModelCard,
-    check_keras_file,
-    file_provenance,
-    list_pretrained,
-    load_model,
-    resolve_model,
-)
+from ..models.card import ModelCard, file_provenance, load_model, resolve_keras_model
 from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
 from .distill import load_teachers, with_teacher_targets
@@ -389,14 +382,7 @@ class Trainer:
         return model
 
     def _initialise(self, source: str | os.PathLike[str]) -> None:
-        try:
-            path = resolve_model(source)
-        except FileNotFoundError as error:
-            raise FileNotFoundError(
-                f"init_from={str(source)!r}: no such file, and not a bundled model "
-                f"({', '.join(list_pretrained()) or 'none'})"
-            ) from error
-        check_keras_file(path, "init_from")
+        path = resolve_keras_model(source, "init_from")
         donor = load_model(path)
         mine = [tuple(w.shape) for w in self.model.weights]
         theirs = [tuple(w.shape) for w in donor.weights]
