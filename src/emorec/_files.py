@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 __all__ = [
@@ -116,10 +116,10 @@ def remove_partials(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
-def remove_partials_of(path: str | os.PathLike[str]) -> list[Path]:
-    """Remove the temporaries that writes of ``path`` killed half-way left beside it (named by
-    :func:`partial_affixes`, with any suffix); returns their paths. Files of other names are
-    never touched.
+def remove_partials_of(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Remove the temporaries that writes of ``paths`` killed half-way left beside them (named
+    by :func:`partial_affixes`, with any suffix); returns their paths. Files of other names
+    are never touched, and each folder is listed once however many paths it holds.
 
     Examples
     --------
@@ -129,21 +129,26 @@ def remove_partials_of(path: str | os.PathLike[str]) -> list[Path]:
     >>> folder = Path(tempfile.mkdtemp())
     >>> for name in (".out.mp4.k2x9_q0z.partial.mp4", ".other.mp4.k2x9_q0z.partial.mp4"):
     ...     _ = (folder / name).write_bytes(b"")
-    >>> [p.name for p in remove_partials_of(folder / "out.mp4")], sorted(os.listdir(folder))
+    >>> [p.name for p in remove_partials_of([folder / "out.mp4"])], sorted(os.listdir(folder))
     (['.out.mp4.k2x9_q0z.partial.mp4'], ['.other.mp4.k2x9_q0z.partial.mp4'])
     """
-    target = Path(path)
-    prefix, _ = partial_affixes(target)
-    # mkstemp's random part: 8 characters of [a-z0-9_]
-    pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}" + re.escape(PARTIAL) + r"(\.[^/]*)?")
+    names: dict[Path, set[str]] = {}
+    for path in paths:
+        target = Path(path)
+        names.setdefault(target.parent, set()).add(target.name)
+    # ".<name>." + mkstemp's random part (8 characters of [a-z0-9_]) + ".partial<suffixes>"
+    pattern = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PARTIAL) + r"(\.[^/]*)?")
     removed = []
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for leftover in target.parent.iterdir():
-            if (
-                pattern.fullmatch(leftover.name)
-                and leftover.is_file()
-                and not leftover.is_symlink()
-            ):
-                leftover.unlink(missing_ok=True)
-                removed.append(leftover)
+    for folder, wanted in names.items():
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for leftover in folder.iterdir():
+                match = pattern.fullmatch(leftover.name)
+                if (
+                    match is not None
+                    and match["name"] in wanted
+                    and leftover.is_file()
+                    and not leftover.is_symlink()
+                ):
+                    leftover.unlink(missing_ok=True)
+                    removed.append(leftover)
     return removed

@@ -288,8 +288,7 @@ class _Job:
         for i in todo if self.targets else ():
             self.targets[i].parent.mkdir(parents=True, exist_ok=True)
         # the hidden temporaries of writes a kill cut short (an annotated video's among them)
-        for path in [*self.targets, *(Path(p) for p in (self.out, self.args.timeline) if p)]:
-            remove_partials_of(path)
+        remove_partials_of([*self.targets, *(p for p in (self.out, self.args.timeline) if p)])
         if done:
             print(
                 f"resuming: {len(self.names) - len(todo)} of {len(self.names)} inputs are done "

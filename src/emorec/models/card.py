@@ -54,7 +54,6 @@ __all__ = [
     "CARD_MEMBER",
     "DEFAULT_PRETRAINED",
     "ModelCard",
-    "check_keras_file",
     "file_provenance",
     "list_pretrained",
     "load_model",
@@ -468,8 +467,8 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
 
 def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> Path:
     """:func:`resolve_model` for an argument that trains from a model's weights
-    (``init_from``, ``teacher``): its errors name the argument, and a TFLite file is refused
-    (:func:`check_keras_file`).
+    (``init_from``, ``teacher``): its errors name the argument, and a TFLite file, which has no
+    weights to train from, is refused.
 
     Raises
     ------
@@ -494,7 +493,11 @@ def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> 
             f"{argument}={str(name_or_path)!r}: no such file, and not a bundled model "
             f"({', '.join(list_pretrained()) or 'none'})"
         ) from error
-    check_keras_file(path, argument)
+    if path.suffix.lower() == ".tflite":
+        raise ValueError(
+            f"{argument}={path.name!r} is a TFLite model, which cannot be trained from; give "
+            "the Keras model (.keras) it was exported from, for example fer2013_vgg_m"
+        )
     return path
 
 
@@ -580,34 +583,3 @@ def load_model(
     inputs = keras.Input(model.input_shape[1:], name="pixels")
     x = keras.layers.Rescaling(scale, name="rescale_input")(inputs)
     return keras.Model(inputs, model(x), name=f"{model.name}_rescaled")
-
-
-def check_keras_file(path: Path, argument: str) -> None:
-    """Refuse a TFLite file where a Keras model's weights are needed.
-
-    Parameters
-    ----------
-    path : Path
-        The resolved model file (:func:`emorec.models.resolve_model`).
-    argument : str
-        The argument that named it (``"teacher"``, ``"init_from"``), for the message.
-
-    Raises
-    ------
-    ValueError
-        If ``path`` is a ``.tflite`` file.
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> from emorec.models.card import check_keras_file
-    >>> check_keras_file(Path("best.keras"), "teacher")  # a Keras file passes
-    >>> check_keras_file(Path("fast.tflite"), "init_from")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ValueError: init_from='fast.tflite' is a TFLite model, which cannot be trained from; ...
-    """
-    if path.suffix.lower() == ".tflite":
-        raise ValueError(
-            f"{argument}={path.name!r} is a TFLite model, which cannot be trained from; give "
-            "the Keras model (.keras) it was exported from, for example fer2013_vgg_m"
-        )
