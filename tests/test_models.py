@@ -111,14 +111,15 @@ def test_entry_point_plugin_and_broken_plugin(tmp_path, monkeypatch, fresh_regis
     sys.modules.pop("emorec_test_plugin", None)
 
 
-def test_vgg_crop_sees_the_centre_and_takes_the_whole_image():
-    model = build_model("vgg_s", crop=40)
+@pytest.mark.parametrize("family", ["vgg_s", "mini_xception"])
+def test_crop_sees_the_centre_and_takes_the_whole_image(family):
+    model = build_model(family, crop=40)
     assert model.input_shape[1:] == (48, 48, 1)
     assert model.get_layer("crop").output.shape[1:] == (40, 40, 1)
-    assert model.count_params() == build_model("vgg_s").count_params()
+    assert model.count_params() == build_model(family).count_params()
     x = np.random.default_rng(0).integers(0, 256, (2, 48, 48, 1)).astype("float32")
     border = x.copy()
     border[:, :4] = 0  # pixels outside the central 40x40 do not matter
     np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(border, verbose=0))
     with pytest.raises(ValueError, match="crop=60"):
-        build_model("vgg_s", crop=60)
+        build_model(family, crop=60)

@@ -27,8 +27,25 @@ def mini_xception(
     num_classes: int,
     widths: Sequence[int] = (16, 32, 64, 128),
     dropout: float = 0.0,
+    crop: int | None = None,
 ) -> Any:
     """Mini-Xception (about 60 k parameters with the default widths).
+
+    Parameters
+    ----------
+    input_shape : tuple of int
+        ``(height, width, channels)`` of the images the model takes.
+    num_classes : int
+        Number of outputs (softmax).
+    widths : sequence of int
+        Filters of each residual block of separable convolutions, each block halving the
+        resolution.
+    dropout : float
+        Dropout before the classifier.
+    crop : int, optional
+        Work on the central ``crop`` x ``crop`` pixels (for example 40 of FER2013's 48): random
+        crops in training, through the pipeline's shifts, and fewer pixels to compute at
+        inference (see :func:`emorec.models.vgg.vgg`).
 
     Examples
     --------
@@ -39,7 +56,7 @@ def mini_xception(
     import keras
 
     layers = keras.layers
-    inputs, x = preprocessing(input_shape)
+    inputs, x = preprocessing(input_shape, crop=crop)
     x = conv_bn_relu(x, 8, "stem1")
     x = conv_bn_relu(x, 8, "stem2")
     for i, width in enumerate(widths, 1):
