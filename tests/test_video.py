@@ -292,6 +292,26 @@ def test_cli_predicts_a_video_into_rows_and_an_annotated_copy(tmp_path, face, ca
     assert [f["frame"] for f in frames] == [0, 5, 10, 15] and frames[0]["faces"][0]["track"] == 1
 
 
+def test_cli_folders_and_globs_give_their_videos_as_well_as_their_photos(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    folder = tmp_path / "job"
+    (folder / "clips").mkdir(parents=True)
+    moving_face_video(folder / "clips" / "clip.mp4", face, frames=8)
+    Image.fromarray(face).save(folder / "face.jpg")
+    (folder / "notes.txt").write_text("not an input")
+    rows = tmp_path / "rows.csv"
+    code = main(["predict", str(folder), "--recursive", "--every", "4", "--output", str(rows)])
+    assert code == 0, capsys.readouterr().err
+    with open(rows, newline="") as fh:
+        got = [(Path(r["source"]).name, r["frame"]) for r in csv.DictReader(fh)]
+    assert got == [("clip.mp4", "0"), ("clip.mp4", "4"), ("face.jpg", "")]
+    code = main(["predict", str(folder / "clips" / "*.mp4"), "--every", "4", "--json"])
+    assert code == 0 and len(json.loads(capsys.readouterr().out)[0]["frames"]) == 2
+    assert main(["predict", str(folder / "*.mov")]) != 0
+    assert "no image or video file matches" in capsys.readouterr().err
+
+
 def test_cli_text_output_names_frame_time_and_track(tmp_path, face, capsys):
     from emorec.cli import main
 

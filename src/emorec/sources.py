@@ -1,8 +1,9 @@
-"""What a collection of inputs means: files, folders and globs turned into image paths.
+"""What a collection of inputs means: files, folders and globs turned into file paths.
 
 :func:`expand_sources` is the one place that reads a folder or a glob for prediction
 (:meth:`emorec.EmotionClassifier.predict_iter`, ``emorec predict``). Folders give their image
-files (by suffix, :data:`emorec.images.IMAGE_EXTENSIONS`), sorted, optionally recursively;
+files (by suffix, :data:`emorec.images.IMAGE_EXTENSIONS`; ``emorec predict`` asks for videos
+too), sorted, optionally recursively;
 a path with ``*``, ``?`` or ``[`` that is not a file is a glob (``**`` matches folders at any
 depth); anything else (a file, bytes, an array, a PIL image) passes through as it is.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import glob
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -32,13 +33,15 @@ def is_hidden(path: PurePath) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in path.parts)
 
 
-def _folder(path: Path, pattern: str, recursive: bool) -> Iterator[str]:
+def _folder(
+    path: Path, pattern: str, recursive: bool, extensions: Collection[str]
+) -> Iterator[str]:
     found = path.rglob("*") if recursive else path.iterdir()
     files = []
     for p in found:
         relative = p.relative_to(path)
         if (
-            p.suffix.lower() in IMAGE_EXTENSIONS
+            p.suffix.lower() in extensions
             and fnmatch.fnmatch(p.name, pattern)
             and not is_hidden(relative)
             and p.is_file()
@@ -48,7 +51,13 @@ def _folder(path: Path, pattern: str, recursive: bool) -> Iterator[str]:
         yield name
 
 
-def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False) -> Iterator[Any]:
+def expand_sources(
+    sources: Any,
+    *,
+    pattern: str = "*",
+    recursive: bool = False,
+    extensions: Collection[str] = IMAGE_EXTENSIONS,
+) -> Iterator[Any]:
     """Yield the inputs that ``sources`` names, lazily, in order.
 
     Parameters
@@ -63,11 +72,14 @@ def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False)
         Shell-style filter on the file names found in folders, e.g. ``"*.jpg"``.
     recursive : bool
         Look into sub-folders of folders (and let ``**`` span folders in globs).
+    extensions : collection of str
+        The lower-case suffixes of the files that folders and globs give: image files by
+        default; ``emorec predict`` adds :data:`emorec.video.VIDEO_EXTENSIONS`.
 
     Raises
     ------
     FileNotFoundError
-        For a glob that matches no image file (named in the message).
+        For a glob that matches none of those files (named in the message).
 
     Examples
     --------
@@ -92,17 +104,20 @@ def expand_sources(sources: Any, *, pattern: str = "*", recursive: bool = False)
         if isinstance(item, str | os.PathLike):
             path = Path(item)
             if path.is_dir():
-                yield from _folder(path, pattern, recursive)
+                yield from _folder(path, pattern, recursive, extensions)
                 continue
             text = os.fspath(item)
             if isinstance(text, str) and not path.exists() and is_glob(text):
                 matches = sorted(
                     m
                     for m in glob.glob(text, recursive=recursive)
-                    if Path(m).suffix.lower() in IMAGE_EXTENSIONS and Path(m).is_file()
+                    if Path(m).suffix.lower() in extensions and Path(m).is_file()
                 )
                 if not matches:
-                    raise FileNotFoundError(f"{text}: no image file matches this pattern")
+                    kinds = (
+                        "image" if set(extensions) <= set(IMAGE_EXTENSIONS) else "image or video"
+                    )
+                    raise FileNotFoundError(f"{text}: no {kinds} file matches this pattern")
                 yield from matches
                 continue
         yield item

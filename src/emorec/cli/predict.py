@@ -34,8 +34,8 @@ def add_predict_parser(sub: Any) -> None:
         "photos",
         nargs="+",
         metavar="INPUT",
-        help="image files, folders, globs ('photos/*.jpg'), video files (.mp4, .avi, .mov, "
-        ".mkv, .webm...), or - for a photo on standard input",
+        help="image files, video files (.mp4, .avi, .mov, .mkv, .webm...), folders and globs "
+        "('photos/*.jpg') of them, or - for a photo on standard input",
     )
     p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
     p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
@@ -140,14 +140,27 @@ def _photo_sources(names: Sequence[str]) -> list[Any]:
 
 def _names(args: argparse.Namespace) -> list[str]:
     """The inputs, folders and globs expanded; never the ``--annotate`` folder's own files."""
-    from ..sources import expand_sources
+    from ..images import IMAGE_EXTENSIONS
+    from ..sources import expand_sources, is_glob
+    from ..video import VIDEO_EXTENSIONS
 
     names: list[str] = []
-    for name in args.photos:  # folders and globs become their image files
-        if name in _STDIN_NAMES or _is_video(name):
+    for name in args.photos:  # folders and globs become their image and video files
+        if name in _STDIN_NAMES or (
+            _is_video(name) and not (is_glob(name) and not Path(name).exists())
+        ):
             names.append(name)
         else:
-            names.extend(map(str, expand_sources(name, recursive=args.recursive)))
+            names.extend(
+                map(
+                    str,
+                    expand_sources(
+                        name,
+                        recursive=args.recursive,
+                        extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS,
+                    ),
+                )
+            )
     if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
         folder = Path(args.annotate).resolve()
         names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
