@@ -173,6 +173,37 @@ def test_a_torn_file_resumes_without_redoing_or_repeating_a_source(tmp_path, suf
     assert list(rows[0]) == columns(LABELS)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_resumed_file_gives_the_tracked_faces_of_its_last_frames(tmp_path, suffix, monkeypatch):
+    from emorec import FacePrediction, FramePrediction, results
+
+    monkeypatch.setattr(results, "KNOWN_FRAMES", 3)
+    probs = dict.fromkeys(LABELS, 1 / 7)
+
+    def frame(index: int, *tracks: int) -> FramePrediction:
+        faces = [
+            FacePrediction((10 * t, index, 40, 40), "happy", 0.5, probs, track=t) for t in tracks
+        ]
+        return FramePrediction(index, index / 10, faces)
+
+    path = tmp_path / f"out{suffix}"
+    with RowWriter(path, LABELS) as out:
+        out.write(result_rows("a.jpg", [], LABELS))
+        for f in (frame(0, 1), frame(2, 1, 2), frame(4), frame(6, 2), frame(8, 2, 3)):
+            out.write(result_rows("v.mp4", f, LABELS))
+    resumed = RowWriter(path, LABELS, resume=True)
+    resumed.close()
+    # frame 8, the last, is done again; the last 3 frames kept, a frame without faces included
+    assert resumed.frames == {"v.mp4": 6} and resumed.tracks == {"v.mp4": 2}
+    assert resumed.known_tracks == {
+        "v.mp4": {
+            2: [((10.0, 2.0, 40.0, 40.0), 1), ((20.0, 2.0, 40.0, 40.0), 2)],
+            4: [],
+            6: [((20.0, 6.0, 40.0, 40.0), 2)],
+        }
+    }
+
+
 def test_a_source_cut_between_its_rows_is_done_again(tmp_path):
     path = tmp_path / "out.jsonl"
     with RowWriter(path, LABELS) as out:

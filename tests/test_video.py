@@ -324,20 +324,34 @@ def test_cli_text_output_names_frame_time_and_track(tmp_path, face, capsys):
 def test_cli_resumes_a_video_from_its_last_frame_without_repeating_one(tmp_path, face, capsys):
     from emorec.cli import main
 
-    path = moving_face_video(tmp_path / "clip.mp4", face, frames=24)
+    path = moving_face_video(tmp_path / "clip.mp4", face, frames=24, faces=2)
+    options = ["--every", "2", "--smooth", "3"]
     full = tmp_path / "full.jsonl"
-    assert main(["predict", str(path), "--every", "2", "--output", str(full)]) == 0
+    assert main(["predict", str(path), *options, "--output", str(full)]) == 0
     lines = full.read_text().splitlines()
+    want = [json.loads(line) for line in lines]
+    assert {r["track"] for r in want} == {1, 2}
     cut = tmp_path / "cut.jsonl"
-    cut.write_text("\n".join(lines[:5]) + "\n" + lines[5][:30])  # killed while writing frame 10
-    assert main(["predict", str(path), "--every", "2", "--output", str(cut), "--resume"]) == 0
+    cut.write_text("\n".join(lines[:9]) + "\n" + lines[9][:30])  # killed while writing frame 8
+    assert main(["predict", str(path), *options, "--output", str(cut), "--resume"]) == 0
     assert "resuming" in capsys.readouterr().err
     got = [json.loads(line) for line in cut.read_text().splitlines()]
-    want = [json.loads(line) for line in lines]
-    assert [r["frame"] for r in got] == [r["frame"] for r in want] == list(range(0, 24, 2))
-    # the frames redone get a new track (the tracker starts again), numbered after the old
-    assert [r["track"] for r in got] == [1] * 4 + [2] * 8
+    assert [(r["frame"], r["face"]) for r in got] == [(r["frame"], r["face"]) for r in want]
+    assert [r["frame"] for r in got][::2] == list(range(0, 24, 2))[: len(got) // 2]
+    # the faces keep their tracks across the resume, and their smoothing goes on: the rows
+    # are those of the run that was never stopped
+    assert [r["track"] for r in got] == [r["track"] for r in want]
     assert [r["label"] for r in got] == [r["label"] for r in want]
+    for g, w in zip(got, want):
+        assert g["p_happy"] == pytest.approx(w["p_happy"], abs=1e-4)
+    # a face that starts after the resume gets the next id, as it would have
+    later = moving_face_video(tmp_path / "later.mp4", face, frames=12, faces=1)
+    rows = tmp_path / "later.jsonl"
+    assert main(["predict", str(later), "--output", str(rows)]) == 0
+    kept = rows.read_text().splitlines()[:4]
+    rows.write_text("\n".join(kept) + "\n")
+    assert main(["predict", str(later), "--output", str(rows), "--resume"]) == 0
+    assert {json.loads(line)["track"] for line in rows.read_text().splitlines()} == {1}
 
 
 def test_cli_video_options_need_a_video(tmp_path, capsys):

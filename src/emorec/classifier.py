@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -434,6 +434,7 @@ class EmotionClassifier:
         iou_threshold: float = 0.3,
         max_age: int = 5,
         first_track: int = 1,
+        known_tracks: Mapping[int, Sequence[tuple[Sequence[float], int]]] | None = None,
         annotate: str | os.PathLike[str] | None = None,
         overwrite: bool = False,
         detect_faces: bool | Literal["auto"] = "auto",
@@ -469,6 +470,13 @@ class EmotionClassifier:
             track may go unseen before it ends.
         first_track : int
             The first track's id (a job resumed with ``start`` goes on from its ids).
+        known_tracks : mapping, optional
+            For a job resumed with ``start``: the faces of the frames it has, ``{frame index:
+            [((x, y, width, height), track id), ...]}``. The last ``max_age + smooth`` of
+            those frames are read and tracked again, not yielded, each face taking the id
+            given for its box, so that the faces keep their track ids across the resume and
+            their smoothing goes on: the frames from ``start`` come out as from a run that
+            never stopped. ``emorec predict --resume`` passes the rows of its file.
         annotate : path, optional
             Write a copy of the frames classified, faces boxed with track and emotion, to
             this video (.mp4, .m4v, .mov, .mkv or .avi), at the rate they were read. It
@@ -516,7 +524,8 @@ class EmotionClassifier:
             iou_threshold=iou_threshold, max_age=max_age, smooth=smooth, first_id=first_track
         )
         threads = workers if workers is not None else min(4, os.cpu_count() or 1)
-        reader = read_frames(video, every=every, fps=fps, start=start)
+        replay = sorted(f for f in known_tracks or () if f < start)[-(max_age + smooth) :]
+        reader = read_frames(video, every=every, fps=fps, start=replay[0] if replay else start)
         try:
             writer = (
                 None
@@ -540,6 +549,8 @@ class EmotionClassifier:
             self.labels,
             chunk_size=chunk,
             threads=threads,
+            start=start,
+            known=known_tracks,
         )
 
     def predict_folder(

@@ -132,6 +132,18 @@ def output_format(path: str | os.PathLike[str]) -> str:
     return FORMATS[suffix]
 
 
+#: The frames of each video whose tracked faces a resumed :class:`RowWriter` keeps.
+KNOWN_FRAMES = 256
+
+
+def _tracked_box(box: Sequence[str], track: str) -> tuple[tuple[float, ...], int] | None:
+    """A row's ``((x, y, w, h), track)``; None for a row without a tracked face."""
+    try:
+        return tuple(float(v) for v in box), int(track)
+    except ValueError:
+        return None
+
+
 class RowWriter:
     """Append rows to a CSV, JSON Lines or Parquet file as they come.
 
@@ -194,8 +206,13 @@ class RowWriter:
         self.done: set[str] = set()
         #: For each video among them, the index of the last frame in the file.
         self.frames: dict[str, int] = {}
-        #: For each video among them, its highest track id (new tracks go on from it).
+        #: For each video among them, its highest track id in the rows kept (new tracks go on
+        #: from it).
         self.tracks: dict[str, int] = {}
+        #: For each video among them, the faces of its last ``KNOWN_FRAMES`` (256) frames kept:
+        #: ``{frame: [((x, y, w, h), track), ...]}`` (what ``predict_video(known_tracks=)``
+        #: takes to go on with the same tracks).
+        self.known_tracks: dict[str, dict[int, list[tuple[tuple[float, ...], int]]]] = {}
         self._pending = 0
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
@@ -242,7 +259,9 @@ class RowWriter:
         text = data[:end].decode("utf-8", errors="surrogateescape")
         # (source, frame) and the byte offset of its first row
         groups: list[tuple[tuple[str, str], int]] = []
+        faces: list[list[tuple[tuple[float, ...], int] | None]] = []  # each group's tracked faces
         frame_at, track_at = self.columns.index("frame"), self.columns.index("track")
+        box_at = [self.columns.index(c) for c in "xywh"]
         offset, consumed = 0, 0
         if self.format == "csv":
             # byte offset after each physical line, to cut the file at a row's start
@@ -267,7 +286,8 @@ class RowWriter:
                     key = (row[0], row[frame_at])
                     if not groups or groups[-1][0] != key:
                         groups.append((key, offset))
-                    self._note_track(row[0], row[track_at])
+                        faces.append([])
+                    faces[-1].append(_tracked_box([row[at] for at in box_at], row[track_at]))
                     consumed = reader.line_num
                     offset = ends[consumed - 1]
             except csv.Error:  # a row cut inside a quoted field
@@ -280,21 +300,27 @@ class RowWriter:
                 key = (str(value["source"]), _field(value.get("frame")))
                 if not groups or groups[-1][0] != key:
                     groups.append((key, offset))
-                self._note_track(key[0], _field(value.get("track")))
+                    faces.append([])
+                faces[-1].append(
+                    _tracked_box([_field(value.get(c)) for c in "xywh"], _field(value.get("track")))
+                )
                 offset += len(line.encode("utf-8", errors="surrogateescape")) + 1
         if groups:  # the last source may have lost rows after its whole lines: do it again
             offset = groups.pop()[1]
+            faces.pop()
         if offset != len(data):
             with open(self.path, "r+b") as fh:
                 fh.truncate(offset)
         self.done = {source for (source, _), _ in groups}
-        for (source, frame), _ in groups:
+        for ((source, frame), _), found in zip(groups, faces):
             if frame.lstrip("-").isdigit():
                 self.frames[source] = max(int(frame), self.frames.get(source, -1))
-
-    def _note_track(self, source: str, track: str) -> None:
-        if track.isdigit():
-            self.tracks[source] = max(int(track), self.tracks.get(source, 0))
+                known = self.known_tracks.setdefault(source, {})
+                known[int(frame)] = [face for face in found if face is not None]
+                for _, track in known[int(frame)]:
+                    self.tracks[source] = max(track, self.tracks.get(source, 0))
+                if len(known) > KNOWN_FRAMES:
+                    del known[next(iter(known))]  # the oldest
 
     @staticmethod
     def _row_of(line: str) -> dict[str, Any] | None:

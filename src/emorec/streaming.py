@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -154,9 +154,18 @@ def video_stream(
     *,
     chunk_size: int,
     threads: int,
+    start: int = 0,
+    known: Mapping[int, Sequence[tuple[Sequence[float], int]]] | None = None,
 ) -> Generator[FramePrediction, None, None]:
     """The frames of ``reader`` through :func:`stream`, in order: a :class:`FramePrediction`
     per frame, its faces tracked and smoothed by ``tracker``.
+
+    Frames before ``start`` (a resumed job's, read again) are tracked but not yielded nor
+    written: each of their faces takes the track id that ``known`` gives the face with the
+    most overlapping box in that frame (intersection over union at least 0.5), so that the
+    tracks, their ids and their smoothing go on from ``start`` as if the job had not stopped;
+    tracks ``known`` does not name get the ids from the tracker's :attr:`~emorec.tracking.
+    IoUTracker.next_id` on.
 
     Parameters
     ----------
@@ -173,6 +182,11 @@ def video_stream(
         The classifier's labels, the order of the probabilities that are smoothed.
     chunk_size, threads
         As for :func:`stream`.
+    start : int
+        The first frame index to yield; the frames read before it are replayed.
+    known : mapping, optional
+        ``{frame index: [(box, track id), ...]}`` for replayed frames, as a resumed job's rows
+        have them (boxes ``(x, y, width, height)``).
 
     Examples
     --------
@@ -203,11 +217,19 @@ def video_stream(
             yield frame.image
 
     results = stream(enumerate(images()), prepare, classify, chunk_size=chunk_size, threads=threads)
+    first_new = tracker.next_id  # replayed tracks get these ids until they take the known ones
+    replaying = True
     try:
         for _, result in results:
             frame = read.popleft()
             index, at = (frame.index, frame.time) if writer is not None else frame
+            if index >= start and replaying:
+                replaying = False
+                _end_replay(tracker, first_new)
             faces = _track_faces(tracker, result, labels)  # type: ignore[arg-type]
+            if index < start:
+                _take_known_ids(tracker, faces, (known or {}).get(index, ()))
+                continue
             if writer is not None:
                 writer.write(np.asarray(annotate(frame.image, faces)))
             yield FramePrediction(index, at, faces)
@@ -226,6 +248,36 @@ def video_stream(
             writer.close()
     finally:
         reader.close()
+
+
+def _take_known_ids(
+    tracker: IoUTracker,
+    faces: Sequence[FacePrediction],
+    known: Sequence[tuple[Sequence[float], int]],
+) -> None:
+    """Renumber the tracks of a replayed frame's ``faces`` to the ids ``known`` gives their
+    boxes (the best overlap at IoU >= 0.5; an id another open track holds is left alone)."""
+    from .tracking import iou
+
+    mapping: dict[int, int] = {}
+    taken = set(tracker.active)
+    for face in faces:
+        overlaps = [(iou(face.box, box), track) for box, track in known]
+        best, track = max(overlaps, default=(0.0, None))
+        if track is None or best < 0.5 or face.track is None or track == face.track:
+            continue
+        if track not in taken and track not in mapping.values():
+            mapping[face.track] = track
+    tracker.renumber(mapping)
+
+
+def _end_replay(tracker: IoUTracker, first_new: int) -> None:
+    """After the replayed frames: the open tracks no known id named get ids from
+    ``first_new`` on, and so do the tracks that start from here."""
+    unnamed = [t for t in tracker.active if t >= first_new]
+    tracker.renumber(
+        {t: first_new + i for i, t in enumerate(unnamed)}, next_id=first_new + len(unnamed)
+    )
 
 
 def _track_faces(

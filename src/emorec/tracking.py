@@ -27,7 +27,7 @@ Examples
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,6 +113,39 @@ class IoUTracker:
     def active(self) -> list[int]:
         """The ids of the tracks still open."""
         return [t.id for t in self._tracks]
+
+    @property
+    def next_id(self) -> int:
+        """The id the next new track gets."""
+        return self._next_id
+
+    def renumber(self, ids: Mapping[int, int], *, next_id: int | None = None) -> None:
+        """Give open tracks other ids: ``ids`` maps an open track's id to its new one (a
+        resumed job gives the tracks it rebuilt the ids its file has); ``next_id``, if given,
+        is the id of the next new track.
+
+        Raises
+        ------
+        ValueError
+            If two open tracks would get one id.
+
+        Examples
+        --------
+        >>> from emorec.tracking import IoUTracker
+        >>> tracker = IoUTracker(first_id=100)
+        >>> tracker.update([(0, 0, 50, 50)])
+        [100]
+        >>> tracker.renumber({100: 7}, next_id=9)
+        >>> tracker.update([(2, 0, 50, 50), (300, 0, 50, 50)])
+        [7, 9]
+        """
+        new = [ids.get(t.id, t.id) for t in self._tracks]
+        if len(set(new)) != len(new):
+            raise ValueError(f"renumber({dict(ids)}) gives two open tracks one id")
+        for track, track_id in zip(self._tracks, new):
+            track.id = track_id
+        if next_id is not None:
+            self._next_id = int(next_id)
 
     def update(self, boxes: Sequence[Box]) -> list[int]:
         """The track id of each box of the next frame, in the boxes' order."""

@@ -384,6 +384,9 @@ class _Job:
             start=start,
             smooth=self.args.smooth,
             first_track=first_track,
+            known_tracks=(
+                self.writer.known_tracks.get(label) if self.writer and self.resumed else None
+            ),
             annotate=target,
             overwrite=self.args.overwrite or self.resumed,
             detect_faces=self.detect,
