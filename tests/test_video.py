@@ -337,7 +337,6 @@ def test_cli_resumes_a_video_from_its_last_frame_without_repeating_one(tmp_path,
     assert "resuming" in capsys.readouterr().err
     got = [json.loads(line) for line in cut.read_text().splitlines()]
     assert [(r["frame"], r["face"]) for r in got] == [(r["frame"], r["face"]) for r in want]
-    assert [r["frame"] for r in got][::2] == list(range(0, 24, 2))[: len(got) // 2]
     # the faces keep their tracks across the resume, and their smoothing goes on: the rows
     # are those of the run that was never stopped
     assert [r["track"] for r in got] == [r["track"] for r in want]

@@ -136,12 +136,12 @@ def output_format(path: str | os.PathLike[str]) -> str:
 KNOWN_FRAMES = 256
 
 
-def _tracked_box(box: Sequence[str], track: str) -> tuple[tuple[float, ...], int] | None:
-    """A row's ``((x, y, w, h), track)``; None for a row without a tracked face."""
+def _tracked_box(box: Sequence[str], track: str) -> list[tuple[tuple[float, ...], int]]:
+    """A row's ``[((x, y, w, h), track)]``; ``[]`` for a row without a tracked face."""
     try:
-        return tuple(float(v) for v in box), int(track)
+        return [(tuple(float(v) for v in box), int(track))]
     except ValueError:
-        return None
+        return []
 
 
 class RowWriter:
@@ -259,7 +259,7 @@ class RowWriter:
         text = data[:end].decode("utf-8", errors="surrogateescape")
         # (source, frame) and the byte offset of its first row
         groups: list[tuple[tuple[str, str], int]] = []
-        faces: list[list[tuple[tuple[float, ...], int] | None]] = []  # each group's tracked faces
+        faces: list[list[tuple[tuple[float, ...], int]]] = []  # each group's tracked faces
         frame_at, track_at = self.columns.index("frame"), self.columns.index("track")
         box_at = [self.columns.index(c) for c in "xywh"]
         offset, consumed = 0, 0
@@ -287,7 +287,7 @@ class RowWriter:
                     if not groups or groups[-1][0] != key:
                         groups.append((key, offset))
                         faces.append([])
-                    faces[-1].append(_tracked_box([row[at] for at in box_at], row[track_at]))
+                    faces[-1].extend(_tracked_box([row[at] for at in box_at], row[track_at]))
                     consumed = reader.line_num
                     offset = ends[consumed - 1]
             except csv.Error:  # a row cut inside a quoted field
@@ -301,7 +301,7 @@ class RowWriter:
                 if not groups or groups[-1][0] != key:
                     groups.append((key, offset))
                     faces.append([])
-                faces[-1].append(
+                faces[-1].extend(
                     _tracked_box([_field(value.get(c)) for c in "xywh"], _field(value.get("track")))
                 )
                 offset += len(line.encode("utf-8", errors="surrogateescape")) + 1
@@ -316,7 +316,7 @@ class RowWriter:
             if frame.lstrip("-").isdigit():
                 self.frames[source] = max(int(frame), self.frames.get(source, -1))
                 known = self.known_tracks.setdefault(source, {})
-                known[int(frame)] = [face for face in found if face is not None]
+                known[int(frame)] = found
                 for _, track in known[int(frame)]:
                     self.tracks[source] = max(track, self.tracks.get(source, 0))
                 if len(known) > KNOWN_FRAMES:

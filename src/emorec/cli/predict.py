@@ -141,26 +141,18 @@ def _photo_sources(names: Sequence[str]) -> list[Any]:
 def _names(args: argparse.Namespace) -> list[str]:
     """The inputs, folders and globs expanded; never the ``--annotate`` folder's own files."""
     from ..images import IMAGE_EXTENSIONS
-    from ..sources import expand_sources, is_glob
+    from ..sources import expand_sources
     from ..video import VIDEO_EXTENSIONS
 
     names: list[str] = []
     for name in args.photos:  # folders and globs become their image and video files
-        if name in _STDIN_NAMES or (
-            _is_video(name) and not (is_glob(name) and not Path(name).exists())
-        ):
+        if name in _STDIN_NAMES:
             names.append(name)
-        else:
-            names.extend(
-                map(
-                    str,
-                    expand_sources(
-                        name,
-                        recursive=args.recursive,
-                        extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS,
-                    ),
-                )
-            )
+            continue
+        found = expand_sources(
+            name, recursive=args.recursive, extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+        )
+        names.extend(map(str, found))
     if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
         folder = Path(args.annotate).resolve()
         names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
