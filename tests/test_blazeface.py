@@ -264,6 +264,30 @@ def test_letterbox_round_trip() -> None:
     np.testing.assert_allclose(pixels[0], [[110, 70]] * 6)
 
 
+@pytest.mark.parametrize("shape", [(601, 901), (1601, 2563), (683, 1024), (257, 1031)])
+def test_letterbox_large_shrink_matches_one_area_resize(shape: tuple[int, int]) -> None:
+    """Halvings then one area resize: the picture of one area resize, and positions that map
+    back to the source within a pixel of the model input, odd sides included."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    rgb = cv2.GaussianBlur(rng.integers(0, 256, (*shape, 3), dtype=np.uint8), (0, 0), 6)
+    height, width = shape
+    x0, y0, side = width * 3 // 4, height * 3 // 4, max(24, min(shape) // 6)
+    rgb[y0 : y0 + side, x0 : x0 + side] = 255
+    tensor, box = letterbox(rgb, 256)
+    new_w, new_h = (min(256, round(side_px * 256 / max(shape))) for side_px in (width, height))
+    reference = cv2.resize(rgb, (new_w, new_h), interpolation=cv2.INTER_AREA)
+    window = tensor[0, box.pad_y : box.pad_y + new_h, box.pad_x : box.pad_x + new_w]
+    pixels = (window + 1) * 255 / 2
+    assert np.abs(pixels - reference).mean() < 3  # 0..255 levels
+    # the bright square's centre, found in the model input, maps back to the source's
+    bright = np.argwhere(pixels.min(axis=2) > 250)
+    cy, cx = (bright.mean(axis=0) + 0.5 + (box.pad_y, box.pad_x)) / 256
+    _, points = to_image_pixels(np.zeros((1, 4)), np.array([[[cx, cy]] * 6]), box)
+    np.testing.assert_allclose(points[0, 0], (x0 + side / 2, y0 + side / 2), atol=1 / box.scale_x)
+
+
 def test_face_boxes_clip_boxes_and_keep_keypoints() -> None:
     corners = np.array([[-5.2, 3.0, 20.4, 30.0], [50.0, 50.0, 60.0, 60.0]])
     points = np.full((2, 6, 2), -3.0)

@@ -247,7 +247,9 @@ def letterbox(rgb: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.flo
     This is the detector's own input, not the classifier's (that is :mod:`emorec.pixels`).
     OpenCV resizes (area averaging to shrink, bilinear to enlarge): on a 512 px photo about
     ten times faster than Pillow's bilinear resize, which cost a tenth of a portrait's
-    detection.
+    detection. A large shrink is done as halvings (2x2 averages, OpenCV's fast case) and one
+    area resize of less than 2x: the same averaging, 1.5-5x faster than one area resize by an
+    uneven factor (e.g. 900 px to 256 px).
 
     Examples
     --------
@@ -264,17 +266,24 @@ def letterbox(rgb: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.flo
     new_w = min(size, max(1, round(width * scale)))
     new_h = min(size, max(1, round(height * scale)))
     shrink = new_w < width or new_h < height
+    resized, halved = np.ascontiguousarray(rgb), 1
+    while shrink and resized.shape[1] >= 2 * new_w and resized.shape[0] >= 2 * new_h:
+        half_h, half_w = resized.shape[0] // 2, resized.shape[1] // 2
+        resized = cv2.resize(
+            resized[: 2 * half_h, : 2 * half_w], (half_w, half_h), interpolation=cv2.INTER_AREA
+        )
+        halved *= 2
+    # an odd side loses its last row or column at a halving: map to the part that was kept
+    kept_h, kept_w = resized.shape[0] * halved, resized.shape[1] * halved
     resized = cv2.resize(
-        np.ascontiguousarray(rgb),
-        (new_w, new_h),
-        interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR,
+        resized, (new_w, new_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
     )
     pad_x, pad_y = (size - new_w) // 2, (size - new_h) // 2
     tensor = np.full((1, size, size, 3), -1.0, dtype=np.float32)
     window = tensor[0, pad_y : pad_y + new_h, pad_x : pad_x + new_w]
     np.multiply(resized, np.float32(2 / 255), out=window, casting="unsafe")
     window -= 1
-    return tensor, Letterbox(size, pad_x, pad_y, new_w / width, new_h / height)
+    return tensor, Letterbox(size, pad_x, pad_y, new_w / kept_w, new_h / kept_h)
 
 
 def to_image_pixels(
