@@ -1,12 +1,14 @@
 """Turn a training run's ``best.keras`` into the bundled model file, with its card.
 
     python benchmarks/bundle_model.py RUN/best.keras [--name fer2013_vgg_m] [--command CMD]
-                                      [--note TEXT] [--overwrite]
+                                      [--note TEXT] [--tta {none,flip,shift}] [--overwrite]
 
 Writes ``src/emorec/weights/NAME.keras``: the model without its optimizer state, and a card
 that adds to the Trainer's (labels, input, architecture, parameters, training config, command,
 time, machine, validation metrics) the licence, the FER2013 data notice and the meaning of
-each split. Then measure it and store its metrics in the card with::
+each split, and ``--tta``, the test-time augmentation the model applies by default and is
+measured with (``flip`` for the default model; ``none`` for the fast one). Then measure it
+and store its metrics in the card with::
 
     python benchmarks/accuracy.py --model src/emorec/weights/NAME.keras --write-card \\
         --figure docs/_static/confusion_matrix.png
@@ -24,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from emorec.inference import DEFAULT_TTA, TTA_MODES
 from emorec.models import ModelCard, load_model
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "emorec" / "weights"
@@ -46,6 +49,12 @@ def main() -> None:
     parser.add_argument("--name", default="fer2013_vgg_m", help="bundled model name")
     parser.add_argument("--command", help="the command to record, if not the one run")
     parser.add_argument("--note", help="a note on how the run was made, stored in the card")
+    parser.add_argument(
+        "--tta",
+        choices=TTA_MODES,
+        default=DEFAULT_TTA,
+        help="the test-time augmentation the model applies by default (stored in its card)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
     args = parser.parse_args()
     source = Path(args.source)
@@ -64,6 +73,7 @@ def main() -> None:
         training["note"] = args.note
     card.training = training
     card.metrics = {k: v for k, v in card.metrics.items() if k in SPLITS}
+    card.tta = args.tta
     card.extra.update(license=LICENSE, data_notice=DATA_NOTICE, splits=SPLITS)
     staged = WEIGHTS / f".{args.name}.partial.keras"  # Keras saves only to *.keras names
     try:

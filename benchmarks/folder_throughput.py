@@ -1,7 +1,8 @@
 """A folder of photos of mixed sizes: photos/s and memory of emorec's streaming prediction
 against ``fer``'s loop over the same folder, in one run.
 
-    python benchmarks/folder_throughput.py [--photos 240] [--fer-python PATH | --no-fer]
+    python benchmarks/folder_throughput.py [--model NAME_OR_FILE] [--photos 240]
+                                           [--fer-python PATH | --no-fer]
 
 Builds the folder in a temporary directory from ``examples/photos`` (one to two dozen faces
 in the group photos, none in ``no_face.jpg``), each photo at three sizes (its long side
@@ -9,8 +10,9 @@ in the group photos, none in ``no_face.jpg``), each photo at three sizes (its lo
 ``--photos`` files. Then, timing everything from the file names to the results (decoding
 included) after one warm-up photo:
 
-- emorec: ``EmotionClassifier.load().predict_iter(folder)`` (BlazeFace, the default model and
-  its default flip TTA), photos/s, faces found, and the resident memory after the first
+- emorec: ``EmotionClassifier.load(--model).predict_iter(folder)`` (BlazeFace, and by default
+  the default model with its default flip TTA; ``--model fer2013_mini_xception`` for the fast
+  model, without TTA), photos/s, faces found, and the resident memory after the first
   tenth of the photos and at the end;
 - ``fer``: ``cv2.imread`` and ``FER(mtcnn=False).detect_emotions`` over the sorted files
   (``_fer_peer.py folder``, in fer's own virtualenv), photos/s and faces found.
@@ -74,6 +76,7 @@ def build_folder(folder: Path, count: int) -> dict[str, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="emorec model (default: the default)")
     parser.add_argument("--photos", type=int, default=240)
     add_fer_python_argument(parser)
     args = parser.parse_args()
@@ -84,7 +87,7 @@ def main() -> None:
         print(
             f"folder: {args.photos} JPEG photos ({', '.join(f'{v} {k}' for k, v in sizes.items())})"
         )
-        clf = EmotionClassifier.load()
+        clf = EmotionClassifier.load(args.model)
         clf.predict(str(next(folder.glob("*.jpg"))))  # warm-up: model and detector loaded
         start = time.perf_counter()
         faces = 0
@@ -99,7 +102,8 @@ def main() -> None:
         memory = ", ".join(f"{mb:.0f} MB after {n}" for n, mb in marks.items())
         first = next(iter(marks.values()))
         print(
-            f"  emorec predict_iter (tta={clf.tta})  {rate:6.2f} photos/s  {faces} faces\n"
+            f"  emorec {clf.model.name} predict_iter (tta={clf.tta})  {rate:6.2f} photos/s  "
+            f"{faces} faces\n"
             f"    resident memory: {memory} ({marks[args.photos] - first:+.0f} MB after the "
             "first tenth)"
         )

@@ -1,9 +1,11 @@
 """End-to-end latency of ``EmotionClassifier.load().predict(photo)``, against the ``fer`` package.
 
-    python benchmarks/photo_latency.py [--repeat 20] [--seconds 6] [--batch 256] [--iou 0.5]
+    python benchmarks/photo_latency.py [--model NAME_OR_FILE] [--repeat 20] [--seconds 6]
+                                 [--batch 256] [--iou 0.5]
                                  [--fer-python ~/venvs/fer/bin/python | --no-fer]
 
-emorec, in this process:
+emorec, in this process, with ``EmotionClassifier.load(--model)`` (default: the bundled
+default model; ``--model fer2013_mini_xception`` measures the fast one):
 
 - import time of TensorFlow and Keras (``import emorec`` itself does not import them), the
   time of ``EmotionClassifier.load()`` and of the first ``predict`` (detector start-up and
@@ -19,7 +21,7 @@ emorec, in this process:
   of ``--rounds`` medians of ``--repeat`` calls after three warm-up calls (this shared
   2-core VM's speed drifts by up to a third between minutes; fer is measured the same way),
   the photo decoded beforehand, with the classifier's default
-  test-time augmentation (``flip``) and with ``tta="none"``;
+  test-time augmentation (the card's: ``flip`` for the default model) and with ``tta="none"``;
 - ``predict_proba`` throughput on a batch of ``--batch`` random 48x48 grey crops, with
   ``tta="none"`` and with the default TTA, in images per second (time-boxed to ``--seconds``).
 
@@ -41,6 +43,8 @@ calls with the same settings and whose boxes it returns unchanged).
 The output in ``benchmarks/results/photo_latency.txt`` comes from::
 
     python benchmarks/photo_latency.py > benchmarks/results/photo_latency.txt
+    python benchmarks/photo_latency.py --model fer2013_mini_xception \
+        > benchmarks/results/photo_latency_fast.txt
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="emorec model (default: the default)")
     parser.add_argument("--photos", default=str(ROOT / "examples" / "photos"))
     parser.add_argument("--repeat", type=int, default=20, help="timed predict calls per photo")
     parser.add_argument(
@@ -139,10 +144,12 @@ def main() -> None:
     import tensorflow as tf
 
     import_s = time.perf_counter() - start
-    from emorec import DEFAULT_TTA, EmotionClassifier, __version__
+    from emorec import EmotionClassifier, __version__
 
     start = time.perf_counter()
-    clf = EmotionClassifier.load()
+    clf = EmotionClassifier.load(args.model)
+    default_tta = clf.tta
+    modes = [default_tta] if default_tta == "none" else [default_tta, "none"]
     load_s = time.perf_counter() - start
     images = {p.name: load_image(p, "rgb") for p in paths}
     start = time.perf_counter()
@@ -150,14 +157,18 @@ def main() -> None:
     first_s = time.perf_counter() - start
     print(
         f"emorec {__version__} (TensorFlow {tf.__version__}, Keras {keras.__version__}): "
-        f"{clf!r}, detector {clf.detector!r}, default tta={DEFAULT_TTA}"
+        f"{clf!r}, detector {clf.detector!r}, default tta={default_tta}"
     )
     ours: dict[str, dict] = {}
     for _ in range(args.rounds):
         for name, rgb in images.items():
             found = clf.predict(rgb)
             ms = median_ms(lambda r=rgb: clf.predict(r), args.repeat)
-            ms_none = median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat)
+            ms_none = (
+                ms
+                if default_tta == "none"
+                else median_ms(lambda r=rgb: clf.predict(r, tta="none"), args.repeat)
+            )
             before = ours.get(name, {"ms": ms, "ms_none": ms_none})
             ours[name] = {
                 "faces": len(found),
@@ -168,7 +179,7 @@ def main() -> None:
     crops = np.random.default_rng(0).integers(0, 256, (args.batch, 48, 48, 1), dtype=np.uint8)
     rates = {
         mode: rate(lambda m=mode: clf.predict_proba(crops, tta=m), args.batch, args.seconds)
-        for mode in ("none", DEFAULT_TTA)
+        for mode in modes
     }
 
     peer = None
@@ -221,8 +232,9 @@ def main() -> None:
     for name, mine in ours.items():
         theirs = fer_photos.get(name, {})
         faces = f"{mine['faces']:.0f} / {theirs.get('faces', '-')} faces"
-        row(f"predict {name} ({faces}), tta={DEFAULT_TTA}", mine["ms"], theirs.get("ms"), "ms")
-        row(f"predict {name} ({faces}), tta=none", mine["ms_none"], theirs.get("ms"), "ms")
+        row(f"predict {name} ({faces}), tta={default_tta}", mine["ms"], theirs.get("ms"), "ms")
+        if default_tta != "none":
+            row(f"predict {name} ({faces}), tta=none", mine["ms_none"], theirs.get("ms"), "ms")
     batch = f"predict_proba, {args.batch} crops"
     row(
         f"{batch}, tta=none (fer: Keras model, batched)",
@@ -233,8 +245,8 @@ def main() -> None:
         True,
     )
     row(
-        f"{batch}, tta={DEFAULT_TTA} (fer: default TFLite)",
-        rates[DEFAULT_TTA],
+        f"{batch}, tta={default_tta} (fer: default TFLite)",
+        rates[default_tta],
         fer_rates.get("tflite"),
         "img/s",
         0,
@@ -269,7 +281,7 @@ def main() -> None:
     }
     print()
     print(
-        f"faces found by predict (emorec, tta={DEFAULT_TTA}) and detect_emotions (fer) against "
+        f"faces found by predict (emorec, tta={default_tta}) and detect_emotions (fer) against "
         f"{truth_file.name} (IoU >= {args.iou}); ms: median per photo, as above"
     )
     header = "".join(
