@@ -124,4 +124,5 @@ def test_models_lists_names_without_importing_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "0 False False" and "  vgg_m" in lines and proc.stderr == ""
-    assert any(line.startswith("  fer2013_vgg_m (vgg_m") for line in lines)
+    assert "  fer2013_vgg_m (default; vgg_m, PublicTest accuracy 68.3% at tta=flip)" in lines
+    assert any(line.startswith("  fer2013_vgg_m_int8 (vgg_m") for line in lines)

@@ -119,6 +119,8 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 def _cmd_models(args: argparse.Namespace) -> int:
     from ..models import build_model, list_models, list_pretrained, read_card
+    from ..inference import DEFAULT_TTA
+    from ..models.card import DEFAULT_PRETRAINED
 
     names = list_models(args.pattern)
     rows = []
@@ -133,6 +135,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
                 "name": name,
                 "architecture": card.architecture_name,
                 "labels": list(card.labels),
+                "default": name == DEFAULT_PRETRAINED,
+                "tta": card.tta or DEFAULT_TTA,  # what the classifier applies by default
                 "metrics": card.metrics,
             }
         )
@@ -145,9 +149,13 @@ def _cmd_models(args: argparse.Namespace) -> int:
         print(f"  {row['name']}{extra}")
     print("pretrained models (EmotionClassifier.load(NAME)):")
     for item in pretrained:
-        acc = item["metrics"].get("public_test", {}).get("accuracy")
+        public_test = item["metrics"].get("public_test", {})
+        acc = public_test.get("accuracy")
+        tta = public_test.get("tta") or item["tta"]
         figure = f", PublicTest accuracy {acc:.1%}" if acc else ""
-        print(f"  {item['name']} ({item['architecture']}{figure})")
+        figure += f" at tta={tta}" if acc and tta else ""
+        default = "default; " if item["default"] else ""
+        print(f"  {item['name']} ({default}{item['architecture']}{figure})")
     if not pretrained:
         print("  none bundled yet")
     return 0
