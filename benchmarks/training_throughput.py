@@ -14,7 +14,10 @@ counted. Options (combine with ``+``, for example ``mixed_bfloat16+crop40``):
 - ``crop40``: ``model_kwargs={"crop": 40}`` (random 40 px crops of the 48 px faces);
 - ``threads=I,J``: ``tf.config.threading`` intra-op I, inter-op J threads;
 - ``omp=N``: ``OMP_NUM_THREADS=N``;
-- ``jax``: ``KERAS_BACKEND=jax`` with the Python of ``--jax-python`` (a venv with jax).
+- ``jax``: ``KERAS_BACKEND=jax`` with the Python of ``--jax-python`` (a venv with jax);
+- ``teacher=NAME``: knowledge distillation from the model ``NAME`` (``distill=0.7``), so the
+  teacher's share of a distillation run's time shows (e.g. ``--model mini_xception
+  --options float32,teacher=fer2013_vgg_m``).
 
 ``--pipeline`` also measures the input pipeline's overhead: the same model fed one in-memory
 batch over and over. ``--accuracy N`` (FER2013 needed, ``--data``) trains each option for N
@@ -58,6 +61,9 @@ def parse(option: str) -> dict[str, object]:
             out["threads"] = [int(v) for v in part[8:].split(",")]
         elif part.startswith("omp="):
             out["env"]["OMP_NUM_THREADS"] = part[4:]  # type: ignore[index]
+        elif part.startswith("teacher="):
+            out["trainer"]["teacher"] = part[8:]  # type: ignore[index]
+            out["trainer"]["distill"] = 0.7  # type: ignore[index]
         elif part == "jax":
             out["env"]["KERAS_BACKEND"] = "jax"  # type: ignore[index]
         else:
