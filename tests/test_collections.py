@@ -253,6 +253,38 @@ def test_writer_refusals(tmp_path):
     assert (tmp_path / "other.csv").read_text() == "name,score\nx,1\n"
     with pytest.raises(ValueError, match="cannot be resumed"):
         RowWriter(tmp_path / "x.parquet", LABELS, resume=True)
+    # a JSON Lines file emorec did not write, or with other labels: refused, untouched
+    (tmp_path / "notes.jsonl").write_text('{"name": "precious"}\n')
+    with pytest.raises(ValueError, match="not a file of rows emorec wrote"):
+        RowWriter(tmp_path / "notes.jsonl", LABELS, resume=True)
+    assert (tmp_path / "notes.jsonl").read_text() == '{"name": "precious"}\n'
+    with RowWriter(tmp_path / "two.jsonl", ["happy", "sad"]) as out:
+        out.write([{"source": "a.jpg"}])
+    with pytest.raises(ValueError, match="its columns are not this classifier's"):
+        RowWriter(tmp_path / "two.jsonl", LABELS, resume=True)
+    out = RowWriter(tmp_path / "closed.csv", LABELS)
+    out.close()
+    with pytest.raises(ValueError, match="closed.csv: the writer is closed"):
+        out.write(_rows("a.jpg", 1))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_resume_refuses_an_edited_or_sorted_file_and_leaves_it(tmp_path, suffix):
+    path = tmp_path / f"out{suffix}"
+    with RowWriter(path, LABELS) as out:
+        for name, faces in (("a.jpg", 1), ("couple.jpg", 2), ("b.jpg", 1)):
+            out.write(_rows(name, faces))
+    first, *rows = path.read_text().splitlines(keepends=True)
+    header, rows = ([first], rows) if suffix == ".csv" else ([], [first, *rows])
+    # sorted so that the couple's second face comes last: cutting the last source would
+    # leave the couple with one face
+    moved = "".join(header + [rows[0], rows[1], rows[3], rows[2]])
+    edited = "".join(header + [rows[0], "a note\n", *rows[1:]])
+    for text, message in ((moved, "rows of 'couple.jpg' are not together"), (edited, "not a row")):
+        path.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            RowWriter(path, LABELS, resume=True)
+        assert path.read_text() == text
 
 
 def test_parquet_and_dataframe(tmp_path):

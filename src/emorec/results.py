@@ -217,6 +217,7 @@ class RowWriter:
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
         self._closed = False
+        self._seen: set[tuple[str, str]] = set()  # (source, frame) read on resume
         exists = self.path.exists()
         if resume and self.format == "parquet":
             raise ValueError(
@@ -282,9 +283,12 @@ class RowWriter:
             try:
                 for row in reader:  # quoted fields may hold newlines: csv counts the lines
                     if not row or len(row) != len(self.columns):
+                        if next(reader, None) is not None:  # not the torn end: an edit
+                            raise self._edited(f"line {consumed + 1} is not a row")
                         break
                     key = (row[0], row[frame_at])
                     if not groups or groups[-1][0] != key:
+                        self._check_new_group(key, groups, consumed + 1)
                         groups.append((key, offset))
                         faces.append([])
                     faces[-1].extend(_tracked_box([row[at] for at in box_at], row[track_at]))
@@ -293,12 +297,27 @@ class RowWriter:
             except csv.Error:  # a row cut inside a quoted field
                 pass
         else:
-            for line in text.split("\n")[:-1]:
+            lines = text.split("\n")[:-1]
+            for number, line in enumerate(lines, 1):
                 value = self._row_of(line)
-                if value is None:  # a line that is not a row: the file ends before it
-                    break
+                if number == 1 and (value is None or list(value) != self.columns):
+                    if value is None:
+                        raise ValueError(
+                            f"{self.path}: not a file of rows emorec wrote "
+                            f"({line[:80]!r}); resume from the file an earlier run wrote, "
+                            "or write another file"
+                        )
+                    raise ValueError(
+                        f"{self.path}: its columns are not this classifier's "
+                        f"({','.join(value)[:200]!r}); resume with the same model, or write "
+                        "another file"
+                    )
+                if value is None or list(value) != self.columns:
+                    # a torn write leaves no newline (rows hold none): this line was edited
+                    raise self._edited(f"line {number} is not a row")
                 key = (str(value["source"]), _field(value.get("frame")))
                 if not groups or groups[-1][0] != key:
+                    self._check_new_group(key, groups, number)
                     groups.append((key, offset))
                     faces.append([])
                 faces[-1].extend(
@@ -322,6 +341,22 @@ class RowWriter:
                 if len(known) > KNOWN_FRAMES:
                     del known[next(iter(known))]  # the oldest
 
+    def _edited(self, what: str) -> ValueError:
+        return ValueError(
+            f"{self.path}: {what}; the file was edited or sorted since emorec wrote it, and a "
+            "resume needs its rows as they were written (each photo's, each frame's together, "
+            "in order); write another file"
+        )
+
+    def _check_new_group(
+        self, key: tuple[str, str], groups: list[tuple[tuple[str, str], int]], line: int
+    ) -> None:
+        """Refuse a photo or frame whose rows are not together: an edited or sorted file,
+        whose last source could not be cut off and redone whole."""
+        if key in self._seen:
+            raise self._edited(f"the rows of {key[0]!r} are not together (line {line})")
+        self._seen.add(key)
+
     @staticmethod
     def _row_of(line: str) -> dict[str, Any] | None:
         try:
@@ -343,6 +378,8 @@ class RowWriter:
 
     def write(self, rows: Sequence[dict[str, Any]]) -> None:
         """Write one source's rows."""
+        if self._closed:
+            raise ValueError(f"{self.path}: the writer is closed; open a RowWriter to write")
         if self.format == "parquet":
             self._buffer.extend(rows)
         else:

@@ -118,8 +118,8 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from ..models import build_model, list_models, list_pretrained, read_card
     from ..inference import DEFAULT_TTA
+    from ..models import build_model, list_models, list_pretrained, read_card
     from ..models.card import DEFAULT_PRETRAINED
 
     names = list_models(args.pattern)
