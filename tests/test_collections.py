@@ -327,7 +327,7 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     assert [r["source"] for r in again] == [r["source"] for r in rows]  # each once, in order
     assert main(args) == 2 and "exists; pass --overwrite" in capsys.readouterr().err
     assert main(["predict", str(photos), "--output", str(tmp_path / "r.txt")]) == 2
-    assert "unknown output format '.txt'" in capsys.readouterr().err
+    assert "unknown output format '.txt'; expected one of .csv" in capsys.readouterr().err
 
 
 def test_cli_never_reads_its_own_annotations_back(tmp_path, capsys):
@@ -360,6 +360,73 @@ def test_cli_jsonl_and_errors_skip_in_a_folder(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
+def test_cli_an_unreadable_video_with_errors_skip_is_a_row_and_the_job_goes_on(tmp_path, capsys):
+    from emorec.cli import main
+
+    crops_folder(tmp_path / "mix", 2)
+    (tmp_path / "mix" / "clip.mp4").write_text("not a video")  # sorts between the photos
+    (tmp_path / "mix" / "face_00.png").rename(tmp_path / "mix" / "a.png")
+    out = tmp_path / "r.csv"
+    args = ["predict", str(tmp_path / "mix"), "--output", str(out)]
+    assert main([*args, "--errors", "skip"]) == 2
+    rows = list(csv.DictReader(out.open()))
+    assert [Path(r["source"]).name for r in rows] == ["a.png", "clip.mp4", "face_01.png"]
+    assert "cannot read it as a video" in rows[1]["error"] and rows[2]["label"] in LABELS
+    assert "1 unreadable" in capsys.readouterr().err
+    assert main([*args, "--overwrite"]) == 2  # errors raise by default: the job stops there
+    assert "clip.mp4" in capsys.readouterr().err
+    assert [Path(r["source"]).name for r in csv.DictReader(out.open())] == ["a.png"]
+
+
+def test_cli_refuses_outputs_it_could_not_write_before_any_work(tmp_path, capsys):
+    from emorec.cli import main
+
+    photo = tmp_path / "in" / "astronaut.jpg"
+    photo.parent.mkdir()
+    (tmp_path / "in.json").mkdir()
+    photo.write_bytes(ASTRONAUT.read_bytes())
+    original = photo.read_bytes()
+    assert main(["predict", str(photo), "--output", str(tmp_path / "in.json")]) == 2
+    assert "in.json: a folder; name a file" in capsys.readouterr().err
+    # a missing folder is made before the work (it failed at the end, the results lost)
+    assert main(["predict", str(photo), "--output", str(tmp_path / "new" / "r.json")]) == 0
+    assert json.loads((tmp_path / "new" / "r.json").read_text())[0]["faces"]
+    rows = tmp_path / "rows.csv"  # given as an input too: never overwritten
+    rows.write_text("keep")
+    assert main(["predict", str(photo), str(rows), "--output", str(rows), "--overwrite"]) == 2
+    assert "an input; write the rows to another file" in capsys.readouterr().err
+    assert rows.read_text() == "keep"
+    # an annotated copy never replaces its photo, --overwrite or not
+    assert main(["predict", str(photo), "--annotate", str(photo), "--overwrite"]) == 2
+    assert "would replace an input" in capsys.readouterr().err
+    assert photo.read_bytes() == original
+    # a photo named inside the --annotate folder is done (what folders find there is not)
+    assert main(["predict", str(photo), "--annotate", str(photo.parent)]) == 0
+    assert (photo.parent / "astronaut_emotions.jpg").is_file()
+    capsys.readouterr()
+    assert main(["predict", str(photo.parent), "--annotate", str(photo.parent)]) == 2
+    assert "but the --annotate folder" in capsys.readouterr().err
+
+
+def test_timeline_paths_are_checked_up_front(tmp_path):
+    from emorec.cli.predict import _check_figure_format, check_output_path
+
+    _check_figure_format("t.png")
+    with pytest.raises(ValueError, match=r"--timeline t.txt: cannot draw a .txt file; name a"):
+        _check_figure_format("t.txt")
+    check_output_path(tmp_path / "new" / "t.png", "--timeline")
+    assert (tmp_path / "new").is_dir()
+    with pytest.raises(IsADirectoryError, match="--timeline .*new: a folder; name a file"):
+        check_output_path(tmp_path / "new", "--timeline")
+
+
+def test_a_recursive_glob_gives_each_file_once_through_a_link_loop(tmp_path):
+    crops_folder(tmp_path / "loop", 1, sub="sub")
+    (tmp_path / "loop" / "sub" / "up").symlink_to("..", target_is_directory=True)
+    found = list(expand_sources(str(tmp_path / "loop" / "**" / "*.png"), recursive=True))
+    assert [Path(p).relative_to(tmp_path).as_posix() for p in found] == ["loop/sub/face_00.png"]
+
+
 def test_predict_iter_memory_stays_flat_over_a_long_stream(clf):
     rng = np.random.default_rng(0)
     photo = np.asarray(Image.open(ASTRONAUT).convert("RGB").resize((320, 240)))

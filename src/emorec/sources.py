@@ -51,6 +51,16 @@ def _folder(
         yield name
 
 
+def _once(paths: list[str]) -> list[str]:
+    """Each file once: ``**`` follows links to folders, so a link back up (a loop) would
+    give the same files again under ever longer names; the shortest name of each is kept."""
+    first: dict[str, str] = {}
+    for path in sorted(paths, key=lambda p: (p.count(os.sep), p)):
+        first.setdefault(os.path.realpath(path), path)
+    kept = set(first.values())
+    return [p for p in paths if p in kept]
+
+
 def expand_sources(
     sources: Any,
     *,
@@ -108,10 +118,12 @@ def expand_sources(
                 continue
             text = os.fspath(item)
             if isinstance(text, str) and not path.exists() and is_glob(text):
-                matches = sorted(
-                    m
-                    for m in glob.glob(text, recursive=recursive)
-                    if Path(m).suffix.lower() in extensions and Path(m).is_file()
+                matches = _once(
+                    sorted(
+                        m
+                        for m in glob.glob(text, recursive=recursive)
+                        if Path(m).suffix.lower() in extensions and Path(m).is_file()
+                    )
                 )
                 if not matches:
                     kinds = (

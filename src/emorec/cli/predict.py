@@ -145,19 +145,25 @@ def _names(args: argparse.Namespace) -> list[str]:
     from ..video import VIDEO_EXTENSIONS
 
     names: list[str] = []
+    folder = (  # the --annotate folder: what folders and globs find there is never read back
+        Path(args.annotate).resolve() if args.annotate and not Path(args.annotate).suffix else None
+    )
+    left_out = 0
     for name in args.photos:  # folders and globs become their image and video files
-        if name in _STDIN_NAMES:
+        if name in _STDIN_NAMES or Path(name).is_file():  # a file named is a file to do
             names.append(name)
             continue
-        found = expand_sources(
-            name, recursive=args.recursive, extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+        found = list(
+            expand_sources(
+                name, recursive=args.recursive, extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+            )
         )
-        names.extend(map(str, found))
-    if args.annotate and not Path(args.annotate).suffix:  # a folder: never read it back
-        folder = Path(args.annotate).resolve()
-        names = [n for n in names if n in _STDIN_NAMES or folder not in Path(n).resolve().parents]
+        kept = [f for f in map(str, found) if folder not in Path(f).resolve().parents]
+        left_out += len(found) - len(kept)
+        names.extend(kept)
     if not names:
-        raise ValueError(f"{' '.join(args.photos)}: no image or video files there")
+        inside = f" but the --annotate folder {args.annotate}'s own files" if left_out else ""
+        raise ValueError(f"{' '.join(args.photos)}: no image or video files there{inside}")
     if sum(n in _STDIN_NAMES for n in names) > 1:
         raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
     videos = [n for n in names if _is_video(n)]
@@ -175,9 +181,37 @@ def _names(args: argparse.Namespace) -> list[str]:
     if args.timeline:
         if len(videos) != 1:
             raise ValueError(f"--timeline {args.timeline}: draws one video; {len(videos)} given")
+        check_output_path(args.timeline, "--timeline")
         if Path(args.timeline).exists() and not (args.overwrite or args.resume):
             raise FileExistsError(f"{args.timeline} exists; pass --overwrite to replace it")
+        _check_figure_format(args.timeline)
     return names
+
+
+def check_output_path(path: str | os.PathLike[str], option: str) -> None:
+    """Before any work: refuse an output path that is a folder, and make the output file's
+    folder if it is missing (as ``--annotate`` makes its folder), so that no job ends with its
+    results unwritable."""
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"{option} {target}: a folder; name a file to write")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OSError(f"{option} {target}: cannot make its folder ({exc})") from None
+
+
+def _check_figure_format(path: str) -> None:
+    """Refuse a --timeline file whose extension matplotlib cannot write."""
+    from matplotlib.figure import Figure
+
+    formats = Figure().canvas.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise ValueError(
+            f"--timeline {path}: cannot draw a .{suffix or '(none)'} file; name a "
+            f"{', '.join('.' + f for f in sorted(formats))} file"
+        )
 
 
 def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
@@ -254,7 +288,13 @@ class _Job:
         self.out = Path(args.output) if args.output else None
         self.fmt = None
         if self.out is not None:
-            self.fmt = "json" if self.out.suffix.lower() == ".json" else output_format(self.out)
+            try:
+                self.fmt = "json" if self.out.suffix.lower() == ".json" else output_format(self.out)
+            except ValueError as exc:  # the command line also writes one JSON document
+                raise ValueError(
+                    f"{exc}, or .json (one JSON document, written at the end)"
+                ) from None
+            check_output_path(self.out, "--output")
             if args.resume and self.fmt not in ("csv", "jsonl"):
                 raise ValueError(
                     f"--resume {self.out}: resuming needs a .csv or .jsonl output file"
@@ -265,6 +305,15 @@ class _Job:
         elif args.resume:
             raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
         self.targets = annotation_targets([Path(n) for n in names], args.annotate)
+        inputs = {Path(n).resolve() for n in names if n not in _STDIN_NAMES}
+        for target in self.targets:
+            if target.resolve() in inputs:
+                raise ValueError(
+                    f"--annotate {args.annotate}: {target}, an annotated copy, would replace "
+                    "an input; annotate into another file or folder"
+                )
+        if self.out is not None and self.out.resolve() in inputs:
+            raise ValueError(f"--output {self.out}: an input; write the rows to another file")
         self.clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
         self.writer = (
             RowWriter(self.out, self.clf.labels, resume=args.resume, overwrite=args.overwrite)
@@ -346,7 +395,9 @@ class _Job:
         import warnings
 
         from .._progress import progress
+        from ..classifier import SkippedImage
         from ..results import result_rows
+        from ..video import VideoError
 
         label = self.labels[index]
         start, first_track = 0, 1
@@ -369,20 +420,20 @@ class _Job:
                     "the frames from there on only",
                     stacklevel=1,
                 )
-        frames = self.clf.predict_video(
-            label,
-            every=self.args.every,
-            fps=self.args.fps,
-            start=start,
-            smooth=self.args.smooth,
-            first_track=first_track,
-            known_tracks=(
-                self.writer.known_tracks.get(label) if self.writer and self.resumed else None
-            ),
-            annotate=target,
-            overwrite=self.args.overwrite or self.resumed,
-            detect_faces=self.detect,
-        )
+        try:
+            frames = self._video_frames(index, label, start, first_track, target)
+        except VideoError as exc:
+            if self.args.errors != "skip":
+                raise
+            self.failed += 1
+            self.done_inputs += 1
+            error = SkippedImage(index, label, str(exc))
+            if self.writer is not None:
+                self.writer.write(result_rows(label, error, self.clf.labels))
+            if self.fmt == "json" or self.args.json:
+                self.payload.append({"video": label, "error": error.error})
+            print(f"emorec: error: {exc}", file=sys.stderr)
+            return
         shown: list[dict[str, Any]] = []
         kept: list[Any] = []  # for --timeline
         tracks: set[int] = set()
@@ -416,6 +467,25 @@ class _Job:
         print(
             f"{label}: {count} frames from frame {start}, {len(tracks)} face tracks",
             file=sys.stderr,
+        )
+
+    def _video_frames(
+        self, index: int, label: str, start: int, first_track: int, target: Path | None
+    ) -> Any:
+        """The stream of one video's frames (opened now: an unreadable file raises here)."""
+        return self.clf.predict_video(
+            label,
+            every=self.args.every,
+            fps=self.args.fps,
+            start=start,
+            smooth=self.args.smooth,
+            first_track=first_track,
+            known_tracks=(
+                self.writer.known_tracks.get(label) if self.writer and self.resumed else None
+            ),
+            annotate=target,
+            overwrite=self.args.overwrite or self.resumed,
+            detect_faces=self.detect,
         )
 
     def _timeline(self, label: str, frames: list[Any]) -> None:

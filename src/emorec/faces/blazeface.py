@@ -266,7 +266,8 @@ def letterbox(rgb: npt.NDArray[np.uint8], size: int) -> tuple[npt.NDArray[np.flo
     new_w = min(size, max(1, round(width * scale)))
     new_h = min(size, max(1, round(height * scale)))
     shrink = new_w < width or new_h < height
-    resized, halved = np.ascontiguousarray(rgb), 1
+    resized: np.ndarray = np.ascontiguousarray(rgb)
+    halved = 1
     while shrink and resized.shape[1] >= 2 * new_w and resized.shape[0] >= 2 * new_h:
         half_h, half_w = resized.shape[0] // 2, resized.shape[1] // 2
         resized = cv2.resize(
