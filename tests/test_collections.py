@@ -408,6 +408,16 @@ def test_cli_refuses_outputs_it_could_not_write_before_any_work(tmp_path, capsys
     assert "but the --annotate folder" in capsys.readouterr().err
 
 
+def test_annotate_names_the_inputs_whose_copies_would_clash(tmp_path):
+    from emorec.cli.predict import annotation_targets
+
+    gif, tif = tmp_path / "x.gif", tmp_path / "x.tif"
+    with pytest.raises(ValueError, match=r"x.gif and .*x.tif would both be annotated as"):
+        annotation_targets([gif, tif], str(tmp_path / "ann"))
+    with pytest.raises(ValueError, match=r"x.gif is given twice"):
+        annotation_targets([gif, tmp_path / "." / "x.gif"], str(tmp_path / "ann"))
+
+
 def test_timeline_paths_are_checked_up_front(tmp_path):
     from emorec.cli.predict import _check_figure_format, check_output_path
 

@@ -256,8 +256,16 @@ def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
         else target / p.resolve().parent.relative_to(root) / named(p)
         for p in inputs
     ]
-    if len(set(targets)) != len(targets):
-        raise ValueError("--annotate: an input is given twice; give each one once")
+    first: dict[Path, Path] = {}
+    for source, path in zip(inputs, targets):
+        if path in first:
+            if first[path].resolve() == source.resolve() or str(source) in _STDIN_NAMES:
+                raise ValueError(f"--annotate: {source} is given twice; give each input once")
+            raise ValueError(
+                f"--annotate: {first[path]} and {source} would both be annotated as {path}; "
+                "annotate them in separate runs, or rename one"
+            )
+        first[path] = source
     return targets  # the job checks the ones still to do for clashes
 
 
@@ -381,7 +389,7 @@ class _Job:
             self.done_inputs += 1
             if isinstance(result, SkippedImage):
                 self.failed += 1
-                print(f"emorec: error: {label}: {result.error}", file=sys.stderr)
+                print(f"emorec: error: {_error_line(label, result.error)}", file=sys.stderr)
                 continue
             self.faces += len(result)
             if self.targets:
@@ -545,6 +553,16 @@ def run(args: argparse.Namespace) -> int:
         if job.writer is not None:
             job.writer.close()
     return job.finish(todo)
+
+
+def _error_line(label: str, error: str) -> str:
+    """An input's error, named once: image errors begin with the name they read (standard
+    input's as ``<bytes>``)."""
+    for named in (f"{label}: ", "<bytes>: "):
+        if error.startswith(named):
+            error = error[len(named) :]
+            break
+    return f"{label}: {error}"
 
 
 def _print_faces(label: str, faces: Sequence[Any], *, empty: bool = True) -> None:
