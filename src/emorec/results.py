@@ -217,7 +217,6 @@ class RowWriter:
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
         self._closed = False
-        self._seen: set[tuple[str, str]] = set()  # (source, frame) read on resume
         exists = self.path.exists()
         if resume and self.format == "parquet":
             raise ValueError(
@@ -250,16 +249,14 @@ class RowWriter:
         first_line = ",".join(self.columns)
         ours = first_line.encode() if self.format == "csv" else b'{"source": '
         if end == 0 and not (ours.startswith(data) or data.startswith(ours)):
-            raise ValueError(
-                f"{self.path}: not a file of rows emorec wrote ({data[:80]!r}); resume from "
-                "the file an earlier run wrote, or write another file"
-            )
+            raise self._foreign(data[:80])
         if end == 0:  # not one whole line (a first line cut short): start the file again
             self._start_file()
             return
         text = data[:end].decode("utf-8", errors="surrogateescape")
         # (source, frame) and the byte offset of its first row
         groups: list[tuple[tuple[str, str], int]] = []
+        seen: set[tuple[str, str]] = set()  # the groups read: each must come once
         faces: list[list[tuple[tuple[float, ...], int]]] = []  # each group's tracked faces
         frame_at, track_at = self.columns.index("frame"), self.columns.index("track")
         box_at = [self.columns.index(c) for c in "xywh"]
@@ -273,11 +270,7 @@ class RowWriter:
             except (StopIteration, csv.Error):
                 header = []
             if header != self.columns:
-                raise ValueError(
-                    f"{self.path}: its columns are not this classifier's "
-                    f"({','.join(header)[:200]!r}); resume with the same model, or write "
-                    "another file"
-                )
+                raise self._other_columns(header)
             consumed = reader.line_num
             offset = ends[consumed - 1]
             try:
@@ -288,7 +281,7 @@ class RowWriter:
                         break
                     key = (row[0], row[frame_at])
                     if not groups or groups[-1][0] != key:
-                        self._check_new_group(key, groups, consumed + 1)
+                        self._check_new_group(key, seen, consumed + 1)
                         groups.append((key, offset))
                         faces.append([])
                     faces[-1].extend(_tracked_box([row[at] for at in box_at], row[track_at]))
@@ -301,23 +294,17 @@ class RowWriter:
             for number, line in enumerate(lines, 1):
                 value = self._row_of(line)
                 if number == 1 and (value is None or list(value) != self.columns):
-                    if value is None:
-                        raise ValueError(
-                            f"{self.path}: not a file of rows emorec wrote "
-                            f"({line[:80]!r}); resume from the file an earlier run wrote, "
-                            "or write another file"
-                        )
-                    raise ValueError(
-                        f"{self.path}: its columns are not this classifier's "
-                        f"({','.join(value)[:200]!r}); resume with the same model, or write "
-                        "another file"
+                    raise (
+                        self._foreign(line[:80])
+                        if value is None
+                        else self._other_columns(list(value))
                     )
                 if value is None or list(value) != self.columns:
                     # a torn write leaves no newline (rows hold none): this line was edited
                     raise self._edited(f"line {number} is not a row")
                 key = (str(value["source"]), _field(value.get("frame")))
                 if not groups or groups[-1][0] != key:
-                    self._check_new_group(key, groups, number)
+                    self._check_new_group(key, seen, number)
                     groups.append((key, offset))
                     faces.append([])
                 faces[-1].extend(
@@ -348,14 +335,24 @@ class RowWriter:
             "in order); write another file"
         )
 
-    def _check_new_group(
-        self, key: tuple[str, str], groups: list[tuple[tuple[str, str], int]], line: int
-    ) -> None:
+    def _check_new_group(self, key: tuple[str, str], seen: set[tuple[str, str]], line: int) -> None:
         """Refuse a photo or frame whose rows are not together: an edited or sorted file,
         whose last source could not be cut off and redone whole."""
-        if key in self._seen:
+        if key in seen:
             raise self._edited(f"the rows of {key[0]!r} are not together (line {line})")
-        self._seen.add(key)
+        seen.add(key)
+
+    def _foreign(self, sample: Any) -> ValueError:
+        return ValueError(
+            f"{self.path}: not a file of rows emorec wrote ({sample!r}); resume from the file "
+            "an earlier run wrote, or write another file"
+        )
+
+    def _other_columns(self, names: Sequence[str]) -> ValueError:
+        return ValueError(
+            f"{self.path}: its columns are not this classifier's ({','.join(names)[:200]!r}); "
+            "resume with the same model, or write another file"
+        )
 
     @staticmethod
     def _row_of(line: str) -> dict[str, Any] | None:
