@@ -451,3 +451,34 @@ def test_predict_iter_memory_stays_flat_over_a_long_stream(clf):
         if n in (300, 1200):
             memory[n] = rss_mb()
     assert memory[1200] - memory[300] < 30, memory
+
+
+def test_max_pixels_is_the_classifiers_and_the_clis(tmp_path, capsys):
+    """A photo over the limit names itself and the way to raise the limit, in Python and in
+    the CLI; the limit is raised or lifted there too."""
+    from emorec import EmotionClassifier, ImageError, SkippedImage
+    from emorec.cli import main
+    from emorec.images import DEFAULT_MAX_PIXELS
+
+    big = tmp_path / "big.png"
+    Image.new("L", (60, 50), 90).save(big)
+    strict = EmotionClassifier.load(max_pixels=2999)
+    with pytest.raises(ImageError, match=r"big\.png: 60x50 pixels exceeds the limit of 2999"):
+        strict.predict(big)
+    assert isinstance(strict.predict([big], errors="skip")[0], SkippedImage)
+    assert len(EmotionClassifier.load(max_pixels=3000).predict(big)) == 1
+    with pytest.raises(ValueError, match="max_pixels"):
+        EmotionClassifier.load(max_pixels=0)
+
+    assert main(["predict", str(big), "--max-pixels", "2999"]) == 2
+    assert "--max-pixels" in capsys.readouterr().err
+    assert main(["predict", str(big), "--max-pixels", "0"]) == 0
+    assert main(["predict", str(big), "--max-pixels", "3_000"]) == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["predict", str(big), "--max-pixels", "-5"])
+    assert "expected a number of pixels" in capsys.readouterr().err
+    # the help quotes the library's default
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert f"default {DEFAULT_MAX_PIXELS}" in " ".join(capsys.readouterr().out.split())

@@ -589,7 +589,8 @@ def test_pixel_limit(tmp_path: Path) -> None:
     with pytest.raises(ImageError) as error:
         load_image(path, max_pixels=79)
     assert str(error.value) == (
-        f"{path}: 10x8 pixels exceeds the limit of 79; pass max_pixels=... to raise it"
+        f"{path}: 10x8 pixels exceeds the limit of 79; raise max_pixels to read it "
+        "(emorec predict: --max-pixels)"
     )
     assert load_image(path, max_pixels=80).shape == (8, 10, 3)
     assert load_image(path, max_pixels=None).shape == (8, 10, 3)
@@ -606,7 +607,8 @@ def test_pixel_limit_checked_from_header() -> None:
     with pytest.raises(ImageError) as error:
         load_image(data, name="big.png")
     assert str(error.value) == (
-        "big.png: 10000000000 pixels exceeds the limit of 89478485; pass max_pixels=... to raise it"
+        "big.png: 10000000000 pixels exceeds the limit of 89478485; raise max_pixels to read it "
+        "(emorec predict: --max-pixels)"
     )
     assert limit == Image.MAX_IMAGE_PIXELS
 

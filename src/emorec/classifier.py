@@ -20,7 +20,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .faces.crops import DEFAULT_MARGIN
-from .images import ChannelOrder, ImageSource, load_image
+from .images import (
+    DEFAULT_MAX_PIXELS,
+    ChannelOrder,
+    ImageSource,
+    _parse_max_pixels,
+    load_image,
+)
 from .inference import (
     TTA,
     default_tta,
@@ -107,6 +113,13 @@ class EmotionClassifier:
         model card's ``calibration``, fitted on its validation split (the bundled models' on
         a FER2013 validation split carved from train), else 1.0. Accuracy does not depend
         on it; the scores do.
+    max_pixels : int or None
+        Photos and video frames larger than this many pixels are refused before they are
+        decoded (an :class:`emorec.ImageError`, or an error row with ``errors="skip"``): the
+        guard of :func:`emorec.load_image` against decompression bombs. Default
+        :data:`emorec.images.DEFAULT_MAX_PIXELS` (89.5 million, Pillow's own warning level);
+        raise it for larger photos, such as those of 108-megapixel phone cameras; None for no
+        limit.
 
     Examples
     --------
@@ -134,6 +147,7 @@ class EmotionClassifier:
         align: bool = False,
         batch_size: int = 256,
         temperature: float | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
     ) -> None:
         self.model = model
         #: What the model takes (the pixel contract's :class:`~emorec.pixels.InputSpec`).
@@ -157,6 +171,9 @@ class EmotionClassifier:
         )
         if not 0 < self.temperature < float("inf"):
             raise ValueError(f"temperature={temperature!r}; expected a positive number")
+        #: Photos and video frames with more pixels than this are refused unread (None: no
+        #: limit): :func:`emorec.load_image`'s guard against decompression bombs.
+        self.max_pixels: int | None = _parse_max_pixels(max_pixels)
         #: The detector as given (a registered name or an object); :attr:`detector` builds it.
         self.detector_spec: str | FaceDetector = detector
         self._detector: FaceDetector | None = None
@@ -525,7 +542,13 @@ class EmotionClassifier:
         )
         threads = workers if workers is not None else min(4, os.cpu_count() or 1)
         replay = sorted(f for f in known_tracks or () if f < start)[-(max_age + smooth) :]
-        reader = read_frames(video, every=every, fps=fps, start=replay[0] if replay else start)
+        reader = read_frames(
+            video,
+            every=every,
+            fps=fps,
+            start=replay[0] if replay else start,
+            max_pixels=self.max_pixels,
+        )
         try:
             writer = (
                 None
@@ -599,6 +622,7 @@ class EmotionClassifier:
             rgb = load_image(
                 image,
                 "rgb",
+                max_pixels=self.max_pixels,
                 name=item.source if isinstance(image, str | Path) else None,
                 channel_order=channel_order,
             )

@@ -280,6 +280,13 @@ def _parse_channel_order(channel_order: str) -> bool:
 
 
 def _parse_max_pixels(max_pixels: int | None) -> int | None:
+    """``max_pixels`` as an int, or None for no limit.
+
+    Raises
+    ------
+    ValueError
+        For anything but None or a positive integer.
+    """
     if max_pixels is None:
         return None
     is_integer = isinstance(max_pixels, (int, np.integer)) and not isinstance(max_pixels, bool)
@@ -295,7 +302,7 @@ def _check_size(size: tuple[int, int], limit: int | None, label: str) -> None:
     if limit is not None and width * height > limit:
         raise ImageError(
             f"{label}: {width}x{height} pixels exceeds the limit of {limit}; "
-            "pass max_pixels=... to raise it"
+            "raise max_pixels to read it (emorec predict: --max-pixels)"
         )
 
 
@@ -385,7 +392,8 @@ def _bomb_error(error: Exception, limit: int | None, label: str) -> ImageError:
     pillow = Image.MAX_IMAGE_PIXELS
     if limit is not None and pillow is not None and limit <= 2 * pillow:
         return ImageError(
-            f"{label}: {size} exceeds the limit of {limit}; pass max_pixels=... to raise it"
+            f"{label}: {size} exceeds the limit of {limit}; raise max_pixels to read it "
+            "(emorec predict: --max-pixels)"
         )
     return ImageError(
         f"{label}: {size} exceeds Pillow's decompression-bomb limit (PIL.Image.MAX_IMAGE_PIXELS "

@@ -102,8 +102,34 @@ def add_predict_parser(sub: Any) -> None:
     p.add_argument(  # the earlier spelling, still taken
         "--skip-errors", action="store_const", const="skip", dest="errors", help=argparse.SUPPRESS
     )
+    p.add_argument(
+        "--max-pixels",
+        type=_max_pixels,
+        default=None,
+        metavar="N",
+        help="refuse photos and video frames of more than N pixels, unread (default "
+        "89478485, Pillow's warning level; 0: no limit)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
+
+
+def _limit(max_pixels: int | None) -> dict[str, int | None]:
+    """The classifier's ``max_pixels`` from ``--max-pixels`` (absent: the library's default)."""
+    return {} if max_pixels is None else {"max_pixels": max_pixels or None}
+
+
+def _max_pixels(text: str) -> int:
+    """``--max-pixels``: a number of pixels, 0 for no limit."""
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a number of pixels (e.g. 150000000), or 0 for no limit"
+        )
+    return value
 
 
 def _is_video(name: str) -> bool:
@@ -322,7 +348,9 @@ class _Job:
                 )
         if self.out is not None and self.out.resolve() in inputs:
             raise ValueError(f"--output {self.out}: an input; write the rows to another file")
-        self.clf = EmotionClassifier.load(args.model, detector=args.detector, tta=args.tta)
+        self.clf = EmotionClassifier.load(
+            args.model, detector=args.detector, tta=args.tta, **_limit(args.max_pixels)
+        )
         self.writer = (
             RowWriter(self.out, self.clf.labels, resume=args.resume, overwrite=args.overwrite)
             if self.out is not None and self.fmt != "json"
