@@ -375,6 +375,46 @@ def test_a_video_cut_short_warns_with_where_it_ended(tmp_path, face):
     assert 0 < len(frames) < 60
 
 
+_CUT_VIDEO_SCRIPT = """
+import warnings, numpy as np
+from emorec.video import VideoWriter, read_frames
+rng = np.random.default_rng(0)
+with VideoWriter("v.avi", fps=10) as out:
+    for _ in range(40):
+        out.write(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8))
+data = open("v.avi", "rb").read()
+open("cut.avi", "wb").write(data[: len(data) // 2])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    print(len(list(read_frames("cut.avi"))), "frames")
+"""
+
+
+@pytest.mark.parametrize("user_level", [None, "24"])
+def test_ffmpegs_own_lines_stay_off_stderr_unless_the_user_asks(tmp_path, user_level):
+    """A cut video makes FFmpeg print "[mjpeg @ 0x...] overread"; emorec's warning says it
+    instead. A level the user set (24: FFmpeg's warnings) is kept, and the lines show."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_FFMPEG_LOGLEVEL"}
+    if user_level is not None:
+        env["OPENCV_FFMPEG_LOGLEVEL"] = user_level
+    done = subprocess.run(
+        [sys.executable, "-c", _CUT_VIDEO_SCRIPT],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert " frames" in done.stdout
+    # FFmpeg writes to stderr; OpenCV, under the user's level, through its own logger
+    assert ("overread" in done.stdout + done.stderr) == (user_level is not None), done
+
+
 def test_a_start_keeps_the_rate_grid_at_any_ratio_and_expected_counts_it(tmp_path):
     path = tmp_path / "v.avi"
     with VideoWriter(path, fps=30) as out:

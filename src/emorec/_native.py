@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["SHOW", "install", "quiet_native"]
+__all__ = ["SHOW", "install", "quiet_ffmpeg", "quiet_native"]
 
 #: Show the native lines (``emorec --debug``).
 SHOW = False
@@ -93,6 +93,21 @@ def quiet_native(stdout: bool = False, stderr: bool = True) -> Iterator[None]:
                     os.dup2(entry[1], fd)
                     os.close(entry[1])
                     del _held[fd]
+
+
+def quiet_ffmpeg() -> None:
+    """Keep FFmpeg's own lines (OpenCV's video backend) off stderr while frames are read.
+
+    A video cut short makes FFmpeg print lines such as ``[mjpeg @ 0x...] overread 8`` as each
+    damaged frame is decoded; emorec says what they mean (a warning naming the last frame
+    read). OpenCV reads ``OPENCV_FFMPEG_LOGLEVEL`` when its FFmpeg backend starts, at the
+    process's first video, so this sets it (to -8, FFmpeg's "quiet") before emorec opens a
+    video: a value the user set is kept, and ``--debug`` or ``TF_CPP_MIN_LOG_LEVEL=0`` leave
+    it unset. Unlike :func:`quiet_native`, it touches no file descriptor, so it costs nothing
+    per frame and hides nothing of other threads.
+    """
+    if _wanted():
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 class _QuietLoader(importlib.abc.Loader):

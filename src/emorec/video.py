@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._files import _umask, partial_affixes, replace_durably
-from ._native import quiet_native
+from ._native import quiet_ffmpeg, quiet_native
 from .images import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -126,6 +126,7 @@ def _open(source: str | os.PathLike[str] | int) -> Any:
     """An opened :class:`cv2.VideoCapture`, or a clear error."""
     import cv2
 
+    quiet_ffmpeg()
     if isinstance(source, bool) or not isinstance(source, int | str | os.PathLike):
         raise TypeError(f"video={source!r}; expected a path or a camera index (int)")
     if not isinstance(source, int):
@@ -416,6 +417,7 @@ class VideoWriter:
             fd, name = tempfile.mkstemp(dir=self.path.parent, prefix=prefix, suffix=suffix)
             os.close(fd)
             self._tmp = Path(name)
+            quiet_ffmpeg()
             with quiet_native():
                 self._writer = cv2.VideoWriter(
                     os.fspath(self._tmp), cv2.VideoWriter.fourcc(*self._codec), self.fps, self._size
