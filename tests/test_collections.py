@@ -330,6 +330,28 @@ def test_cli_predicts_a_folder_into_csv_and_resumes(tmp_path, capsys):
     assert "unknown output format '.txt'; expected one of .csv" in capsys.readouterr().err
 
 
+def test_cli_resume_knows_a_path_spelt_another_way(tmp_path, capsys, monkeypatch):
+    """A job started on ``photos/`` and resumed on its absolute path (or ``./photos``)
+    skips what is done, does the file's last photo again under the file's spelling, and the
+    photos new to the file under the spelling given now."""
+    from emorec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    crops_folder(tmp_path / "photos", 4)
+    out = tmp_path / "r.csv"
+    assert main(["predict", "photos", "--output", str(out)]) == 0
+    rows = list(csv.DictReader(out.open()))
+    # three photos kept: the last is done again (its rows may have been cut)
+    out.write_text("".join(out.read_text().splitlines(keepends=True)[:4]))
+    for spelling in (str(tmp_path / "photos"), "./photos/"):
+        assert main(["predict", spelling, "--output", str(out), "--resume"]) == 0
+        assert "resuming: 2 of 4 inputs are done" in capsys.readouterr().err
+        again = [r["source"] for r in csv.DictReader(out.open())]
+        assert again[:3] == [r["source"] for r in rows[:3]] and len(again) == 4
+        assert Path(again[3]).resolve() == Path(rows[3]["source"]).resolve()
+        out.write_text("".join(out.read_text().splitlines(keepends=True)[:4]))
+
+
 def test_cli_never_reads_its_own_annotations_back(tmp_path, capsys):
     from emorec.cli import main
 

@@ -204,6 +204,9 @@ class RowWriter:
         self.flush_every = max(1, int(flush_every))
         #: The sources already in the file (with ``resume``).
         self.done: set[str] = set()
+        #: Every source the file names: :attr:`done` and the last one, which a resume does
+        #: again (its rows may have been cut) under the same name.
+        self.named: set[str] = set()
         #: For each video among them, the index of the last frame in the file.
         self.frames: dict[str, int] = {}
         #: For each video among them, its highest track id in the rows kept (new tracks go on
@@ -311,6 +314,7 @@ class RowWriter:
                     _tracked_box([_field(value.get(c)) for c in "xywh"], _field(value.get("track")))
                 )
                 offset += len(line.encode("utf-8", errors="surrogateescape")) + 1
+        self.named = {source for (source, _), _ in groups}
         if groups:  # the last source may have lost rows after its whole lines: do it again
             offset = groups.pop()[1]
             faces.pop()

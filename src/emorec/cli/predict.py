@@ -114,6 +114,21 @@ def add_predict_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
+def _as_recorded(labels: list[str], recorded: set[str]) -> list[str]:
+    """``labels``, each spelt as a resumed file has it where it names the same file there
+    (``k/a.jpg`` given now as ``/home/me/k/a.jpg`` or ``./k/a.jpg``), so that the job skips it
+    and goes on writing the file's spelling."""
+    spelt = {_file_key(r): r for r in recorded if r != "<stdin>"}
+    if not spelt:
+        return labels
+    return [n if n == "<stdin>" else spelt.get(_file_key(n), n) for n in labels]
+
+
+def _file_key(name: str) -> str:
+    """What two spellings of one path have in common (relative to the working folder)."""
+    return os.path.normcase(os.path.abspath(name))
+
+
 def _limit(max_pixels: int | None) -> dict[str, int | None]:
     """The classifier's ``max_pixels`` from ``--max-pixels`` (absent: the library's default)."""
     return {} if max_pixels is None else {"max_pixels": max_pixels or None}
@@ -356,7 +371,10 @@ class _Job:
             if self.out is not None and self.fmt != "json"
             else None
         )
-        self.labels = ["<stdin>" if n in _STDIN_NAMES else n for n in names]
+        self.labels = _as_recorded(
+            ["<stdin>" if n in _STDIN_NAMES else n for n in names],
+            self.writer.named if self.writer is not None else set(),
+        )
         self.detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
         self.quiet_stdout = self.out is not None or args.json  # results go to the file or JSON
         self.show_bar = bool(getattr(sys.stderr, "isatty", lambda: False)()) and (
