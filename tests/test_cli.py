@@ -124,5 +124,14 @@ def test_models_lists_names_without_importing_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "0 False False" and "  vgg_m" in lines and proc.stderr == ""
-    assert "  fer2013_vgg_m (default; vgg_m, PublicTest accuracy 68.3% at tta=flip)" in lines
-    assert any(line.startswith("  fer2013_vgg_m_int8 (vgg_m") for line in lines)
+    from emorec import list_pretrained, read_card
+    from emorec.models.card import DEFAULT_PRETRAINED
+
+    for name in list_pretrained():  # each with its card's figure, the default marked
+        card = read_card(name)
+        measured = card.metrics["public_test"]
+        default = "default; " if name == DEFAULT_PRETRAINED else ""
+        assert (
+            f"  {name} ({default}{card.architecture['name']}, PublicTest accuracy "
+            f"{measured['accuracy']:.1%} at tta={measured.get('tta') or card.tta})"
+        ) in lines
