@@ -239,12 +239,16 @@ def test_a_resumed_file_says_which_frame_each_video_reached(tmp_path):
         writer.write(result_rows("a.jpg", [], labels))
         for n in range(5):
             writer.write(result_rows("v.mp4", FramePrediction(n * 2, n * 0.1, [face]), labels))
+    whole = out.read_bytes()
     resumed = RowWriter(out, labels, resume=True)
     resumed.close()
     # the last frame (8) may have been cut: it is done again
     assert resumed.done == {"a.jpg", "v.mp4"} and resumed.frames == {"v.mp4": 6}
     assert resumed.tracks == {"v.mp4": 4}
-    assert len(out.read_text().splitlines()) == 1 + 1 + 4
+    assert out.read_bytes() == whole  # cut only when a row is written: none was
+    with RowWriter(out, labels, resume=True) as resumed:
+        resumed.write(result_rows("v.mp4", FramePrediction(8, 0.4, [face]), labels))
+    assert out.read_bytes() == whole
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc (Linux)")
@@ -351,6 +355,30 @@ def test_cli_resumes_a_video_from_its_last_frame_without_repeating_one(tmp_path,
     rows.write_text("\n".join(kept) + "\n")
     assert main(["predict", str(later), "--output", str(rows), "--resume"]) == 0
     assert {json.loads(line)["track"] for line in rows.read_text().splitlines()} == {1}
+
+
+def test_cli_resume_refuses_another_sampling_and_leaves_the_file(tmp_path, face, capsys):
+    from emorec.cli import main
+
+    path = moving_face_video(tmp_path / "clip.avi", face, frames=24, fps=30)
+    out = tmp_path / "rows.csv"
+    assert main(["predict", str(path), "--every", "4", "--output", str(out)]) == 0
+    out.write_text("".join(out.read_text().splitlines(keepends=True)[:4]))  # frames 0, 4, 8
+    kept = out.read_bytes()
+    for other, says in [
+        (["--every", "8"], "has frame 4 of"),
+        (["--every", "3"], "skips frame 3 of"),
+        (["--fps", "10"], "skips frame 3 of"),
+        ([], "skips frame 1 of"),  # every frame
+        (["--every", "2"], "skips frame 2 of"),
+    ]:
+        assert main(["predict", str(path), *other, "--output", str(out), "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert says in err and "began with another --every or --fps" in err, err
+        assert out.read_bytes() == kept
+    # the frames of --every 4 at 30 frames a second are those of --fps 7.5, so that resumes
+    assert main(["predict", str(path), "--fps", "7.5", "--output", str(out), "--resume"]) == 0
+    assert [r["frame"] for r in csv.DictReader(out.open())] == ["0", "4", "8", "12", "16", "20"]
 
 
 def test_cli_video_options_need_a_video(tmp_path, capsys):

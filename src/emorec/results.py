@@ -165,7 +165,9 @@ class RowWriter:
     resume : bool
         Continue an earlier file: its sources count as done (:attr:`done`; for a video,
         done up to :attr:`frames`); the photo or frame whose rows may have been cut short,
-        the last one in the file, is dropped from it and done again; none is written twice.
+        the last one in the file, is dropped from it (at the first :meth:`write`, so that a
+        job refused or stopped before one leaves the file as it was) and done again; none is
+        written twice.
     overwrite : bool
         Replace an existing file (without ``resume``).
 
@@ -220,6 +222,7 @@ class RowWriter:
         self._buffer: list[dict[str, Any]] = []
         self._parquet: Any = None
         self._closed = False
+        self._cut_at: int | None = None  # where the resumed file's kept rows end
         exists = self.path.exists()
         if resume and self.format == "parquet":
             raise ValueError(
@@ -246,7 +249,8 @@ class RowWriter:
 
     # ---------------------------------------------------------------- resume
     def _recover(self) -> None:
-        """Read the done sources; cut the file after the last source known to be whole."""
+        """Read the done sources; the file is cut after the last source known to be whole
+        at the first :meth:`write`."""
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1  # what follows the last newline is torn: never kept
         first_line = ",".join(self.columns)
@@ -319,8 +323,8 @@ class RowWriter:
             offset = groups.pop()[1]
             faces.pop()
         if offset != len(data):
-            with open(self.path, "r+b") as fh:
-                fh.truncate(offset)
+            # cut at the first write, so that a job refused before it leaves the file whole
+            self._cut_at = offset
         self.done = {source for (source, _), _ in groups}
         for ((source, frame), _), found in zip(groups, faces):
             if frame.lstrip("-").isdigit():
@@ -386,6 +390,9 @@ class RowWriter:
         else:
             # a file name that is not UTF-8 keeps its bytes (and matches on resume)
             view = memoryview(self._encode(rows).encode("utf-8", errors="surrogateescape"))
+            if self._cut_at is not None:
+                os.ftruncate(self._file.fileno(), self._cut_at)
+                self._cut_at = None
             while view:  # one call, unless the system writes less (a full disk)
                 view = view[os.write(self._file.fileno(), view) :]
         self._pending += 1

@@ -275,6 +275,23 @@ class VideoReader:
         frames = 0 if self.camera else self.info.frames
         self.expected = max(0, self._count(frames) - self._count(min(start, frames)))
 
+    def keeps(self, index: int) -> bool:
+        """Whether the sampling (``every``, ``fps``) reads frame ``index`` of a video file.
+
+        Examples
+        --------
+        >>> import tempfile, numpy as np
+        >>> from emorec.video import VideoWriter, read_frames
+        >>> path = tempfile.mkdtemp() + "/clip.avi"
+        >>> with VideoWriter(path, fps=30) as out:
+        ...     for _ in range(8):
+        ...         out.write(np.zeros((32, 32, 3), np.uint8))
+        >>> reader = read_frames(path, fps=10)
+        >>> [i for i in range(8) if reader.keeps(i)], [f.index for f in reader]
+        ([0, 3, 6], [0, 3, 6])
+        """
+        return self._count(index + 1) > self._count(index)
+
     def _count(self, n: int) -> int:
         """How many of the video's first ``n`` frames the sampling keeps."""
         if n <= 0:

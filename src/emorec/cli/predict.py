@@ -389,6 +389,9 @@ class _Job:
         done = self.writer.done if self.writer is not None else set()
         frames = self.writer.frames if self.writer is not None else {}
         todo = [i for i, label in enumerate(self.labels) if label not in done or label in frames]
+        for i in todo:  # before any work: a video goes on under the sampling it began with
+            if self.labels[i] in frames:
+                self._check_sampling(self.labels[i])
         # a resumed job redoes its annotations of the inputs still to do (the last was cut)
         clash = [str(self.targets[i]) for i in todo if self.targets and self.targets[i].exists()]
         if clash and not (self.args.overwrite or self.args.resume):
@@ -404,6 +407,37 @@ class _Job:
                 file=sys.stderr,
             )
         return todo
+
+    def _check_sampling(self, label: str) -> None:
+        """Refuse to resume a video whose frames in the file are not those this run's
+        ``--every`` / ``--fps`` reads (over the file's last frames): its rows would mix two
+        samplings."""
+        from ..video import read_frames
+
+        assert self.writer is not None
+        had = sorted(self.writer.known_tracks.get(label, {}))
+        reader = read_frames(label, every=self.args.every, fps=self.args.fps)
+        try:
+            odd = next(
+                (f for f in range(had[0], had[-1] + 1) if reader.keeps(f) != (f in had)), None
+            )
+        finally:
+            reader.close()
+        if odd is not None:
+            given = (
+                f"--every {self.args.every}"
+                if self.args.every
+                else f"--fps {self.args.fps:g}"
+                if self.args.fps
+                else "every frame (no --every or --fps)"
+            )
+            where = "has" if odd in had else "skips"
+            would = "would not read" if odd in had else "reads"
+            raise ValueError(
+                f"--resume {self.out}: the file {where} frame {odd} of {label}, which {given} "
+                f"{would}: the job began with another --every or --fps; resume with the "
+                "options it began with, or write another file"
+            )
 
     def photos(self, todo: list[int]) -> None:
         """Predict a run of photos, streamed."""
