@@ -129,9 +129,11 @@ def _file_key(name: str) -> str:
     return os.path.normcase(os.path.abspath(name))
 
 
-def _limit(max_pixels: int | None) -> dict[str, int | None]:
+def _limit(max_pixels: int | None) -> int | None:
     """The classifier's ``max_pixels`` from ``--max-pixels`` (absent: the library's default)."""
-    return {} if max_pixels is None else {"max_pixels": max_pixels or None}
+    from ..images import DEFAULT_MAX_PIXELS
+
+    return DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels or None
 
 
 def _max_pixels(text: str) -> int:
@@ -364,7 +366,7 @@ class _Job:
         if self.out is not None and self.out.resolve() in inputs:
             raise ValueError(f"--output {self.out}: an input; write the rows to another file")
         self.clf = EmotionClassifier.load(
-            args.model, detector=args.detector, tta=args.tta, **_limit(args.max_pixels)
+            args.model, detector=args.detector, tta=args.tta, max_pixels=_limit(args.max_pixels)
         )
         self.writer = (
             RowWriter(self.out, self.clf.labels, resume=args.resume, overwrite=args.overwrite)
