@@ -414,14 +414,20 @@ class _Job:
         """Refuse to resume a video whose frames in the file are not those this run's
         ``--every`` / ``--fps`` reads (over the file's last frames): its rows would mix two
         samplings."""
-        from ..video import read_frames
+        from ..video import VideoError, read_frames
 
         assert self.writer is not None
-        had = sorted(self.writer.known_tracks.get(label, {}))
-        reader = read_frames(label, every=self.args.every, fps=self.args.fps)
+        had = set(self.writer.known_tracks.get(label, {}))
+        if not had:
+            return
+        try:
+            reader = read_frames(label, every=self.args.every, fps=self.args.fps)
+        except (OSError, VideoError):
+            return  # unreadable now: the video's turn reports it (under --errors)
         try:
             odd = next(
-                (f for f in range(had[0], had[-1] + 1) if reader.keeps(f) != (f in had)), None
+                (f for f in range(min(had), max(had) + 1) if reader.keeps(f) != (f in had)),
+                None,
             )
         finally:
             reader.close()
