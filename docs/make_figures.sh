@@ -3,6 +3,7 @@
 set -euo pipefail
 emorec predict examples/photos/astronaut.jpg --annotate docs/_static/astronaut_emotions.jpg --overwrite
 python benchmarks/accuracy.py --figure docs/_static/confusion_matrix.png
+python benchmarks/accuracy.py --model fer2013_mini_xception --figure docs/_static/confusion_matrix_mini_xception.png
 python - <<'PY'
 # the bundled model's three stages, one after the other (see benchmarks/results/training_log.md)
 from emorec.plots import plot_history

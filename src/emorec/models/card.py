@@ -405,7 +405,7 @@ def list_pretrained() -> list[str]:
     --------
     >>> from emorec.models import list_pretrained
     >>> list_pretrained()
-    ['fer2013_vgg_m', 'fer2013_vgg_m_int8']
+    ['fer2013_mini_xception', 'fer2013_mini_xception_int8', 'fer2013_vgg_m', 'fer2013_vgg_m_int8']
     """
     return sorted(p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}"))
 
