@@ -54,6 +54,19 @@ def bounded(megabytes: float = 64, seconds: float = 5) -> Iterator[None]:
     assert peak < megabytes * 2**20, f"{peak / 2**20:.0f} MB allocated"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _decoders_loaded() -> None:
+    """Load Pillow's format plugins once, before any bound is timed.
+
+    Bytes that no preloaded decoder knows make Pillow import all of its plugins on the
+    first call; under tracemalloc on a busy 2-core CI machine that one-time import took
+    2.3 s and failed a per-case bound that is about decoding, not importing.
+    """
+    load_image(png(), "L", name="warm.png")
+    with pytest.raises(ImageError):
+        load_image(b"\xb5U;\x8b\x1c\x9b", "L", name="warm.bin")
+
+
 def png(value: int = 128, size: int = 48) -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (size, size), value).save(buffer, "PNG")
