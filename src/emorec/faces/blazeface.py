@@ -594,9 +594,16 @@ class BlazeFaceDetector:
         passes = [self._pass(rgb, whole)]
         if grid and self.tiles == "auto" and is_close_up(passes[0][0], image_size):
             grid = []  # every face found is large: no small ones to look for
-        windows: list[Tile] = [whole, *grid]
         if grid:
             passes += self._passes(rgb, grid)
+        return self._merge(passes, [whole, *grid], image_size)
+
+    def _merge(
+        self, passes: list[Detections], windows: list[Tile], image_size: tuple[int, int]
+    ) -> list[FaceBox]:
+        """The faces of the ``passes`` over ``windows`` (the whole image first, then any
+        tiles): each tile's and the whole image's keep rules, then one weighted NMS."""
+        grid = windows[1:]
         found: list[Detections] = []
         for index, (boxes, keypoints, scores) in enumerate(passes):
             if len(scores) == 0:
