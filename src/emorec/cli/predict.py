@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import remove_partials_of
+from ..images import DEFAULT_MAX_PIXELS
 
 __all__ = ["MAX_STREAM_BYTES", "add_predict_parser", "run"]
 
@@ -105,10 +106,10 @@ def add_predict_parser(sub: Any) -> None:
     p.add_argument(
         "--max-pixels",
         type=_max_pixels,
-        default=None,
+        default=DEFAULT_MAX_PIXELS,
         metavar="N",
         help="refuse photos and video frames of more than N pixels, unread (default "
-        "89478485, Pillow's warning level; 0: no limit)",
+        "%(default)s, Pillow's warning level; 0: no limit)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")
     p.set_defaults(func=run)
@@ -127,13 +128,6 @@ def _as_recorded(labels: list[str], recorded: set[str]) -> list[str]:
 def _file_key(name: str) -> str:
     """What two spellings of one path have in common (relative to the working folder)."""
     return os.path.normcase(os.path.abspath(name))
-
-
-def _limit(max_pixels: int | None) -> int | None:
-    """The classifier's ``max_pixels`` from ``--max-pixels`` (absent: the library's default)."""
-    from ..images import DEFAULT_MAX_PIXELS
-
-    return DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels or None
 
 
 def _max_pixels(text: str) -> int:
@@ -366,7 +360,7 @@ class _Job:
         if self.out is not None and self.out.resolve() in inputs:
             raise ValueError(f"--output {self.out}: an input; write the rows to another file")
         self.clf = EmotionClassifier.load(
-            args.model, detector=args.detector, tta=args.tta, max_pixels=_limit(args.max_pixels)
+            args.model, detector=args.detector, tta=args.tta, max_pixels=args.max_pixels or None
         )
         self.writer = (
             RowWriter(self.out, self.clf.labels, resume=args.resume, overwrite=args.overwrite)
@@ -431,21 +425,19 @@ class _Job:
             )
         finally:
             reader.close()
-        if odd is not None:
-            given = (
-                f"--every {self.args.every}"
-                if self.args.every
-                else f"--fps {self.args.fps:g}"
-                if self.args.fps
-                else "every frame (no --every or --fps)"
-            )
-            where = "has" if odd in had else "skips"
-            would = "would not read" if odd in had else "reads"
-            raise ValueError(
-                f"--resume {self.out}: the file {where} frame {odd} of {label}, which {given} "
-                f"{would}: the job began with another --every or --fps; resume with the "
-                "options it began with, or write another file"
-            )
+        if odd is None:
+            return
+        given = "every frame (no --every or --fps)"
+        if self.args.every:
+            given = f"--every {self.args.every}"
+        elif self.args.fps:
+            given = f"--fps {self.args.fps:g}"
+        where, would = ("has", "would not read") if odd in had else ("skips", "reads")
+        raise ValueError(
+            f"--resume {self.out}: the file {where} frame {odd} of {label}, which {given} "
+            f"{would}: the job began with another --every or --fps; resume with the "
+            "options it began with, or write another file"
+        )
 
     def photos(self, todo: list[int]) -> None:
         """Predict a run of photos, streamed."""
