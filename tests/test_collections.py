@@ -431,7 +431,7 @@ def test_cli_refuses_outputs_it_could_not_write_before_any_work(tmp_path, capsys
 
 
 def test_annotate_names_the_inputs_whose_copies_would_clash(tmp_path):
-    from emorec.cli.predict import annotation_targets
+    from emorec.cli.outputs import annotation_targets
 
     gif, tif = tmp_path / "x.gif", tmp_path / "x.tif"
     with pytest.raises(ValueError, match=r"x.gif and .*x.tif would both be annotated as"):
@@ -441,11 +441,11 @@ def test_annotate_names_the_inputs_whose_copies_would_clash(tmp_path):
 
 
 def test_timeline_paths_are_checked_up_front(tmp_path):
-    from emorec.cli.predict import _check_figure_format, check_output_path
+    from emorec.cli.outputs import check_figure_format, check_output_path
 
-    _check_figure_format("t.png")
+    check_figure_format("t.png")
     with pytest.raises(ValueError, match=r"--timeline t.txt: cannot draw a .txt file; name a"):
-        _check_figure_format("t.txt")
+        check_figure_format("t.txt")
     check_output_path(tmp_path / "new" / "t.png", "--timeline")
     assert (tmp_path / "new").is_dir()
     with pytest.raises(IsADirectoryError, match="--timeline .*new: a folder; name a file"):

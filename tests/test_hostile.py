@@ -477,7 +477,7 @@ def test_cli_reads_a_named_pipe_up_to_a_limit(tmp_path, monkeypatch, capsys):
     _serve(fifo, ASTRONAUT.read_bytes())
     assert main(["predict", str(fifo)]) == 0
     assert capsys.readouterr().out.startswith(f"{fifo}: face 1 at (")
-    monkeypatch.setattr("emorec.cli.predict.MAX_STREAM_BYTES", 1000)
+    monkeypatch.setattr("emorec.cli.inputs.MAX_STREAM_BYTES", 1000)
     _serve(fifo, b"x" * 5000)
     assert main(["predict", str(fifo)]) == 2
     assert capsys.readouterr().err.strip() == (

@@ -10,22 +10,24 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import stat
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .._files import remove_partials_of
 from ..images import DEFAULT_MAX_PIXELS
+from .inputs import (
+    STDIN_NAMES,
+    as_recorded,
+    input_names,
+    is_video_input,
+    photo_sources,
+    segments,
+)
+from .outputs import annotation_targets, check_output_path, check_timeline
 
-__all__ = ["MAX_STREAM_BYTES", "add_predict_parser", "run"]
-
-#: The most bytes read from standard input or a pipe for one photo.
-MAX_STREAM_BYTES = 256 * 1024 * 1024
-_STDIN_NAMES = ("-", "/dev/stdin")
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+__all__ = ["add_predict_parser", "run"]
 
 
 def add_predict_parser(sub: Any) -> None:
@@ -115,21 +117,6 @@ def add_predict_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _as_recorded(labels: list[str], recorded: set[str]) -> list[str]:
-    """``labels``, each spelt as a resumed file has it where it names the same file there
-    (``k/a.jpg`` given now as ``/home/me/k/a.jpg`` or ``./k/a.jpg``), so that the job skips it
-    and goes on writing the file's spelling."""
-    spelt = {_file_key(r): r for r in recorded if r != "<stdin>"}
-    if not spelt:
-        return labels
-    return [n if n == "<stdin>" else spelt.get(_file_key(n), n) for n in labels]
-
-
-def _file_key(name: str) -> str:
-    """What two spellings of one path have in common (relative to the working folder)."""
-    return os.path.normcase(os.path.abspath(name))
-
-
 def _max_pixels(text: str) -> int:
     """``--max-pixels``: a number of pixels, 0 for no limit."""
     try:
@@ -141,184 +128,6 @@ def _max_pixels(text: str) -> int:
             f"{text!r}: expected a number of pixels (e.g. 150000000), or 0 for no limit"
         )
     return value
-
-
-def _is_video(name: str) -> bool:
-    from ..video import is_video
-
-    return name not in _STDIN_NAMES and is_video(name)
-
-
-def _photo_sources(names: Sequence[str]) -> list[Any]:
-    """What ``predict`` reads for each name: the path, or the bytes of standard input
-    (``-``, ``/dev/stdin``) and of pipes named on the command line (``<(...)``)."""
-    sources: list[Any] = []
-    for name in names:
-        stream = None
-        if name in _STDIN_NAMES:
-            stream = sys.stdin.buffer
-        else:
-            with contextlib.suppress(OSError):
-                if stat.S_ISFIFO(os.stat(name).st_mode):
-                    stream = open(name, "rb")  # noqa: SIM115 - closed below
-        if stream is None:
-            sources.append(name)
-            continue
-        try:
-            data = stream.read(MAX_STREAM_BYTES + 1)
-        finally:
-            if stream is not sys.stdin.buffer:
-                stream.close()
-        if len(data) > MAX_STREAM_BYTES:
-            raise ValueError(f"{name}: more than {MAX_STREAM_BYTES} bytes; expected one photo")
-        sources.append(data)
-    return sources
-
-
-def _names(args: argparse.Namespace) -> list[str]:
-    """The inputs, folders and globs expanded; never the ``--annotate`` folder's own files."""
-    from ..images import IMAGE_EXTENSIONS
-    from ..sources import expand_sources
-    from ..video import VIDEO_EXTENSIONS
-
-    names: list[str] = []
-    folder = (  # the --annotate folder: what folders and globs find there is never read back
-        Path(args.annotate).resolve() if args.annotate and not Path(args.annotate).suffix else None
-    )
-    left_out = 0
-    for name in args.photos:  # folders and globs become their image and video files
-        if name in _STDIN_NAMES or Path(name).is_file():  # a file named is a file to do
-            names.append(name)
-            continue
-        found = list(
-            expand_sources(
-                name, recursive=args.recursive, extensions=IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
-            )
-        )
-        kept = [f for f in map(str, found) if folder not in Path(f).resolve().parents]
-        left_out += len(found) - len(kept)
-        names.extend(kept)
-    if not names:
-        inside = f" but the --annotate folder {args.annotate}'s own files" if left_out else ""
-        raise ValueError(f"{' '.join(args.photos)}: no image or video files there{inside}")
-    if sum(n in _STDIN_NAMES for n in names) > 1:
-        raise ValueError("standard input ('-' or /dev/stdin) can be read once only")
-    videos = [n for n in names if _is_video(n)]
-    if (args.every is not None or args.fps is not None or args.smooth != 1) and not videos:
-        raise ValueError("--every, --fps and --smooth apply to videos; no video among the inputs")
-    if args.every is not None and args.every < 1:
-        raise ValueError(f"--every {args.every}: expected a whole number of frames, 1 or more")
-    if args.fps is not None and not 0 < args.fps < float("inf"):
-        raise ValueError(f"--fps {args.fps}: expected frames per second, above 0")
-    if args.smooth < 1:
-        raise ValueError(f"--smooth {args.smooth}: expected a whole number of frames, 1 or more")
-    for video in videos:  # checked before any work, as the photos' output files are
-        if not Path(video).is_file():
-            raise FileNotFoundError(f"{video}: no such video file")
-    if args.timeline:
-        if len(videos) != 1:
-            raise ValueError(f"--timeline {args.timeline}: draws one video; {len(videos)} given")
-        check_output_path(args.timeline, "--timeline")
-        if Path(args.timeline).exists() and not (args.overwrite or args.resume):
-            raise FileExistsError(f"{args.timeline} exists; pass --overwrite to replace it")
-        _check_figure_format(args.timeline)
-    return names
-
-
-def check_output_path(path: str | os.PathLike[str], option: str) -> None:
-    """Before any work: refuse an output path that is a folder, and make the output file's
-    folder if it is missing (as ``--annotate`` makes its folder), so that no job ends with its
-    results unwritable."""
-    target = Path(path)
-    if target.is_dir():
-        raise IsADirectoryError(f"{option} {target}: a folder; name a file to write")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OSError(f"{option} {target}: cannot make its folder ({exc})") from None
-
-
-def _check_figure_format(path: str) -> None:
-    """Refuse a --timeline file whose extension matplotlib cannot write."""
-    from matplotlib.figure import Figure
-
-    formats = Figure().canvas.get_supported_filetypes()
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in formats:
-        raise ValueError(
-            f"--timeline {path}: cannot draw a .{suffix or '(none)'} file; name a "
-            f"{', '.join('.' + f for f in sorted(formats))} file"
-        )
-
-
-def annotation_targets(inputs: list[Path], annotate: str | None) -> list[Path]:
-    """Where each annotated input goes: a file (one input), or DIR/<name>_emotions.<ext>
-    with the inputs' folders mirrored below DIR, from the deepest folder that holds them all
-    (``photos/a/x.jpg`` and ``photos/b/x.jpg`` go to ``DIR/a/x_emotions.jpg`` and
-    ``DIR/b/x_emotions.jpg``; the photos of one folder straight into DIR; standard input's
-    into DIR). The layout never depends on which names repeat. A video's is a video (``.mp4``
-    when its own format cannot be written)."""
-    from ..video import VIDEO_EXTENSIONS, WRITABLE_VIDEO_EXTENSIONS
-
-    if not annotate:
-        return []
-    target = Path(annotate)
-    writable = set(_IMAGE_SUFFIXES) | set(WRITABLE_VIDEO_EXTENSIONS)
-
-    def named(p: Path) -> str:
-        if _is_video(str(p)):
-            suffix = p.suffix if p.suffix.lower() in WRITABLE_VIDEO_EXTENSIONS else ".mp4"
-        else:
-            suffix = p.suffix if p.suffix.lower() in _IMAGE_SUFFIXES else ".jpg"
-        return f"{'stdin' if str(p) in _STDIN_NAMES else p.stem}_emotions{suffix}"
-
-    if target.suffix.lower() in VIDEO_EXTENSIONS - WRITABLE_VIDEO_EXTENSIONS:
-        raise ValueError(
-            f"--annotate {target}: cannot write {target.suffix} videos; write one of "
-            f"{', '.join(sorted(WRITABLE_VIDEO_EXTENSIONS))}, or name a folder"
-        )
-    if target.suffix.lower() in writable:
-        if len(inputs) != 1:
-            raise ValueError(f"--annotate {target}: {len(inputs)} inputs need a folder, not a file")
-        video_in = _is_video(str(inputs[0]))
-        if video_in != (target.suffix.lower() in WRITABLE_VIDEO_EXTENSIONS):
-            kind = "a video" if video_in else "an image"
-            raise ValueError(f"--annotate {target}: the annotated copy of {inputs[0]} is {kind}")
-        return [target]
-    files = [p for p in inputs if str(p) not in _STDIN_NAMES]
-    root = Path(os.path.commonpath([p.resolve().parent for p in files])) if files else target
-    targets = [
-        target / named(p)
-        if str(p) in _STDIN_NAMES
-        else target / p.resolve().parent.relative_to(root) / named(p)
-        for p in inputs
-    ]
-    first: dict[Path, Path] = {}
-    for source, path in zip(inputs, targets):
-        if path in first:
-            if first[path].resolve() == source.resolve() or str(source) in _STDIN_NAMES:
-                raise ValueError(f"--annotate: {source} is given twice; give each input once")
-            raise ValueError(
-                f"--annotate: {first[path]} and {source} would both be annotated as {path}; "
-                "annotate them in separate runs, or rename one"
-            )
-        first[path] = source
-    return targets  # the job checks the ones still to do for clashes
-
-
-def _segments(names: Sequence[str], todo: Sequence[int]) -> Iterator[tuple[bool, list[int]]]:
-    """The inputs to do in order: runs of photos, and each video alone (``(is_video, ...)``)."""
-    run: list[int] = []
-    for i in todo:
-        if _is_video(names[i]):
-            if run:
-                yield False, run
-                run = []
-            yield True, [i]
-        else:
-            run.append(i)
-    if run:
-        yield False, run
 
 
 class _Job:
@@ -350,7 +159,7 @@ class _Job:
         elif args.resume:
             raise ValueError("--resume needs --output FILE (.csv or .jsonl), the file to resume")
         self.targets = annotation_targets([Path(n) for n in names], args.annotate)
-        inputs = {Path(n).resolve() for n in names if n not in _STDIN_NAMES}
+        inputs = {Path(n).resolve() for n in names if n not in STDIN_NAMES}
         for target in self.targets:
             if target.resolve() in inputs:
                 raise ValueError(
@@ -367,8 +176,8 @@ class _Job:
             if self.out is not None and self.fmt != "json"
             else None
         )
-        self.labels = _as_recorded(
-            ["<stdin>" if n in _STDIN_NAMES else n for n in names],
+        self.labels = as_recorded(
+            ["<stdin>" if n in STDIN_NAMES else n for n in names],
             self.writer.named if self.writer is not None else set(),
         )
         self.detect: Any = {"auto": "auto", "yes": True, "no": False}[args.detect_faces]
@@ -447,7 +256,7 @@ class _Job:
         from ..plots import annotate
         from ..results import result_rows
 
-        sources = _photo_sources([self.names[i] for i in todo])
+        sources = photo_sources([self.names[i] for i in todo])
         stream = self.clf.predict_iter(
             (s if isinstance(s, bytes) else str(s) for s in sources),
             detect_faces=self.detect,
@@ -621,10 +430,12 @@ class _Job:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``emorec predict``; the exit status (2 when a photo could not be read)."""
-    job = _Job(args, _names(args))
+    names = input_names(args)
+    check_timeline(args, sum(map(is_video_input, names)))
+    job = _Job(args, names)
     try:
         todo = job.todo()
-        for is_video, indices in _segments(job.names, todo):
+        for is_video, indices in segments(job.names, todo):
             if is_video:
                 job.video(indices[0])
             else:
