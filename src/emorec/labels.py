@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ALIASES",
+    "FERPLUS_LABELS",
     "LABELS",
     "canonical_label",
     "code_to_label",
@@ -34,6 +35,10 @@ __all__ = [
 
 #: The seven FER2013 classes in ``fer2013.csv`` code order.
 LABELS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+#: FER+'s eight emotions (Barsoum et al. 2016): the seven FER2013 classes in their order, then
+#: ``contempt`` (:meth:`emorec.EmotionDataset.from_csv` with ``ferplus=..., contempt=True``).
+FERPLUS_LABELS: tuple[str, ...] = (*LABELS, "contempt")
 
 #: Other names real datasets use for the FER2013 classes (lower case, ``-``/`` `` as ``_``).
 #: ``contempt`` (CK+, AffectNet) is deliberately absent: it is not one of the FER2013 classes.

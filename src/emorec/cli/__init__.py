@@ -43,8 +43,21 @@ def _read_dataset(path: str, args: argparse.Namespace) -> Any:
 
     p = Path(path)
     kwargs = {"progress_bar": None}
-    if p.suffix.lower() == ".csv":
-        return EmotionDataset.from_csv(p, **kwargs)
+    ferplus = getattr(args, "ferplus", None)
+    is_table = p.suffix.lower() == ".csv" or p.name.lower().endswith((".tar.gz", ".tgz", ".tar"))
+    if ferplus is not None and not is_table:
+        raise ValueError(
+            f"--ferplus with {path}: FER+ votes go with fer2013.csv (or the challenge's "
+            "fer2013.tar.gz), whose rows they follow; pass that file as the data"
+        )
+    if is_table:
+        return EmotionDataset.from_csv(
+            p,
+            ferplus=None if ferplus is None else (True if ferplus == "" else ferplus),
+            ferplus_mode=getattr(args, "ferplus_mode", "majority"),
+            contempt=getattr(args, "contempt", False),
+            **kwargs,
+        )
     return EmotionDataset.from_directory(
         p,
         color_mode=getattr(args, "color_mode", "grayscale"),
@@ -208,7 +221,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.early_stopping is not None
         else "auto",
         overwrite=args.overwrite,
-        data_source=args.data,
+        data_source=_data_source(args),
         command=command,
         precision=args.precision,
         jit_compile=args.jit_compile,
@@ -239,8 +252,38 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_source(args: argparse.Namespace) -> str:
+    """The data as the run's config and card record it: the path, and FER+'s mode if read."""
+    if getattr(args, "ferplus", None) is None:
+        return str(args.data)
+    votes = Path(args.data).parent / "fer2013new.csv" if args.ferplus == "" else args.ferplus
+    extra = ", contempt" if args.contempt else ""
+    return f"{args.data} + FER+ {Path(votes).name} ({args.ferplus_mode}{extra})"
+
+
 def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
     """The options of the commands that read a dataset (``_read_dataset`` takes them)."""
+    p.add_argument(
+        "--ferplus",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
+        help="label fer2013.csv's faces by FER+'s votes: FILE is fer2013new.csv (default: the "
+        "one beside the data; `emorec download ferplus` fetches it)",
+    )
+    p.add_argument(
+        "--ferplus-mode",
+        choices=["majority", "probability"],
+        default="majority",
+        help="with --ferplus: the majority emotion (ties dropped), or the vote distribution "
+        "as soft targets",
+    )
+    p.add_argument(
+        "--contempt",
+        action="store_true",
+        help="with --ferplus: keep FER+'s eighth class, contempt",
+    )
     p.add_argument(
         "--color-mode",
         choices=["grayscale", "rgb"],
@@ -358,7 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train a registered architecture on DATA and write the run into --output. "
         "Started again after an interruption, the same command resumes where it stopped.",
     )
-    p.add_argument("data", help="class folders, a .zip of them, or fer2013.csv")
+    p.add_argument(
+        "data", help="class folders, a .zip of them, fer2013.csv or the challenge's fer2013.tar.gz"
+    )
     p.add_argument("--model", required=True, help="architecture name (see: emorec models)")
     p.add_argument("--output", required=True, help="folder for the run's files")
     p.add_argument("--epochs", type=int, default=30, help="training epochs")
@@ -412,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="augmentation option, e.g. --augment erasing=0.5 or --augment rotation=0 "
-        "(shift, flip, rotation, brightness, contrast, erasing, zoom, gamma, downscale, blur)",
+        "(shift, flip, rotation, brightness, contrast, erasing, zoom, gamma, downscale, blur, "
+        "equalize)",
     )
     p.add_argument(
         "--precision",
@@ -465,7 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="evaluate a model file on a dataset split")
     p.add_argument("model", help="a .keras file (or a bundled model's name)")
-    p.add_argument("data", help="class folders, a .zip of them, or fer2013.csv")
+    p.add_argument(
+        "data", help="class folders, a .zip of them, fer2013.csv or the challenge's fer2013.tar.gz"
+    )
     p.add_argument("--split", default="test", help="split to evaluate (default: test)")
     p.add_argument(
         "--tta",

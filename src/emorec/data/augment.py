@@ -3,8 +3,8 @@
 What is known to work on FER2013: small shifts (or random crops), horizontal flips, small
 rotations and brightness/contrast jitter. Shifts, rotations and zoom are one affine transform
 (:class:`emorec.data.layers.RandomAffine`): the face is resampled once, not once per layer.
-Options for faces that are not FER2013's (framing ``zoom``, ``gamma``, ``downscale``, ``blur``)
-are off by default. Images stay in 0..255.
+Options for faces that are not FER2013's (framing ``zoom``, ``gamma``, ``downscale``, ``blur``,
+histogram ``equalize``) are off by default. Images stay in 0..255.
 
 Examples
 --------
@@ -36,6 +36,7 @@ def default_augmentation(
     gamma: float = 0.0,
     downscale: float = 0.0,
     blur: float = 0.0,
+    equalize: float = 0.0,
     seed: int | None = None,
 ) -> Any:
     """Build the default augmentation: a ``keras.Sequential`` of preprocessing layers.
@@ -68,6 +69,10 @@ def default_augmentation(
     blur : float
         Keras ``RandomGaussianBlur``'s ``factor`` (0 to 1): roughly the fraction of images
         blurred, with a 5x5 kernel and a sigma drawn once per batch. Off by default.
+    equalize : float
+        Probability that an image is histogram-equalised (its contrast stretched over 0..255,
+        as in equalised copies of FER2013 and in high-contrast photos): with about ``0.3`` a
+        model learns raw and equalised faces alike. Off by default.
     seed : int, optional
         Seed for the random layers.
 
@@ -87,10 +92,16 @@ def default_augmentation(
     import keras
 
     layers: list[Any] = []
-    for name, value in (("zoom", zoom), ("gamma", gamma), ("downscale", downscale), ("blur", blur)):
+    for name, value in (
+        ("zoom", zoom),
+        ("gamma", gamma),
+        ("downscale", downscale),
+        ("blur", blur),
+        ("equalize", equalize),
+    ):
         if not 0 <= value <= 1:
             raise ValueError(f"{name}={value}; expected a value from 0 to 1")
-    from .layers import RandomAffine, RandomDownscale, RandomGamma
+    from .layers import RandomAffine, RandomDownscale, RandomEqualize, RandomGamma
 
     def own(kind: int) -> int | None:
         """A seed of each layer's own: layers given one seed draw the same numbers (a flip
@@ -102,6 +113,9 @@ def default_augmentation(
         layers.append(RandomAffine(shift, rotation, zoom, fill_mode="reflect", seed=own(1)))
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=own(2)))
+    if equalize:
+        # before the brightness, contrast and gamma jitter, which then act on equalised faces too
+        layers.append(RandomEqualize(equalize, seed=own(9)))
     if brightness:
         layers.append(keras.layers.RandomBrightness(brightness, value_range=(0, 255), seed=own(3)))
     if contrast:

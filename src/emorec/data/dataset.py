@@ -28,6 +28,7 @@ import numpy as np
 from ..labels import LABELS
 from ..pixels import ColorMode
 from .fer_csv import read_fer2013_csv, write_fer2013_csv
+from .ferplus import FerPlusMode
 from .readers import Errors, ReadResult, read_class_folders
 from .splits import DatasetSplit, held_out_indices, relabel_lookup
 
@@ -267,18 +268,30 @@ class EmotionDataset:
         label_names: Sequence[str] | None = None,
         image_size: tuple[int, int] | None = None,
         progress_bar: bool | None = None,
+        ferplus: str | os.PathLike[str] | bool | None = None,
+        ferplus_mode: FerPlusMode = "majority",
+        contempt: bool = False,
     ) -> EmotionDataset:
-        """Read the FER2013 challenge file ``fer2013.csv`` (``emotion,pixels,Usage``).
+        """Read the FER2013 challenge file ``fer2013.csv`` (``emotion,pixels,Usage``), with
+        FER+'s votes if asked.
 
         ``Usage`` values become splits: ``Training`` -> ``train``, ``PublicTest`` ->
         ``public_test``, ``PrivateTest`` -> ``private_test``; any other value is kept as the
         split's name, and without a ``Usage`` column every row goes to ``train``. Column names
-        may carry spaces (as in Kaggle's ``icml_face_data.csv``).
+        may carry spaces (as in Kaggle's ``icml_face_data.csv``). ``path`` may be the
+        challenge's tarball ``fer2013.tar.gz`` itself (read without unpacking).
+
+        With ``ferplus``, the labels are FER+'s (Barsoum et al. 2016: ten annotators a face,
+        Microsoft's ``fer2013new.csv``, one row per row of ``fer2013.csv``): faces FER+ marks
+        as not a face or unknown are dropped, and in ``"majority"`` mode so are ties (the
+        rules: :mod:`emorec.data.ferplus`). Each split keeps FER2013's original labels and
+        FER+'s majority as :attr:`DatasetSplit.label_sets` ``"fer2013"`` and ``"ferplus"``,
+        which :func:`emorec.evaluate` reports accuracy against.
 
         Parameters
         ----------
         path : str or path-like
-            The CSV file.
+            The CSV file, or a tarball holding one ``fer2013.csv``.
         label_names : sequence of str, optional
             What the ``emotion`` codes mean; default the FER2013 classes
             (:data:`emorec.labels.LABELS`).
@@ -286,12 +299,25 @@ class EmotionDataset:
             Size of each image; default square, inferred from the first row (48x48 for FER2013).
         progress_bar : bool, optional
             Draw a progress bar on stderr; default: when stderr is a terminal.
+        ferplus : str, path-like or bool, optional
+            FER+'s ``fer2013new.csv``, or True for the one beside ``path``
+            (``emorec download ferplus`` fetches it).
+        ferplus_mode : {"majority", "probability"}
+            Train on the majority emotion, or on the vote distribution as soft targets
+            (:attr:`DatasetSplit.targets`; the splits' ``labels`` are then the most voted
+            emotion).
+        contempt : bool
+            Keep FER+'s eighth class, ``contempt`` (:data:`emorec.labels.FERPLUS_LABELS`); by
+            default its votes are dropped, and faces most voted contempt with them.
 
         Raises
         ------
+        FileNotFoundError
+            If ``path`` or the FER+ file is missing; the message says how to get FER+.
         ValueError
             For a missing column, or a row with the wrong number of pixels, a non-integer, a
-            value outside 0..255 or an unknown emotion code; the message names the line.
+            value outside 0..255 or an unknown emotion code; the message names the line. For
+            FER+ votes whose rows do not align with the CSV's.
 
         Examples
         --------
@@ -304,7 +330,13 @@ class EmotionDataset:
         ((1, 2, 2, 1), 'happy')
         """
         read = read_fer2013_csv(
-            path, label_names=label_names, image_size=image_size, progress_bar=progress_bar
+            path,
+            label_names=label_names,
+            image_size=image_size,
+            progress_bar=progress_bar,
+            ferplus=ferplus,
+            ferplus_mode=ferplus_mode,
+            contempt=contempt,
         )
         return cls._from_read(read)
 
@@ -439,9 +471,32 @@ class EmotionDataset:
         splits = {}
         for name, part in self._splits.items():
             new = lookup[part.labels]
+            targets = None
+            if part.targets is not None:
+                # a new class's probability is the sum of its old ones; what no new class
+                # takes in is dropped and the rest renormalised
+                merged = np.zeros((len(part), len(names)), np.float32)
+                for old, new_index in enumerate(lookup.tolist()):
+                    if new_index >= 0:
+                        merged[:, new_index] += part.targets[:, old]
+                mass = merged.sum(axis=1, keepdims=True)
+                new = np.where(mass[:, 0] > 0, new, -1)
+                targets = merged / np.maximum(mass, 1e-12)
             keep = np.flatnonzero(new >= 0)
             taken = part.take(keep, name)
-            splits[name] = DatasetSplit(name, taken.images, new[keep], names, taken.sources)
+            relabelled = {
+                key: np.where(values >= 0, lookup[np.maximum(values, 0)], -1)
+                for key, values in taken.label_sets.items()
+            }
+            splits[name] = DatasetSplit(
+                name,
+                taken.images,
+                new[keep],
+                names,
+                taken.sources,
+                None if targets is None else targets[keep],
+                relabelled,
+            )
         return type(self)(splits, names, skipped=self.skipped)
 
     def class_counts(self, split: str | None = None) -> dict[str, int]:
@@ -536,8 +591,9 @@ class EmotionDataset:
             Shuffle every epoch; default True for ``"train"``, else False.
         seed : int, optional
             Seed for shuffling and augmentation.
-        label_mode : {"int", "categorical"}
-            Integer labels, or one-hot float32 vectors.
+        label_mode : {"int", "categorical", "probability"}
+            Integer labels, one-hot float32 vectors, or the split's soft targets
+            (:attr:`DatasetSplit.targets`, for example FER+'s vote distributions).
         drop_remainder : bool
             Drop a last, smaller batch.
 
@@ -564,6 +620,7 @@ class EmotionDataset:
             seed=seed,
             label_mode=label_mode,
             drop_remainder=drop_remainder,
+            targets=part.targets,
         )
 
     def to_keras(
@@ -608,6 +665,7 @@ class EmotionDataset:
             shuffle=split == "train" if shuffle is None else shuffle,
             seed=seed,
             label_mode=label_mode,
+            targets=part.targets,
         )
 
     def _nonempty(self, split: str) -> DatasetSplit:
@@ -620,7 +678,15 @@ class EmotionDataset:
     def _from_read(cls, read: ReadResult) -> EmotionDataset:
         names = read.label_names
         splits = {
-            name: DatasetSplit(name, arrays.images, arrays.labels, names, arrays.sources)
+            name: DatasetSplit(
+                name,
+                arrays.images,
+                arrays.labels,
+                names,
+                arrays.sources,
+                arrays.targets,
+                dict(arrays.label_sets),
+            )
             for name, arrays in read.splits.items()
         }
         return cls(splits, names, skipped=read.skipped)

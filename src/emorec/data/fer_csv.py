@@ -26,16 +26,28 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
+import tarfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path, PurePosixPath
+from typing import IO
 
 import numpy as np
 
 from .._files import atomic_file
 from .._progress import progress
 from ..labels import LABELS, canonical_label, is_fer_label_set
+from .ferplus import (
+    FERPLUS_FILE,
+    FerPlusMode,
+    FerPlusVotes,
+    check_alignment,
+    ferplus_targets,
+    read_ferplus_votes,
+)
 from .readers import SPLIT_TO_USAGE, USAGE_TO_SPLIT, LabelledImages, ReadResult, SplitArrays
 
 __all__ = ["read_fer2013_csv", "write_fer2013_csv"]
@@ -47,21 +59,25 @@ def read_fer2013_csv(
     label_names: Sequence[str] | None = None,
     image_size: tuple[int, int] | None = None,
     progress_bar: bool | None = None,
+    ferplus: str | os.PathLike[str] | bool | None = None,
+    ferplus_mode: FerPlusMode = "majority",
+    contempt: bool = False,
 ) -> ReadResult:
     """Read a ``fer2013.csv``-style file (``emotion,pixels,Usage``) into grey uint8 splits.
 
     The rules and parameters are those of :meth:`emorec.EmotionDataset.from_csv`, which calls
-    this. ``image_size`` is the stored size of each row's image (default: square, from the
+    this. ``path`` may also be the challenge's tarball (``fer2013.tar.gz``), read without
+    unpacking. ``image_size`` is the stored size of each row's image (default: square, from the
     first row), not a resize.
 
     Raises
     ------
     FileNotFoundError
-        If ``path`` is not a file.
+        If ``path`` (or the FER+ file) is not a file.
     ValueError
         For a missing column, or a row with the wrong number of fields or pixels, a
         non-integer, a value outside 0..255 or an unknown emotion code; the message names the
-        line.
+        line. For FER+ votes that do not align with the rows.
 
     Examples
     --------
@@ -74,70 +90,81 @@ def read_fer2013_csv(
     >>> read.splits["public_test"].images[0, :, :, 0].tolist()
     [[1, 2, 3], [4, 5, 6]]
     """
-    names = tuple(LABELS if label_names is None else label_names)
     path = Path(path)
+    if ferplus not in (None, False) and label_names is not None:
+        raise ValueError(
+            "label_names with ferplus: FER+ votes name the FER2013 classes (and contempt); "
+            "leave label_names out"
+        )
+    names = tuple(LABELS if label_names is None else label_names)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file; expected a fer2013.csv-style file")
     rows: dict[str, list[np.ndarray]] = {}
     labels: dict[str, list[int]] = {}
     sources: dict[str, list[str]] = {}
+    order: dict[str, list[int]] = {}  # each split's rows, as data-row numbers (from 0)
+    usages: list[str] = []
     expected = None if image_size is None else image_size[0] * image_size[1]
     shape = image_size
-    with path.open("rb") as fh:
-        total = max(0, sum(1 for _ in fh) - 1)
-        fh.seek(0)
-        lines = _csv_lines(fh, path)
-        header = [h.strip().lower() for h in next(lines, (0, []))[1]]
-        missing = [c for c in ("emotion", "pixels") if c not in header]
-        if missing:
-            raise ValueError(
-                f"{path}: missing column(s) {', '.join(missing)}; expected a header "
-                "'emotion,pixels,Usage' as in fer2013.csv"
-            )
-        i_emo, i_pix = header.index("emotion"), header.index("pixels")
-        i_use = header.index("usage") if "usage" in header else None
-        for line, row in progress(lines, total, f"reading {path.name}", enabled=progress_bar):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) != len(header):
-                raise ValueError(f"{path}:{line}: {len(row)} fields; expected {len(header)}")
-            code_text = row[i_emo].strip()
-            try:
-                code = int(code_text)
-            except ValueError:
+    with _open_table(path) as (open_table, label):
+        with open_table() as fh:
+            total = max(0, sum(1 for _ in fh) - 1)
+        with open_table() as fh:
+            lines = _csv_lines(fh, Path(label))
+            header = [h.strip().lower() for h in next(lines, (0, []))[1]]
+            missing = [c for c in ("emotion", "pixels") if c not in header]
+            if missing:
                 raise ValueError(
-                    f"{path}:{line}: emotion {code_text[:20]!r} is not an integer code"
-                ) from None
-            if not 0 <= code < len(names):
-                raise ValueError(
-                    f"{path}:{line}: emotion code {code} is out of range; expected 0.."
-                    f"{len(names) - 1} ({', '.join(names)})"
+                    f"{label}: missing column(s) {', '.join(missing)}; expected a header "
+                    "'emotion,pixels,Usage' as in fer2013.csv"
                 )
-            pixels = _parse_pixels(row[i_pix], path, line)
-            if expected is None:
-                side = int(round(pixels.size**0.5))
-                if side * side != pixels.size or side == 0:
+            i_emo, i_pix = header.index("emotion"), header.index("pixels")
+            i_use = header.index("usage") if "usage" in header else None
+            reading = progress(lines, total, f"reading {path.name}", enabled=progress_bar)
+            for line, row in reading:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if len(row) != len(header):
+                    raise ValueError(f"{label}:{line}: {len(row)} fields; expected {len(header)}")
+                code_text = row[i_emo].strip()
+                try:
+                    code = int(code_text)
+                except ValueError:
                     raise ValueError(
-                        f"{path}:{line}: {pixels.size} pixels is not a square image; pass "
-                        "image_size=(height, width)"
+                        f"{label}:{line}: emotion {code_text[:20]!r} is not an integer code"
+                    ) from None
+                if not 0 <= code < len(names):
+                    raise ValueError(
+                        f"{label}:{line}: emotion code {code} is out of range; expected 0.."
+                        f"{len(names) - 1} ({', '.join(names)})"
                     )
-                expected, shape = pixels.size, (side, side)
-            if pixels.size != expected:
-                raise ValueError(
-                    f"{path}:{line}: {pixels.size} pixel values; expected {expected} "
-                    f"({shape[0]}x{shape[1]})"  # type: ignore[index]
-                )
-            usage = row[i_use].strip() if i_use is not None else "Training"
-            if not usage:
-                raise ValueError(
-                    f"{path}:{line}: empty Usage; expected Training, PublicTest or PrivateTest"
-                )
-            split = USAGE_TO_SPLIT.get(usage, usage)
-            rows.setdefault(split, []).append(pixels)
-            labels.setdefault(split, []).append(code)
-            sources.setdefault(split, []).append(f"{path.name}:{line}")
+                pixels = _parse_pixels(row[i_pix], Path(label), line)
+                if expected is None:
+                    side = int(round(pixels.size**0.5))
+                    if side * side != pixels.size or side == 0:
+                        raise ValueError(
+                            f"{label}:{line}: {pixels.size} pixels is not a square image; pass "
+                            "image_size=(height, width)"
+                        )
+                    expected, shape = pixels.size, (side, side)
+                if pixels.size != expected:
+                    raise ValueError(
+                        f"{label}:{line}: {pixels.size} pixel values; expected {expected} "
+                        f"({shape[0]}x{shape[1]})"  # type: ignore[index]
+                    )
+                usage = row[i_use].strip() if i_use is not None else "Training"
+                if not usage:
+                    raise ValueError(
+                        f"{label}:{line}: empty Usage; expected Training, PublicTest or PrivateTest"
+                    )
+                split = USAGE_TO_SPLIT.get(usage, usage)
+                rows.setdefault(split, []).append(pixels)
+                labels.setdefault(split, []).append(code)
+                sources.setdefault(split, []).append(f"{label}:{line}")
+                order.setdefault(split, []).append(len(usages))
+                usages.append(usage)
     if not rows:
-        raise ValueError(f"{path}: no data rows")
+        raise ValueError(f"{label}: no data rows")
     assert shape is not None
     splits = {
         s: SplitArrays(
@@ -147,7 +174,83 @@ def read_fer2013_csv(
         )
         for s in rows
     }
-    return ReadResult(splits, names)
+    if ferplus in (None, False):
+        return ReadResult(splits, names)
+    votes_path = path.parent / FERPLUS_FILE if ferplus is True else Path(ferplus)  # type: ignore[arg-type]
+    if ferplus is True and not votes_path.is_file():
+        raise FileNotFoundError(
+            f"{votes_path}: no FER+ votes beside {path.name}; run `emorec download ferplus "
+            f"--dir {path.parent}`, or pass ferplus=PATH (--ferplus PATH) to the file"
+        )
+    votes = read_ferplus_votes(votes_path)
+    check_alignment(votes, usages, label, str(votes_path))
+    return _with_ferplus(splits, order, votes, ferplus_mode, contempt)
+
+
+def _with_ferplus(
+    splits: dict[str, SplitArrays],
+    order: dict[str, list[int]],
+    votes: FerPlusVotes,
+    mode: FerPlusMode,
+    contempt: bool,
+) -> ReadResult:
+    """The splits relabelled by FER+ (faces without a label in ``mode`` dropped), with
+    FER2013's original labels and FER+'s majority kept as label sets."""
+    made = ferplus_targets(votes.votes, mode, contempt=contempt, dropped=votes.dropped)
+    out = {}
+    for name, part in splits.items():
+        rows = np.asarray(order[name], np.int64)
+        keep = np.flatnonzero(made.keep[rows])
+        rows = rows[keep]
+        out[name] = SplitArrays(
+            part.images[keep],
+            made.labels[rows],
+            tuple(part.sources[i] for i in keep),
+            made.targets[rows] if mode == "probability" else None,
+            {"fer2013": part.labels[keep], "ferplus": made.majority[rows]},
+        )
+    return ReadResult(out, made.label_names)
+
+
+@contextlib.contextmanager
+def _open_table(path: Path) -> Iterator[tuple[Callable[[], IO[bytes]], str]]:
+    """``(open, label)`` for a CSV file, or for the one ``fer2013.csv`` (else the one ``.csv``)
+    in a tarball such as the challenge's ``fer2013.tar.gz``; ``open()`` may be called again
+    to read it a second time."""
+    if not _is_tarball(path):
+        yield (lambda: path.open("rb")), str(path)
+        return
+    try:
+        archive = tarfile.open(path, "r:*")  # noqa: SIM115 (closed by the with below)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ValueError(f"{path}: not a readable tar archive ({exc})") from None
+    with archive:
+        try:
+            members = [m for m in archive.getmembers() if m.isfile()]
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{path}: a damaged tar archive ({exc})") from None
+        tables = [m for m in members if PurePosixPath(m.name).suffix.lower() == ".csv"]
+        named = [m for m in tables if PurePosixPath(m.name).name.lower() == "fer2013.csv"]
+        chosen = named or tables
+        if len(chosen) != 1:
+            found = ", ".join(m.name for m in tables[:5]) or "none"
+            raise ValueError(
+                f"{path}: expected one fer2013.csv inside (as in the challenge's "
+                f"fer2013.tar.gz); found CSV members: {found}"
+            )
+        member = chosen[0]
+
+        def open_member() -> IO[bytes]:
+            fh = archive.extractfile(member)
+            assert fh is not None  # a regular file
+            return fh
+
+        yield open_member, f"{path}:{member.name}"
+
+
+def _is_tarball(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"))
 
 
 def _csv_lines(fh: Iterable[bytes], path: Path) -> Iterator[tuple[int, list[str]]]:

@@ -11,7 +11,9 @@ labels)``:
    copied.
 2. Per batch they are cast to float32 (still 0..255) and, if asked, augmented by Keras
    preprocessing layers (:func:`emorec.data.augment.make_augmenter`), clipped to 0..255.
-3. Labels are int32, or one-hot float32 with ``label_mode="categorical"``.
+3. Labels are int32, one-hot float32 with ``label_mode="categorical"``, or the split's soft
+   targets (float32 rows that sum to 1, such as FER+'s vote distributions) with
+   ``label_mode="probability"``.
 
 Keras' random layers keep their state in a variable, so a seeded, augmenting ``tf.data``
 pipeline maps its batches sequentially (still prefetched): parallel calls would draw in a racy
@@ -50,8 +52,8 @@ __all__ = ["ArrayBatches", "Augment", "LabelMode", "convert_images", "to_tf"]
 #: (such as a ``keras.Sequential`` of preprocessing layers), or ``False``/``None`` for none.
 Augment = bool | dict[str, Any] | Callable[..., Any] | None
 
-#: Integer labels, or one-hot float32 vectors.
-LabelMode = Literal["int", "categorical"]
+#: Integer labels, one-hot float32 vectors, or soft targets (a split's ``targets``).
+LabelMode = Literal["int", "categorical", "probability"]
 
 
 def convert_images(
@@ -77,11 +79,21 @@ def convert_images(
     return to_model_input(images, InputSpec.from_mode(size, color_mode))
 
 
-def _check(batch_size: int, label_mode: str) -> None:
+def _check(batch_size: int, label_mode: str, targets: Any, n: int) -> None:
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r}; expected a positive integer")
-    if label_mode not in ("int", "categorical"):
-        raise ValueError(f"label_mode={label_mode!r}; expected 'int' or 'categorical'")
+    if label_mode not in ("int", "categorical", "probability"):
+        raise ValueError(
+            f"label_mode={label_mode!r}; expected 'int', 'categorical' or 'probability'"
+        )
+    if label_mode == "probability" and targets is None:
+        raise ValueError(
+            "label_mode='probability' needs soft targets, and this split has none; read FER+ "
+            "votes with EmotionDataset.from_csv(..., ferplus=..., ferplus_mode='probability'), "
+            "or use label_mode='categorical'"
+        )
+    if targets is not None and np.shape(targets)[0] != n:
+        raise ValueError(f"{n} images but {np.shape(targets)[0]} rows of targets")
 
 
 def _augment(augmenter: Callable[..., Any], x: Any) -> Any:
@@ -104,6 +116,7 @@ def to_tf(
     seed: int | None = None,
     label_mode: LabelMode = "int",
     drop_remainder: bool = False,
+    targets: npt.NDArray[np.floating] | None = None,
 ) -> tf.data.Dataset:
     """A batched, prefetched ``tf.data.Dataset`` of ``(float32 images in 0..255, labels)``.
 
@@ -117,6 +130,8 @@ def to_tf(
         Length of the one-hot vectors with ``label_mode="categorical"``.
     batch_size, image_size, color_mode, augment, shuffle, seed, label_mode, drop_remainder
         As in :meth:`emorec.EmotionDataset.to_tf`; ``shuffle`` reshuffles every epoch.
+    targets : numpy.ndarray, optional
+        Soft targets ``(n, num_classes)``, the labels of ``label_mode="probability"``.
 
     Examples
     --------
@@ -130,7 +145,7 @@ def to_tf(
     """
     import tensorflow as tf
 
-    _check(batch_size, label_mode)
+    _check(batch_size, label_mode, targets, len(images))
     x_all = convert_images(images, image_size, color_mode)
     augmenter = make_augmenter(augment, seed)
 
@@ -138,10 +153,14 @@ def to_tf(
         x = tf.cast(x, tf.float32)
         if augmenter is not None:
             x = tf.clip_by_value(_augment(augmenter, x), 0.0, 255.0)
-        y = tf.one_hot(y, num_classes) if label_mode == "categorical" else tf.cast(y, tf.int32)
+        if label_mode == "categorical":
+            y = tf.one_hot(y, num_classes)
+        elif label_mode == "int":
+            y = tf.cast(y, tf.int32)
         return x, y
 
-    data = tf.data.Dataset.from_tensor_slices((x_all, np.asarray(labels)))
+    y_all = np.asarray(targets, np.float32) if label_mode == "probability" else np.asarray(labels)
+    data = tf.data.Dataset.from_tensor_slices((x_all, y_all))
     if shuffle:
         data = data.shuffle(len(x_all), seed=seed, reshuffle_each_iteration=True)
     data = data.batch(batch_size, drop_remainder=drop_remainder)
@@ -169,7 +188,7 @@ class ArrayBatches(keras.utils.PyDataset):
         Images per batch; the last batch may be smaller.
     num_classes : int
         Length of the one-hot vectors with ``label_mode="categorical"``.
-    image_size, color_mode, augment, seed, label_mode
+    image_size, color_mode, augment, seed, label_mode, targets
         As in :func:`to_tf`.
     shuffle : bool
         Draw a new order each epoch (at ``on_epoch_end``) from a generator seeded by ``seed``.
@@ -197,9 +216,11 @@ class ArrayBatches(keras.utils.PyDataset):
         shuffle: bool = False,
         seed: int | None = None,
         label_mode: LabelMode = "int",
+        targets: npt.NDArray[np.floating] | None = None,
     ) -> None:
         super().__init__()
-        _check(batch_size, label_mode)
+        _check(batch_size, label_mode, targets, len(images))
+        self.targets = None if targets is None else np.asarray(targets, np.float32)
         self.images = convert_images(images, image_size, color_mode)
         self.labels = np.asarray(labels)
         if len(self.labels) != len(self.images):
@@ -232,6 +253,9 @@ class ArrayBatches(keras.utils.PyDataset):
         if self.augmenter is not None:
             x = keras.ops.clip(_augment(self.augmenter, x), 0.0, 255.0)
         y = self.labels[idx]
+        if self.label_mode == "probability":
+            assert self.targets is not None
+            return x, self.targets[idx]
         if self.label_mode == "categorical":
             return x, np.eye(self.num_classes, dtype=np.float32)[y]
         return x, y.astype(np.int32)

@@ -40,7 +40,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
@@ -134,6 +134,10 @@ class SplitArrays:
     images: npt.NDArray[np.uint8]
     labels: npt.NDArray[np.int64]
     sources: tuple[str, ...]
+    #: Soft targets ``(N, classes)`` (FER+'s vote distributions), or None.
+    targets: npt.NDArray[np.float32] | None = None
+    #: Other labellings of the same images (``"fer2013"``, ``"ferplus"``), -1 for none.
+    label_sets: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,15 @@ class DatasetSplit:
         The dataset's label set, in output order.
     sources : tuple of str
         For each image, the file (or ``file:line``) it was read from.
+    targets : numpy.ndarray or None
+        float32 ``(N, len(label_names))`` soft targets, each row summing to 1 (FER+'s vote
+        distributions with ``ferplus_mode="probability"``), or None for one-hot labels. When
+        present, training fits these and ``labels`` is each row's most likely class.
+    label_sets : dict of str to numpy.ndarray
+        Other labellings of the same images, each int64 ``(N,)`` indexing ``label_names``, -1
+        where an image has no label in it: ``"fer2013"`` (FER2013's original labels) and
+        ``"ferplus"`` (FER+'s majority) when FER+ votes were read. Evaluation reports accuracy
+        against each.
 
     Examples
     --------
@@ -44,6 +53,22 @@ class DatasetSplit:
     labels: np.ndarray
     label_names: tuple[str, ...]
     sources: tuple[str, ...] = field(default=())
+    targets: np.ndarray | None = None
+    label_sets: Mapping[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.targets is not None and self.targets.shape != (n, len(self.label_names)):
+            raise ValueError(
+                f"split {self.name!r}: targets of shape {self.targets.shape}; expected "
+                f"({n}, {len(self.label_names)}), a row of probabilities per image"
+            )
+        for key, values in self.label_sets.items():
+            if np.shape(values) != (n,):
+                raise ValueError(
+                    f"split {self.name!r}: label set {key!r} has shape {np.shape(values)}; "
+                    f"expected ({n},)"
+                )
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -71,6 +96,8 @@ class DatasetSplit:
             self.labels[idx],
             self.label_names,
             tuple(self.sources[i] for i in idx) if self.sources else (),
+            None if self.targets is None else self.targets[idx],
+            {k: v[idx] for k, v in self.label_sets.items()},
         )
 
     def __repr__(self) -> str:

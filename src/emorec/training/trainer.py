@@ -75,6 +75,9 @@ class Trainer:
     dataset : EmotionDataset
         The data. Trains on ``train_split``; validates on the split named ``"val"`` if there is
         one, else on a stratified ``val_split`` fraction carved out of the training split.
+        A split with soft targets (:attr:`~emorec.DatasetSplit.targets`, FER+'s vote
+        distributions) is trained on them: the cross-entropy to the distribution, class weights
+        by the most likely class, and a validation accuracy against it.
     val_split : float, str or None
         Fraction of the training split to hold out for validation (default 0.1, ignored when the
         dataset has a ``"val"`` split), the name of an existing split to validate on, or None
@@ -411,6 +414,10 @@ class Trainer:
             return dict(self.dataset.class_weights(self.train_split))
         return dict(self.class_weight) if isinstance(self.class_weight, dict) else {}
 
+    def _soft(self, split: str) -> bool:
+        """Whether ``split`` has soft targets (:attr:`DatasetSplit.targets`) to train on."""
+        return self.dataset[split].targets is not None
+
     def _steps_per_epoch(self) -> int:
         return -(-len(self.dataset[self.train_split]) // self.batch_size)
 
@@ -492,6 +499,7 @@ class Trainer:
             # Only when set: configs of runs from before these options still compare equal.
             **({"precision": self.precision} if self.precision != "float32" else {}),
             **({"jit_compile": True} if self.jit_compile else {}),
+            **({"targets": "probability"} if self._soft(self.train_split) else {}),
             **(
                 {"teacher": self._teacher_record, "distill": self.distill}
                 if self._teacher_record
@@ -510,7 +518,8 @@ class Trainer:
             augment=self.augment if train else False,
             shuffle=train,
             seed=self.seed,
-            label_mode="categorical",
+            # soft targets (FER+'s vote distributions) where the split has them
+            label_mode="probability" if self._soft(split) else "categorical",
         )
         if keras.backend.backend() != "tensorflow":
             return self.dataset.to_keras(split, self.batch_size, **kwargs)
