@@ -1,5 +1,5 @@
 """What the benchmarks share: the machine and load they print first (with a warning when it is
-busy), the FER2013 zip they read, and the two timers they measure with.
+busy), the FER2013 files they read, and the two timers they measure with.
 
 Standard library only: ``_fer_peer.py`` imports it too, in the ``fer`` package's own venv.
 """
@@ -21,6 +21,11 @@ from typing import Any
 FER2013_ZIP = (
     Path(__file__).resolve().parents[2] / "shared" / "datasets" / "fer2013" / "fer2013.zip"
 )
+
+
+#: The challenge's tarball (``fer2013/fer2013.csv``, raw pixels) and FER+'s votes beside it.
+FER2013_TAR = FER2013_ZIP.with_name("fer2013.tar.gz")
+FERPLUS_CSV = FER2013_ZIP.with_name("fer2013new.csv")
 
 
 #: CPU flags the machine line names when present.

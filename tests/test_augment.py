@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from emorec.data.augment import default_augmentation, make_augmenter
-from emorec.data.layers import RandomAffine, RandomDownscale, RandomGamma
+from emorec.data.layers import RandomAffine, RandomDownscale, RandomEqualize, RandomGamma
 
 
 def faces(n: int = 16, seed: int = 0) -> np.ndarray:
@@ -23,7 +23,12 @@ def sharpness(x) -> float:
 
 @pytest.mark.parametrize(
     "layer",
-    [RandomAffine(0.1, 10, 0.1, seed=0), RandomGamma(0.5, seed=0), RandomDownscale(1.0, seed=0)],
+    [
+        RandomAffine(0.1, 10, 0.1, seed=0),
+        RandomGamma(0.5, seed=0),
+        RandomDownscale(1.0, seed=0),
+        RandomEqualize(1.0, seed=0),
+    ],
 )
 def test_layers_act_only_in_training_and_keep_shape_and_range(layer):
     x = faces()
@@ -121,3 +126,23 @@ def test_affine_turns_and_zooms_about_the_centre(kwargs):
     assert not np.allclose(y, x)  # the images did change ...
     flat = y[..., 0].reshape(20, -1)
     assert (flat.argmax(axis=1) == 4 * 9 + 4).all()  # ... but the centre stayed the centre
+
+
+def test_equalize_stretches_some_faces_and_leaves_the_others():
+    import cv2
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(90, 150, (200, 48, 48, 1)).astype("float32")  # flat, low-contrast faces
+    y = np.asarray(RandomEqualize(0.3, seed=0)(x, training=True))
+    changed = np.array([not np.allclose(a, b) for a, b in zip(y, x)])
+    assert 0.2 < changed.mean() < 0.4
+    assert np.allclose(y[~changed], x[~changed])
+    # an equalised face spans the whole range, as OpenCV's equalizeHist makes it
+    face = y[changed][0, ..., 0]
+    assert face.min() < 5 and face.max() > 250
+    reference = cv2.equalizeHist(x[changed][0, ..., 0].astype(np.uint8)).astype("float32")
+    assert np.corrcoef(face.ravel(), reference.ravel())[0, 1] > 0.99
+    with pytest.raises(ValueError, match="equalize=1.5"):
+        make_augmenter({"equalize": 1.5})
+    names = [type(layer).__name__ for layer in make_augmenter({"equalize": 0.3}, seed=0).layers]
+    assert names[:3] == ["RandomAffine", "RandomFlip", "RandomEqualize"]

@@ -82,3 +82,35 @@ def test_evaluate_applies_what_the_classifier_applies_by_default(tmp_path):
     ModelCard.from_model(model, ["a", "b", "c"], tta="none").write(path)
     assert evaluate(path, ds, "train").tta == EmotionClassifier.load(path).tta == "none"
     assert evaluate(path, ds, "train", tta="shift").tta == "shift"
+
+
+def test_evaluate_reports_each_label_set_of_the_data():
+    from emorec import DatasetSplit
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (6, 48, 48, 1), np.uint8)
+    model = build_model("mini_xception")
+    predicted = evaluate(model, EmotionDataset.from_arrays(images, [0] * 6), "train", tta="none")
+    pred = predicted.confusion.sum(axis=0).argmax()  # an untrained model says one class
+    other = (pred + 1) % 7
+    fer2013 = np.array([pred, pred, pred, other, other, other])
+    ferplus = np.array([pred, pred, -1, -1, pred, other])  # -1: no majority
+    part = DatasetSplit(
+        "test",
+        images,
+        fer2013,
+        tuple(predicted.labels),
+        (),
+        None,
+        {"fer2013": fer2013, "ferplus": ferplus},
+    )
+    report = evaluate(model, EmotionDataset({"test": part}, predicted.labels), "test", tta="none")
+    if (report.confusion.sum(axis=0) > 0).sum() != 1:
+        pytest.skip("the untrained model does not answer one class on these images")
+    assert report.accuracy == pytest.approx(0.5)
+    assert report.label_sets["fer2013"].accuracy == pytest.approx(0.5)
+    assert report.label_sets["ferplus"].n == 4
+    assert report.label_sets["ferplus"].accuracy == pytest.approx(0.75)
+    data = json.loads(report.to_json())
+    assert data["label_sets"]["ferplus"]["n"] == 4
+    assert "ferplus   accuracy 75.00%" in str(report)

@@ -538,3 +538,28 @@ def test_divergence_after_good_epochs_keeps_the_last_good_best_model(tiny_ds, tm
     assert states == {"epoch-0001.weights.h5", "epoch-0002.weights.h5"}  # none of epoch 3
     assert json.loads((out / "config.json").read_text())["status"] == "failed"
     assert not (out / "final.keras").exists()
+
+
+def test_soft_targets_are_trained_on(tmp_path):
+    from emorec import DatasetSplit
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (48, 48, 48, 1), np.uint8)
+    targets = rng.dirichlet(np.ones(3), 48).astype(np.float32)
+    part = DatasetSplit("train", images, targets.argmax(axis=1), ("a", "b", "c"), (), targets)
+    ds = EmotionDataset({"train": part}, ("a", "b", "c"))
+    trainer = make(ds, tmp_path, epochs=1, augment=False)
+    assert trainer.config()["targets"] == "probability"
+    x, y = next(iter(trainer._data("train", train=True)))
+    # each target row is one of the distributions (shuffled), never a one-hot vector
+    found = [np.abs(targets - row).sum(axis=1).min() for row in y.numpy()]
+    assert max(found) < 1e-5 and not set(np.round(y.numpy().ravel(), 3)) <= {0.0, 1.0}
+    trainer.fit()
+    assert read_card(tmp_path / "run" / "best.keras").training["config"]["targets"] == "probability"
+    # without targets the config is as before (old runs still compare equal)
+    plain = make(
+        EmotionDataset.from_arrays(images, targets.argmax(axis=1), ["a", "b", "c"]),
+        tmp_path,
+        output_dir=tmp_path / "plain",
+    )
+    assert "targets" not in plain.config()

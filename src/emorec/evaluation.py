@@ -43,6 +43,11 @@ class EvaluationReport:
         Which model (a path or a name).
     tta : str
         Test-time augmentation used (``"none"``, ``"flip"`` or ``"shift"``).
+    label_sets : dict of str to EvaluationReport
+        The same predictions measured against the split's other labellings
+        (:attr:`emorec.DatasetSplit.label_sets`): ``"fer2013"`` (FER2013's original labels)
+        and ``"ferplus"`` (FER+'s majority) when the data was read with FER+ votes, each over
+        the images that have a label in it.
 
     Examples
     --------
@@ -61,6 +66,7 @@ class EvaluationReport:
     model: str = ""
     tta: str = "none"
     extra: dict[str, Any] = field(default_factory=dict)
+    label_sets: dict[str, EvaluationReport] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -120,6 +126,21 @@ class EvaluationReport:
             "per_class": per_class,
             "labels": list(self.labels),
             "confusion_matrix": self.confusion.tolist(),
+            **(
+                {
+                    "label_sets": {
+                        key: {
+                            "n": r.n,
+                            "accuracy": r.accuracy,
+                            "macro_f1": r.macro_f1,
+                            "confusion_matrix": r.confusion.tolist(),
+                        }
+                        for key, r in self.label_sets.items()
+                    }
+                }
+                if self.label_sets
+                else {}
+            ),
             **self.extra,
         }
 
@@ -140,6 +161,14 @@ class EvaluationReport:
                 f"{label.ljust(width)}  {_pct(self.precision[i]):>9}  {_pct(self.recall[i]):>6}  "
                 f"{_pct(self.f1[i]):>5}  {int(self.support[i]):>7}"
             )
+        if self.label_sets:
+            lines.append("")
+            lines.append("against each label set of the data:")
+            for key, r in self.label_sets.items():
+                lines.append(
+                    f"  {key.ljust(8)}  accuracy {r.accuracy:.2%}   macro-F1 {r.macro_f1:.2%}   "
+                    f"({r.n} images)"
+                )
         return "\n".join(lines)
 
     def plot_confusion_matrix(self, path: str | os.PathLike[str], **kwargs: Any) -> Path:
@@ -197,6 +226,8 @@ def evaluate(
     Returns
     -------
     EvaluationReport
+        Against the split's labels, and in :attr:`EvaluationReport.label_sets` against each of
+        its other labellings (FER2013's and FER+'s when FER+ votes were read).
 
     Raises
     ------
@@ -238,9 +269,18 @@ def evaluate(
                 f"({', '.join(labels)})"
             )
         mapping.append(index[key])
-    true = np.asarray(mapping)[part.labels]
+    lookup = np.asarray(mapping)
     probs = predict_proba(model, part.images, batch_size=batch_size, tta=mode)
     pred = probs.argmax(axis=1)
     k = len(labels)
-    confusion = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
-    return EvaluationReport(labels, confusion, split=split, model=name, tta=mode)
+
+    def report(true: np.ndarray, which: np.ndarray | slice) -> EvaluationReport:
+        mapped = lookup[true] * k + pred[which]
+        confusion = np.bincount(mapped, minlength=k * k).reshape(k, k)
+        return EvaluationReport(labels, confusion, split=split, model=name, tta=mode)
+
+    main = report(part.labels, slice(None))
+    for key, values in part.label_sets.items():
+        has = np.flatnonzero(values >= 0)
+        main.label_sets[key] = report(values[has], has)
+    return main

@@ -274,10 +274,10 @@ def _add_reading_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--ferplus-mode",
-        choices=["majority", "probability"],
+        choices=["majority", "probability", "fer2013"],
         default="majority",
-        help="with --ferplus: the majority emotion (ties dropped), or the vote distribution "
-        "as soft targets",
+        help="with --ferplus: label by the majority emotion (ties dropped) or by the vote "
+        "distribution (soft targets), or keep FER2013's labels and report FER+'s beside them",
     )
     p.add_argument(
         "--contempt",

@@ -302,10 +302,11 @@ class EmotionDataset:
         ferplus : str, path-like or bool, optional
             FER+'s ``fer2013new.csv``, or True for the one beside ``path``
             (``emorec download ferplus`` fetches it).
-        ferplus_mode : {"majority", "probability"}
+        ferplus_mode : {"majority", "probability", "fer2013"}
             Train on the majority emotion, or on the vote distribution as soft targets
             (:attr:`DatasetSplit.targets`; the splits' ``labels`` are then the most voted
-            emotion).
+            emotion); or keep every face with FER2013's own labels and FER+'s majority only
+            beside them (``"fer2013"``: to measure a model against both label sets).
         contempt : bool
             Keep FER+'s eighth class, ``contempt`` (:data:`emorec.labels.FERPLUS_LABELS`); by
             default its votes are dropped, and faces most voted contempt with them.
@@ -443,6 +444,32 @@ class EmotionDataset:
         splits = dict(self._splits)
         splits[source] = part.take(keep, source)
         splits[name] = part.take(held, name)
+        return type(self)(splits, self._label_names, skipped=self.skipped)
+
+    def drop_duplicates(self, split: str, *, of: str = "train") -> EmotionDataset:
+        """A new dataset whose ``split`` leaves out the images whose pixels also occur in
+        split ``of`` (exact copies; :mod:`emorec.data.duplicates`).
+
+        FER2013's PublicTest holds hundreds of Training faces again: a test figure without
+        them measures faces the model never saw.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> images = np.zeros((3, 2, 2), np.uint8); images[2] = 7
+        >>> ds = EmotionDataset.from_arrays(images[:2], [0, 3])
+        >>> test = EmotionDataset.from_arrays(images[1:], [3, 6], split="test")["test"]
+        >>> both = EmotionDataset({"train": ds["train"], "test": test}, ds.label_names)
+        >>> len(both.drop_duplicates("test")["test"])
+        1
+        """
+        from .duplicates import seen_in
+
+        if split == of:
+            raise ValueError(f"split={split!r} and of={of!r}: name two different splits")
+        keep = np.flatnonzero(~seen_in(self, split, of))
+        splits = dict(self._splits)
+        splits[split] = self[split].take(keep)
         return type(self)(splits, self._label_names, skipped=self.skipped)
 
     def map_labels(

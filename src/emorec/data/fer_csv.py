@@ -195,11 +195,26 @@ def _with_ferplus(
     contempt: bool,
 ) -> ReadResult:
     """The splits relabelled by FER+ (faces without a label in ``mode`` dropped), with
-    FER2013's original labels and FER+'s majority kept as label sets."""
-    made = ferplus_targets(votes.votes, mode, contempt=contempt, dropped=votes.dropped)
+    FER2013's original labels and FER+'s majority kept as label sets; in ``"fer2013"`` mode,
+    every row with FER2013's labels, and the same two label sets."""
+    made = ferplus_targets(
+        votes.votes,
+        "majority" if mode == "fer2013" else mode,
+        contempt=contempt,
+        dropped=votes.dropped,
+    )
     out = {}
     for name, part in splits.items():
         rows = np.asarray(order[name], np.int64)
+        if mode == "fer2013":  # every row, FER2013's labels; FER+'s majority beside them
+            out[name] = SplitArrays(
+                part.images,
+                part.labels,
+                part.sources,
+                None,
+                {"fer2013": part.labels, "ferplus": made.majority[rows]},
+            )
+            continue
         keep = np.flatnonzero(made.keep[rows])
         rows = rows[keep]
         out[name] = SplitArrays(

@@ -34,8 +34,8 @@ Examples
 >>> p = ferplus_targets(votes, "probability")
 >>> p.keep.tolist(), p.majority.tolist()
 ([True, False, True], [6, -1, -1])
->>> np.round(p.targets[0], 3).tolist()  # angry, disgust, fear, happy, sad, surprise, neutral
-[0.25, 0.167, 0.0, 0.0, 0.0, 0.0, 0.333]
+>>> [round(float(x), 2) for x in p.targets[0]]  # the single sad vote is dropped
+[0.33, 0.22, 0.0, 0.0, 0.0, 0.0, 0.44]
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ FERPLUS_COLUMNS: tuple[str, ...] = (
 #: The file name Microsoft's FERPlus repository gives the votes.
 FERPLUS_FILE = "fer2013new.csv"
 
-#: How votes become targets: the majority emotion, or the vote distribution.
-FerPlusMode = Literal["majority", "probability"]
+#: How votes become labels: the majority emotion, the vote distribution, or (``"fer2013"``)
+#: not at all: FER2013's own labels stay, with FER+'s majority beside them for evaluation.
+FerPlusMode = Literal["majority", "probability", "fer2013"]
 
 # FER+ column -> index into FERPLUS_LABELS (LABELS order, contempt last)
 _EMOTION_INDEX = [
@@ -210,7 +211,7 @@ def read_ferplus_votes(path: str | os.PathLike[str]) -> FerPlusVotes:
 
 def ferplus_targets(
     votes: npt.ArrayLike,
-    mode: FerPlusMode = "majority",
+    mode: Literal["majority", "probability"] = "majority",
     *,
     contempt: bool = False,
     min_votes: int = 2,

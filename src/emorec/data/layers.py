@@ -228,6 +228,12 @@ class RandomEqualize(keras.layers.Layer):
         self.generator = keras.random.SeedGenerator(seed)
         self.equalize = keras.layers.Equalization(value_range=(0, 255))
 
+    def build(self, input_shape: Any) -> None:
+        self.equalize.build(input_shape)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
     def call(self, x: Any, training: bool = True) -> Any:
         if not training or not self.probability:
             return x
