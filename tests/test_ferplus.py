@@ -122,7 +122,7 @@ def test_from_csv_probability_gives_soft_targets(tmp_path):
     train = ds["train"]
     assert rows_of(train) == [0, 1, 3] and train.targets.shape == (3, 7)
     assert train.label_sets["ferplus"].tolist()[2] == -1  # the tie: no majority
-    x, y = next(iter(ds.to_tf("train", batch_size=8, label_mode="probability", shuffle=False)))
+    _, y = next(iter(ds.to_tf("train", batch_size=8, label_mode="probability", shuffle=False)))
     np.testing.assert_allclose(y.numpy(), train.targets, rtol=1e-6)
     feed = ds.to_keras("train", batch_size=8, label_mode="probability", shuffle=False)
     np.testing.assert_allclose(feed[0][1], train.targets, rtol=1e-6)

@@ -550,7 +550,7 @@ def test_soft_targets_are_trained_on(tmp_path):
     ds = EmotionDataset({"train": part}, ("a", "b", "c"))
     trainer = make(ds, tmp_path, epochs=1, augment=False)
     assert trainer.config()["targets"] == "probability"
-    x, y = next(iter(trainer._data("train", train=True)))
+    _, y = next(iter(trainer._data("train", train=True)))
     # each target row is one of the distributions (shuffled), never a one-hot vector
     found = [np.abs(targets - row).sum(axis=1).min() for row in y.numpy()]
     assert max(found) < 1e-5 and not set(np.round(y.numpy().ravel(), 3)) <= {0.0, 1.0}
