@@ -5,6 +5,7 @@ Subcommands::
     emorec info                          versions and where things are
     emorec dataset summary PATH          counts per split and class of a folder, .zip or .csv
     emorec download fer2013 [--csv]      download FER2013 through the Kaggle API
+    emorec download ferplus              download FER+'s votes (fer2013new.csv) from GitHub
     emorec predict INPUT...              the emotion of every face in photos, folders, videos
     emorec models                        registered architectures and bundled models
     emorec train DATA --model NAME ...   train (resumes an unfinished run by itself)
@@ -29,13 +30,20 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__, installed_version
+from ..data.ferplus_download import DownloadError
 from ..data.kaggle import KaggleError
 from .predict import add_predict_parser
 
 __all__ = ["main"]
 
 #: Exceptions that are the user's to fix: reported in one line, exit status 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, KeyError, OSError, KaggleError)
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError,
+    KeyError,
+    OSError,
+    KaggleError,
+    DownloadError,
+)
 
 
 def _read_dataset(path: str, args: argparse.Namespace) -> Any:
@@ -123,9 +131,16 @@ def _cmd_dataset_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
-    from ..data.kaggle import download_fer2013
+    if args.dataset == "ferplus":
+        from ..data.ferplus_download import download_ferplus
 
-    path = download_fer2013("csv" if args.csv else "images", path=args.dir, force=args.force)
+        if args.csv:
+            raise ValueError("--csv is for fer2013; FER+'s votes are one file, fer2013new.csv")
+        path = download_ferplus(args.dir, force=args.force)
+    else:
+        from ..data.kaggle import download_fer2013
+
+        path = download_fer2013("csv" if args.csv else "images", path=args.dir, force=args.force)
     print(path)
     return 0
 
@@ -331,7 +346,7 @@ class _HelpFormatter(argparse.HelpFormatter):
 EXAMPLES = {
     "info": "emorec info --json",
     "dataset summary": "emorec dataset summary fer2013.zip --errors skip",
-    "download": "emorec download fer2013 --dir data/",
+    "download": "emorec download fer2013 --csv --dir data/\n  emorec download ferplus --dir data/",
     "predict": "emorec predict photo.jpg --annotate photo_emotions.jpg\n"
     "  emorec predict photos/ --recursive --output results.csv --errors skip\n"
     "  emorec predict interview.mp4 --fps 5 --smooth 5 --output frames.csv --annotate out/",
@@ -378,10 +393,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_reading_arguments(q)
     q.set_defaults(func=_cmd_dataset_summary)
 
-    p = sub.add_parser("download", help="download a dataset through the Kaggle API")
-    p.add_argument("dataset", choices=["fer2013"])
+    p = sub.add_parser(
+        "download",
+        help="download FER2013 (Kaggle API) or FER+'s votes (fer2013new.csv, GitHub)",
+    )
+    p.add_argument("dataset", choices=["fer2013", "ferplus"])
     p.add_argument(
-        "--csv", action="store_true", help="the original challenge CSV instead of the image folders"
+        "--csv",
+        action="store_true",
+        help="fer2013: the original challenge CSV instead of the image folders",
     )
     p.add_argument("--dir", default=None, help="download folder (default ~/.cache/emorec/...)")
     p.add_argument("--force", action="store_true", help="download again even if present")
