@@ -102,3 +102,25 @@ def test_input_spec_and_errors():
         InputSpec(48, 48, 2)
     with pytest.raises(ValueError, match="fixed height and width"):
         InputSpec.from_shape((None, None, None, 1))
+
+
+def test_fer_csv_faces_reach_the_model_raw_in_training_and_serving(tmp_path):
+    """FER2013's raw pixels, read with FER+'s votes, are what the model gets in training and
+    in serving: nothing equalises or stretches them on either side."""
+    from emorec.data.ferplus import FERPLUS_COLUMNS
+
+    face = np.random.default_rng(1).integers(90, 151, (48, 48), np.uint8)  # a flat, raw face
+    (tmp_path / "fer2013.csv").write_text(
+        f"emotion,pixels,Usage\n3,{' '.join(map(str, face.ravel()))},Training\n"
+    )
+    (tmp_path / "fer2013new.csv").write_text(
+        f"Usage,Image name,{','.join(FERPLUS_COLUMNS)}\nTraining,a.png,2,8,0,0,0,0,0,0,0,0\n"
+    )
+    ds = EmotionDataset.from_csv(tmp_path / "fer2013.csv", ferplus=True, ferplus_mode="probability")
+    x_tf, y = next(iter(ds.to_tf("train", 1, label_mode="probability", shuffle=False)))
+    model = Recorder()
+    EmotionClassifier(model, tta="none").predict_proba(face[None])
+    expected = face[None, ..., None].astype(np.float32)
+    for got in (np.asarray(x_tf), model.seen[0]):
+        np.testing.assert_array_equal(got, expected)
+    assert float(y.numpy()[0, 3]) == pytest.approx(0.8)  # happy 8 of 10
