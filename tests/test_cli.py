@@ -131,7 +131,9 @@ def test_models_lists_names_without_importing_tensorflow():
         card = read_card(name)
         measured = card.metrics["public_test"]
         default = "default; " if name == DEFAULT_PRETRAINED else ""
+        plus = card.metrics.get("public_test_ferplus", {}).get("accuracy")
+        both = f" (FER2013 labels), {plus:.1%} (FER+ majority)" if plus else ""
         assert (
             f"  {name} ({default}{card.architecture['name']}, PublicTest accuracy "
-            f"{measured['accuracy']:.1%} at tta={measured.get('tta') or card.tta})"
+            f"{measured['accuracy']:.1%}{both} at tta={measured.get('tta') or card.tta})"
         ) in lines

@@ -181,6 +181,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         acc = public_test.get("accuracy")
         tta = public_test.get("tta") or item["tta"]
         figure = f", PublicTest accuracy {acc:.1%}" if acc else ""
+        plus = item["metrics"].get("public_test_ferplus", {}).get("accuracy")
+        if acc and plus:  # measured against both label sets (benchmarks/accuracy.py)
+            figure += f" (FER2013 labels), {plus:.1%} (FER+ majority)"
         figure += f" at tta={tta}" if acc and tta else ""
         default = "default; " if item["default"] else ""
         print(f"  {item['name']} ({default}{item['architecture']}{figure})")

@@ -107,6 +107,7 @@ def read_fer2013_csv(
     expected = None if image_size is None else image_size[0] * image_size[1]
     shape = image_size
     with _open_table(path) as (open_table, label):
+        short = path.name + label[len(str(path)) :]  # sources name the file, not its folder
         with open_table() as fh:
             total = max(0, sum(1 for _ in fh) - 1)
         with open_table() as fh:
@@ -160,7 +161,7 @@ def read_fer2013_csv(
                 split = USAGE_TO_SPLIT.get(usage, usage)
                 rows.setdefault(split, []).append(pixels)
                 labels.setdefault(split, []).append(code)
-                sources.setdefault(split, []).append(f"{label}:{line}")
+                sources.setdefault(split, []).append(f"{short}:{line}")
                 order.setdefault(split, []).append(len(usages))
                 usages.append(usage)
     if not rows:
