@@ -40,6 +40,7 @@ import numpy as np
 from .._files import atomic_file
 from .._progress import progress
 from ..labels import LABELS, canonical_label, is_fer_label_set
+from .csv_text import csv_lines
 from .ferplus import (
     FERPLUS_FILE,
     FerPlusMode,
@@ -111,7 +112,7 @@ def read_fer2013_csv(
         with open_table() as fh:
             total = max(0, sum(1 for _ in fh) - 1)
         with open_table() as fh:
-            lines = _csv_lines(fh, Path(label))
+            lines = csv_lines(fh, Path(label))
             header = [h.strip().lower() for h in next(lines, (0, []))[1]]
             missing = [c for c in ("emotion", "pixels") if c not in header]
             if missing:
@@ -267,55 +268,6 @@ def _open_table(path: Path) -> Iterator[tuple[Callable[[], IO[bytes]], str]]:
 def _is_tarball(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"))
-
-
-def _csv_lines(fh: Iterable[bytes], path: Path) -> Iterator[tuple[int, list[str]]]:
-    """``(line number, fields)`` of a CSV file read as bytes: UTF-8 with or without Excel's
-    byte-order mark, each line decoded on its own (so an error names the line), and no field
-    size limit (the csv module's 128 KiB is the pixels of a 180x180 image, and emorec leaves
-    that process-wide setting alone): a line is split at its commas, quoted fields as RFC
-    4180 has them."""
-    for number, raw in enumerate(fh, start=1):
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        try:
-            text = raw.decode("utf-8").rstrip("\r\n")
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"{path}:{number}: not UTF-8 text ({exc.reason} at column {exc.start + 1}); "
-                "save the file as UTF-8 (or plain ASCII) CSV"
-            ) from None
-        if '"' not in text:
-            yield number, text.split(",") if text else []
-        else:
-            yield number, _split_quoted(text, path, number)
-
-
-def _split_quoted(text: str, path: Path, number: int) -> list[str]:
-    """The fields of one CSV line with quoted fields (RFC 4180: ``""`` is a quote)."""
-    fields, field, i, quoted = [], [], 0, False
-    while i < len(text):
-        char = text[i]
-        if quoted:
-            if char == '"' and text[i + 1 : i + 2] == '"':
-                field.append('"')
-                i += 1
-            elif char == '"':
-                quoted = False
-            else:
-                field.append(char)
-        elif char == '"' and not field:
-            quoted = True
-        elif char == ",":
-            fields.append("".join(field))
-            field = []
-        else:
-            field.append(char)
-        i += 1
-    if quoted:
-        raise ValueError(f"{path}:{number}: a quoted field is not closed on its line")
-    fields.append("".join(field))
-    return fields
 
 
 _PIXEL_TOKEN = re.compile(r"[+-]?[0-9]{1,18}\Z")

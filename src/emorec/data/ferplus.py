@@ -50,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..labels import FERPLUS_LABELS, LABELS
+from .csv_text import csv_lines
 
 __all__ = [
     "FERPLUS_COLUMNS",
@@ -57,6 +58,7 @@ __all__ = [
     "FerPlusMode",
     "FerPlusTargets",
     "FerPlusVotes",
+    "check_alignment",
     "ferplus_targets",
     "read_ferplus_votes",
 ]
@@ -164,8 +166,6 @@ def read_ferplus_votes(path: str | os.PathLike[str]) -> FerPlusVotes:
     >>> read_ferplus_votes(p).votes.tolist()
     [[4, 0, 0, 1, 3, 2, 0, 0, 0, 0]]
     """
-    from .fer_csv import _csv_lines
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -176,7 +176,7 @@ def read_ferplus_votes(path: str | os.PathLike[str]) -> FerPlusVotes:
     usage: list[str] = []
     dropped: list[bool] = []
     with path.open("rb") as fh:
-        lines = _csv_lines(fh, path)
+        lines = csv_lines(fh, path)
         _, header = next(lines, (0, []))
         wanted = ("usage", "image name", *(c.lower() for c in FERPLUS_COLUMNS))
         given = [h.strip().lower() for h in header]
