@@ -34,13 +34,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import cv2
 import numpy as np
+from _fer_data import LABEL_SETS, read_public, trained_validation
 from _machine import FER2013_TAR, FERPLUS_CSV, describe_machine
 
 from emorec import DEFAULT_TTA, DatasetSplit, EmotionDataset, ModelCard, evaluate
 from emorec.models import resolve_model
 from emorec.models.card import DEFAULT_PRETRAINED
-
-LABEL_SETS = {"fer2013": "FER2013 labels", "ferplus": "FER+ majority"}
 
 
 def equalised(part: DatasetSplit) -> DatasetSplit:
@@ -49,18 +48,6 @@ def equalised(part: DatasetSplit) -> DatasetSplit:
     return DatasetSplit(
         part.name, images, part.labels, part.label_names, part.sources, None, part.label_sets
     )
-
-
-def trained_mode(card: ModelCard) -> str | None:
-    """How the model's training run read FER+ (``probability``/``majority``), ``fer2013`` for
-    the tarball or CSV without FER+, None for other data (the Kaggle folders)."""
-    config = (card.training or {}).get("config", {})
-    data = str(config.get("data") or "")
-    if "FER+" in data:
-        return "probability" if "(probability" in data else "majority"
-    if data.endswith((".csv", ".tar.gz")):
-        return "fer2013"
-    return None
 
 
 def figures(report: Any) -> dict[str, dict[str, Any]]:
@@ -99,17 +86,11 @@ def main() -> None:
     )
     # a val figure that cannot be measured again here (another copy of the data) is kept
     metrics = {k: v for k, v in card.metrics.items() if not k.startswith("public_test")}
-    ds = EmotionDataset.from_csv(args.data, ferplus=votes, ferplus_mode="fer2013")
-
-    mode = trained_mode(card)
-    config = (card.training or {}).get("config", {})
-    if mode is not None and config.get("val_split") == "val":
-        trained = (
-            ds
-            if mode == "fer2013"
-            else EmotionDataset.from_csv(args.data, ferplus=votes, ferplus_mode=mode)  # type: ignore[arg-type]
-        )
-        val = trained.split("val", fraction=0.1, seed=0)
+    ds = read_public(args.data, votes)
+    carved = trained_validation(card, args.data, votes, ds)
+    if carved is not None:
+        val_split, mode = carved
+        val = EmotionDataset({"val": val_split}, ds.label_names)
         report = evaluate(path, val, "val", tta=args.tta)
         print(f"\nval (10 % of Training as trained: {mode}), tta={args.tta}:")
         for key, fig in figures(report).items():

@@ -14,13 +14,16 @@ and store its metrics in the card with::
         --figure docs/_static/confusion_matrix.png
 
 Refuses to replace an existing file unless ``--overwrite`` is given (the previous model stays
-in git history). Lives beside the benchmarks because it is how their subject is made.
+in git history). ``--refresh-card`` rewrites only the provenance of an already bundled file
+(licence, data notice, splits, the machine's paths taken out of the commands), keeping its
+weights and measured metrics. Lives beside the benchmarks because it is how their subject is made.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -37,10 +40,36 @@ DATA_NOTICE = (
     "Learning'; data prepared by Pierre-Luc Carrier and Aaron Courville), released for "
     "research through that challenge. Check that this origin fits your use."
 )
+FERPLUS_NOTICE = (
+    " Labels: FER+ (Barsoum et al., ICMI 2016; Microsoft, MIT licence), ten annotators' votes "
+    "for each FER2013 face (fer2013new.csv)."
+)
 SPLITS = {
     "val": "10 % of FER2013 Training, stratified, seed 0 (model selection)",
-    "public_test": "FER2013 PublicTest: test/ of the Kaggle image-folder download",
+    "public_test": "FER2013 PublicTest: its rows in fer2013.csv (the test/ folder of the "
+    "Kaggle image-folder download)",
 }
+#: A run's folder under a home directory's cache, as the Trainer records ``--output``.
+_MACHINE_RUNS = re.compile(r"(?:~|/root|/home/[^/\s]+)/\.cache/emorec/runs/")
+
+
+def portable(command: str) -> str:
+    """A recorded command without this machine's home directory (``runs/NAME`` instead)."""
+    return _MACHINE_RUNS.sub("runs/", command)
+
+
+def provenance(card: ModelCard) -> None:
+    """Licence, data notice and splits of a bundled card; commands made portable, in place."""
+    training = dict(card.training or {})
+    for key in ("command", "command_as_run"):
+        if isinstance(training.get(key), str):
+            training[key] = portable(training[key])
+    card.training = training
+    ferplus = (training.get("config") or {}).get("targets") == "probability" or "FER+" in str(
+        (training.get("config") or {}).get("data", "")
+    )
+    notice = DATA_NOTICE + (FERPLUS_NOTICE if ferplus else "")
+    card.extra.update(license=LICENSE, data_notice=notice, splits=SPLITS)
 
 
 def main() -> None:
@@ -56,7 +85,19 @@ def main() -> None:
         help="the test-time augmentation the model applies by default (stored in its card)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    parser.add_argument(
+        "--refresh-card",
+        action="store_true",
+        help="SOURCE is a bundled name: rewrite its card's provenance, keep weights and metrics",
+    )
     args = parser.parse_args()
+    if args.refresh_card:
+        path = WEIGHTS / f"{args.source}.keras"
+        card = ModelCard.read(path)
+        provenance(card)
+        card.write(path)
+        print(f"refreshed the card of {path}")
+        return
     source = Path(args.source)
     target = WEIGHTS / f"{args.name}.keras"
     if target.exists() and not args.overwrite:
@@ -74,7 +115,7 @@ def main() -> None:
     card.training = training
     card.metrics = {k: v for k, v in card.metrics.items() if k in SPLITS}
     card.tta = args.tta
-    card.extra.update(license=LICENSE, data_notice=DATA_NOTICE, splits=SPLITS)
+    provenance(card)
     staged = WEIGHTS / f".{args.name}.partial.keras"  # Keras saves only to *.keras names
     try:
         model.save(staged)

@@ -22,7 +22,10 @@ def test_bundled_file_and_card():
     card = read_card(DEFAULT_PRETRAINED)
     assert card.labels == LABELS
     assert card.input_shape == (48, 48, 1) and card.color_mode == "grayscale"
-    assert "emorec train ../shared/datasets/fer2013/fer2013.zip" in card.training["command"]
+    # the default follows FER+'s annotators: trained on the raw pixels and the vote distributions
+    command = card.training["command"]
+    assert "emorec train ../shared/datasets/fer2013/fer2013.tar.gz --ferplus" in command
+    assert "--ferplus-mode probability" in command and card.training["config"]["targets"]
     # each later stage started from the one before (--init-from); the first ran on a GPU
     stages = [card.training]
     while "started_from" in stages[-1]:
@@ -35,8 +38,9 @@ def test_bundled_file_and_card():
     text = json.dumps(card.to_dict())
     assert "/root" not in text and "/home" not in text and ".cache" not in text
     assert "FER2013" in card.get("data_notice") and card.get("license").startswith("MIT")
-    for split in ("val", "public_test"):
+    for split in ("val", "public_test", "public_test_ferplus"):
         assert 0.5 < card.metrics[split]["accuracy"] < 1
+    assert card.metrics["public_test_ferplus"]["labels"] == "ferplus"
     assert card.metrics["public_test"]["tta"] == DEFAULT_TTA
     # calibrated on val (benchmarks/calibration.py), measured on photos (cross_domain.py)
     assert card.calibration["split"] == "val" and 0.5 < card.temperature < 2

@@ -121,7 +121,7 @@ def test_card_errors(model_file, tmp_path):
 
 
 def test_resolver_and_provenance(model_file, tmp_path):
-    assert resolve_model() == resolve_model("fer2013_vgg_m")
+    assert resolve_model() == resolve_model("ferplus_vgg_m") != resolve_model("fer2013_vgg_m")
     assert resolve_model(model_file) == model_file
     with pytest.raises(FileNotFoundError, match="bundled: .*fer2013_vgg_m"):
         resolve_model("fer2013_vgg_x")

@@ -154,8 +154,8 @@ def test_the_fast_model_is_bundled_with_its_card():
     assert "license" in card.extra and "data_notice" in card.extra
 
 
-def test_the_fast_model_agrees_with_the_default_model():
-    fast, full = EmotionClassifier.load(FAST), EmotionClassifier.load()
+def test_the_int8_model_agrees_with_its_source():
+    fast, full = EmotionClassifier.load(FAST), EmotionClassifier.load("fer2013_vgg_m")
     assert fast.tta == "none" and full.tta == "flip"
     photo_faces = full.predict(str(ASTRONAUT))
     fast_faces = fast.predict(str(ASTRONAUT))

@@ -76,7 +76,7 @@ WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 #: The files a bundled model can be: a Keras model, or a TFLite model with its card beside it.
 MODEL_SUFFIXES = (".keras", ".tflite")
 #: The name of the bundled default model, as :func:`list_pretrained` lists it.
-DEFAULT_PRETRAINED = "fer2013_vgg_m"
+DEFAULT_PRETRAINED = "ferplus_vgg_m"
 
 
 @dataclass
@@ -423,7 +423,7 @@ def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
     --------
     >>> from emorec.models import pretrained_path
     >>> pretrained_path().name
-    'fer2013_vgg_m.keras'
+    'ferplus_vgg_m.keras'
     """
     for suffix in MODEL_SUFFIXES:
         file = WEIGHTS_DIR / f"{name}{suffix}"
@@ -448,7 +448,7 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     --------
     >>> from emorec.models import resolve_model
     >>> resolve_model().name, resolve_model("fer2013_vgg_m").name
-    ('fer2013_vgg_m.keras', 'fer2013_vgg_m.keras')
+    ('ferplus_vgg_m.keras', 'fer2013_vgg_m.keras')
     """
     target = DEFAULT_PRETRAINED if name_or_path is None else name_or_path
     if not isinstance(target, (str, os.PathLike)):
