@@ -406,7 +406,7 @@ def list_pretrained() -> list[str]:
     >>> from emorec.models import list_pretrained
     >>> list_pretrained()  # doctest: +NORMALIZE_WHITESPACE
     ['fer2013_mini_xception', 'fer2013_mini_xception_int8', 'fer2013_vgg_m',
-     'fer2013_vgg_m_int8', 'ferplus_vgg_m']
+     'fer2013_vgg_m_int8', 'ferplus_vgg_m', 'ferplus_vgg_m_int8']
     """
     return sorted(p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}"))
 
