@@ -199,6 +199,28 @@ def test_a_model_card_that_inflates_is_refused_unread(tmp_path):
     assert peak < 5_000_000
 
 
+@pytest.mark.parametrize("member", ["emorec/card.json", "config.json"])
+def test_json_nested_200000_deep_in_a_model_file_is_refused_naming_it(tmp_path, member):
+    from emorec.models import load_model
+
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(member, '{"a": ' * 200_000 + "1" + "}" * 200_000)
+        if member == "config.json":
+            zf.writestr("metadata.json", '{"keras_version": "3.5.0"}')
+    with bounded(seconds=20), pytest.raises(ValueError, match=r"deep.keras: .*nested too deeply"):
+        read_card(path) if member == "emorec/card.json" else load_model(path)
+
+
+def test_a_tflite_card_nested_too_deeply_is_refused_naming_it(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"")
+    sidecar = tmp_path / "m.card.json"
+    sidecar.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ValueError, match=r"m.card.json: the model card is nested too deeply"):
+        read_card(model)
+
+
 # ---------------------------------------------------------------------- folders and paths
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 

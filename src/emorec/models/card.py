@@ -330,6 +330,11 @@ def _parse_card(raw: bytes, file: Path) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{file}: the model card is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(
+            f"{file}: the model card is nested too deeply to read (a card is a few levels of "
+            "JSON objects and lists); refusing it"
+        ) from None
 
 
 def _read_sidecar(file: Path) -> ModelCard | None:
@@ -556,6 +561,11 @@ def load_model(
     legacy = file.suffix.lower() in (".h5", ".hdf5")
     try:
         model = keras.saving.load_model(file, compile=compile, safe_mode=True)
+    except RecursionError:  # a RuntimeError, so before _DAMAGED_ARCHIVE
+        raise ValueError(
+            f"{file}: its Keras model configuration is nested too deeply to read; refusing "
+            "it (a model saved by Keras nests a few dozen levels)"
+        ) from None
     except _DAMAGED_ARCHIVE as exc:
         if isinstance(exc, RuntimeError) and "encrypted" not in str(exc):
             raise
