@@ -148,6 +148,12 @@ class ModelCard:
                 f"the model card's tta {self.tta!r}; expected 'none', 'flip' or 'shift'"
             )
         self.labels = tuple(str(n) for n in self.labels)
+        repeated = sorted({n for n in self.labels if self.labels.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"the model card's labels {list(self.labels)!r} repeat "
+                f"{', '.join(map(repr, repeated))}; expected one distinct name per output"
+            )
         if self.input_shape is not None:
             self.input_shape = tuple(int(d) for d in self.input_shape)
         if self.calibration is not None:
