@@ -148,6 +148,19 @@ def test_lambda_layer_is_refused_with_advice(tmp_path):
         load_model(path)
 
 
+def test_a_tfsm_layer_is_refused_by_its_own_name_not_as_a_lambda(tmp_path):
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    inner.export(tmp_path / "saved", verbose=False)
+    inputs = keras.Input((4,))
+    outputs = keras.layers.TFSMLayer(str(tmp_path / "saved"), call_endpoint="serve")(inputs)
+    path = tmp_path / "tfsm.keras"
+    keras.Model(inputs, outputs).save(path)
+    refusal = "tfsm.keras: .*a TFSMLayer layer.*safe_mode=False"
+    with pytest.raises(ValueError, match=refusal) as info:
+        load_model(path)
+    assert "Lambda" not in str(info.value)
+
+
 def test_list_pretrained_is_a_list_of_names():
     names = list_pretrained()
     assert isinstance(names, list)

@@ -331,6 +331,37 @@ class ModelCard:
         return self.to_dict().get(key, default)
 
 
+def _safe_mode_refusal(file: Path, keras_text: str) -> str:
+    """What to say when Keras's safe mode refuses part of ``file``: the offending layer (or
+    object) as Keras names it, and what to do."""
+    trust = (
+        "or, if you trust the file, load it yourself with "
+        "keras.saving.load_model(path, safe_mode=False)"
+    )
+    named = re.search(r"deserialization of an? `([^`]+)`", keras_text)
+    name = named.group(1) if named else None
+    if name == "Lambda" or (name is None and "Python lambda" in keras_text):
+        what = "a Lambda layer" if name else "a Python lambda (a layer's function or argument)"
+        return (
+            f"{file}: refused to load: the model contains {what}, whose code Keras will not "
+            "run from a file in safe mode. Replace the Lambda with a layer class registered "
+            f"with keras.saving.register_keras_serializable, {trust}"
+        )
+    if name == "TFSMLayer":
+        return (
+            f"{file}: refused to load: the model contains a TFSMLayer layer, which runs an "
+            "external TensorFlow SavedModel that Keras will not load from a file in safe mode. "
+            f"Rebuild the model from Keras layers (or use the SavedModel itself), {trust}"
+        )
+    if name is not None:
+        return (
+            f"{file}: refused to load: the model contains a {name} object, which Keras will "
+            f"not load from a file in safe mode, {trust}"
+        )
+    first = keras_text.strip().splitlines()[0][:200] if keras_text.strip() else "no reason given"
+    return f"{file}: refused to load in Keras's safe mode ({first}); {trust}"
+
+
 def _parse_card(raw: bytes, file: Path) -> Any:
     try:
         return json.loads(raw)
@@ -543,8 +574,9 @@ def load_model(
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If Keras refuses the file, for example a ``Lambda`` layer under ``safe_mode`` or an
-        unknown custom layer; the message says what to do.
+        If Keras refuses the file, for example a ``Lambda`` or ``TFSMLayer`` layer under
+        ``safe_mode`` (the message names the layer's class) or an unknown custom layer; the
+        message says what to do.
 
     Examples
     --------
@@ -581,12 +613,7 @@ def load_model(
     except (ValueError, TypeError) as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
-            raise ValueError(
-                f"{file}: refused to load: the model contains a Lambda layer, whose code Keras "
-                "will not run from a file in safe mode. Replace the Lambda with a layer class "
-                "registered with keras.saving.register_keras_serializable, or, if you trust "
-                "the file, load it yourself with keras.saving.load_model(path, safe_mode=False)"
-            ) from exc
+            raise ValueError(_safe_mode_refusal(file, text)) from exc
         if "Could not locate" in text or "Unknown" in text:
             raise ValueError(
                 f"{file}: refused to load: it uses a custom layer or function that is not "
