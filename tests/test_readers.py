@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -129,6 +130,21 @@ def test_one_class_only(tmp_path):
     make_tree(tmp_path, {"happy": 2})
     with pytest.raises(ValueError, match="one class folder only"):
         EmotionDataset.from_directory(tmp_path)
+
+
+needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+
+
+@needs_symlinks
+def test_a_class_folder_that_is_a_link_is_followed(tmp_path):
+    make_tree(tmp_path / "elsewhere", {"sad": 2})
+    root = make_tree(tmp_path / "faces", {"happy": 3})
+    (root / "sad").symlink_to(tmp_path / "elsewhere" / "sad", target_is_directory=True)
+    (root / "happy" / "loop").symlink_to(root, target_is_directory=True)  # must not recurse
+    ds = EmotionDataset.from_directory(root)
+    assert ds.label_names == ("happy", "sad")
+    assert ds.class_counts("train") == {"happy": 3, "sad": 2}
+    assert str(root / "sad" / "0.png") in ds["train"].sources
 
 
 def test_missing_path(tmp_path):

@@ -274,6 +274,31 @@ def read_class_folders(
         return _read_tree(display, files, read, color_mode, size, errors, progress_bar)
 
 
+def _walk_folder(path: Path) -> list[PurePosixPath]:
+    """The files under ``path``, relative, in sorted order, hidden folders left out.
+
+    Symbolic links to folders are followed (a class folder may be a link); a link back to a
+    folder the walk is already inside is not, so a loop of links ends.
+    """
+    files: list[PurePosixPath] = []
+    # The real folders each walked folder is inside (itself included): a link to one of them
+    # would walk the same folders again, forever.
+    inside: dict[str, frozenset[str]] = {str(path): frozenset({os.path.realpath(path)})}
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+        above = inside.pop(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if d.startswith(".") or real in above:
+                continue
+            inside[os.path.join(dirpath, d)] = above | {real}
+            kept.append(d)
+        dirnames[:] = kept
+        rel = Path(dirpath).relative_to(path)
+        files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
+    return files
+
+
 class _Tree:
     """Context manager yielding ``(display name, relative file paths, reader)`` for a folder/zip."""
 
@@ -290,11 +315,7 @@ class _Tree:
                 "(<class>/<image>) or a .zip of them"
             )
         if path.is_dir():
-            files = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel = Path(dirpath).relative_to(path)
-                files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
+            files = _walk_folder(path)
 
             def read_file(p: PurePosixPath) -> bytes:
                 return _read_regular(path / p, str(path / p))
