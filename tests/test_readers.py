@@ -147,6 +147,21 @@ def test_a_class_folder_that_is_a_link_is_followed(tmp_path):
     assert str(root / "sad" / "0.png") in ds["train"].sources
 
 
+@pytest.mark.parametrize("zipped", [False, True])
+def test_class_folders_spelled_in_two_unicode_normalisations_are_refused(tmp_path, zipped):
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    root = make_tree(tmp_path / "faces", {nfc: 2, nfd: 2, "tea": 2})
+    if len(os.listdir(root)) < 3:  # a file system that normalises names (macOS)
+        pytest.skip("this file system stores both spellings under one name")
+    path = zip_tree(root, tmp_path / "faces.zip") if zipped else root
+    with pytest.raises(ValueError, match="NFC vs NFD") as info:
+        EmotionDataset.from_directory(path)
+    message = str(info.value)
+    assert ascii(nfc) in message and ascii(nfd) in message
+    sep = ":" if zipped else os.sep
+    assert f"{path}{sep}{nfc}" in message and f"{path}{sep}{nfd}" in message
+
+
 def test_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         EmotionDataset.from_directory(tmp_path / "nope")

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 import zipfile
 import zlib
 from collections import Counter
@@ -403,6 +404,7 @@ def _read_tree(
         split, klass = ("train", parts[0]) if layout == "classes" else (parts[0], parts[1])
         entries.append((split, klass, f))
     class_names = sorted({k for _, k, _ in entries})
+    _refuse_unicode_twins(display, class_names, entries)
     if len(class_names) < 2 and layout == "classes":
         raise ValueError(
             f"{display}: found one class folder only ({class_names[0]!r}); a classifier needs "
@@ -445,6 +447,30 @@ def _read_tree(
         for name in sorted(out_images, key=split_sort_key)
     }
     return ReadResult(splits, label_names, tuple(skipped), len(files) - len(images))
+
+
+def _refuse_unicode_twins(
+    display: str, class_names: list[str], entries: list[tuple[str, str, PurePosixPath]]
+) -> None:
+    """Refuse class folders whose names differ only in Unicode normalisation ("café" written
+    with one code point or with "e" and a combining accent): they look alike but would be
+    two labels."""
+    spellings: dict[str, list[str]] = {}
+    for name in class_names:
+        spellings.setdefault(unicodedata.normalize("NFC", name), []).append(name)
+    for same, names in spellings.items():
+        if len(names) > 1:
+            folders = [next(f.parent for _, k, f in entries if k == name) for name in names[:2]]
+            shown = [
+                str(Path(display) / folder) if os.path.isdir(display) else f"{display}:{folder}"
+                for folder in folders
+            ]
+            raise ValueError(
+                f"class folders {shown[0]} and {shown[1]} are both named {same!r}, spelled "
+                f"with different Unicode code points ({names[0]!a} and {names[1]!a}: they "
+                "differ only in normalisation, NFC vs NFD) and would be two labels; rename one "
+                "so that both are spelled alike, or merge them"
+            )
 
 
 def _stack(arrays: list[np.ndarray], sources: list[str], display: str) -> np.ndarray:
