@@ -162,6 +162,33 @@ def test_class_folders_spelled_in_two_unicode_normalisations_are_refused(tmp_pat
     assert f"{path}{sep}{nfc}" in message and f"{path}{sep}{nfd}" in message
 
 
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_class_folder_without_images_is_refused_naming_it(tmp_path, zipped):
+    root = make_tree(tmp_path / "faces", {"happy": 2, "sad": 2})
+    (root / "fear").mkdir()
+    (root / "disgust").mkdir()
+    (root / "disgust" / "notes.txt").write_text("to do")
+    if zipped:
+        path = zip_tree(root, tmp_path / "faces.zip")
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("fear/", b"")  # the folder, listed as a member
+    else:
+        path = root
+    with pytest.raises(ValueError, match="class folder.* with no images") as info:
+        EmotionDataset.from_directory(path)
+    sep = ":" if zipped else os.sep
+    assert f"{path}{sep}fear" in str(info.value)
+    assert f"{path}{sep}disgust" in str(info.value)
+
+
+def test_an_empty_class_folder_in_one_split_loses_no_label(tmp_path):
+    root = make_tree(tmp_path / "faces", {"happy": 2, "sad": 2}, ("train",))
+    make_tree(root, {"happy": 1}, ("test",))
+    (root / "test" / "sad").mkdir()
+    ds = EmotionDataset.from_directory(root)
+    assert ds.label_names == ("happy", "sad") and len(ds["test"]) == 1
+
+
 def test_missing_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope"):
         EmotionDataset.from_directory(tmp_path / "nope")

@@ -223,8 +223,9 @@ class EmotionDataset:
         FileNotFoundError
             If ``path`` does not exist.
         ValueError
-            If the layout is not class folders, a zip member is unsafe, or sizes differ without
-            ``image_size``.
+            If the layout is not class folders, a class folder holds no images (its label
+            would be lost), two class folders differ only in Unicode normalisation, a zip
+            member is unsafe, or sizes differ without ``image_size``.
         emorec.images.ImageError
             If an image cannot be read and ``errors="raise"``.
 

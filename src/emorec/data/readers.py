@@ -250,7 +250,8 @@ def read_class_folders(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the layout is not class folders, a zip member is unsafe, ``errors`` is unknown, or
+        If the layout is not class folders, a class folder holds no images, two class folders
+        differ only in Unicode normalisation, a zip member is unsafe, ``errors`` is unknown, or
         sizes differ without ``image_size``.
     emorec.images.ImageError
         If an image cannot be read and ``errors="raise"``.
@@ -271,17 +272,22 @@ def read_class_folders(
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
     size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    with _Tree(Path(path)) as (display, files, read):
-        return _read_tree(display, files, read, color_mode, size, errors, progress_bar)
+    tree = _Tree(Path(path))
+    with tree as (display, files, read):
+        return _read_tree(
+            display, files, tree.folders, read, color_mode, size, errors, progress_bar
+        )
 
 
-def _walk_folder(path: Path) -> list[PurePosixPath]:
-    """The files under ``path``, relative, in sorted order, hidden folders left out.
+def _walk_folder(path: Path) -> tuple[list[PurePosixPath], list[PurePosixPath]]:
+    """The files and the folders under ``path``, relative, in sorted order, hidden folders
+    left out.
 
     Symbolic links to folders are followed (a class folder may be a link); a link back to a
     folder the walk is already inside is not, so a loop of links ends.
     """
     files: list[PurePosixPath] = []
+    folders: list[PurePosixPath] = []
     # The real folders each walked folder is inside (itself included): a link to one of them
     # would walk the same folders again, forever.
     inside: dict[str, frozenset[str]] = {str(path): frozenset({os.path.realpath(path)})}
@@ -295,9 +301,10 @@ def _walk_folder(path: Path) -> list[PurePosixPath]:
             inside[os.path.join(dirpath, d)] = above | {real}
             kept.append(d)
         dirnames[:] = kept
-        rel = Path(dirpath).relative_to(path)
-        files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
-    return files
+        rel = PurePosixPath(Path(dirpath).relative_to(path).as_posix())
+        files += [rel / f for f in sorted(filenames)]
+        folders += [rel / d for d in kept]
+    return files, folders
 
 
 class _Tree:
@@ -306,6 +313,8 @@ class _Tree:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._zip: zipfile.ZipFile | None = None
+        #: The folders in the tree, relative.
+        self.folders: list[PurePosixPath] = []
 
     def __enter__(self) -> tuple[str, list[PurePosixPath], Callable[[PurePosixPath], bytes]]:
         path = self.path
@@ -316,7 +325,7 @@ class _Tree:
                 "(<class>/<image>) or a .zip of them"
             )
         if path.is_dir():
-            files = _walk_folder(path)
+            files, self.folders = _walk_folder(path)
 
             def read_file(p: PurePosixPath) -> bytes:
                 return _read_regular(path / p, str(path / p))
@@ -346,6 +355,11 @@ class _Tree:
                 )
             if not info.is_dir():
                 files.append(posix)
+            elif posix.parts:
+                self.folders.append(posix)
+        # A zip need not list a folder as a member: those of its members are folders too.
+        implied = {p for f in files for p in f.parents if p.parts}
+        self.folders = sorted(set(self.folders) | implied)
         by_name = {PurePosixPath(i.filename.replace("\\", "/")): i for i in zf.infolist()}
 
         def read_member(p: PurePosixPath) -> bytes:
@@ -361,6 +375,7 @@ class _Tree:
 def _read_tree(
     display: str,
     files: list[PurePosixPath],
+    folders: list[PurePosixPath],
     read: Callable[[PurePosixPath], bytes],
     color_mode: ColorMode,
     image_size: tuple[int, int] | None,
@@ -405,6 +420,23 @@ def _read_tree(
         entries.append((split, klass, f))
     class_names = sorted({k for _, k, _ in entries})
     _refuse_unicode_twins(display, class_names, entries)
+    depth = prefix + (1 if layout == "classes" else 2)
+    wrapper = images[0].parts[:prefix]
+    empty = [
+        d
+        for d in folders
+        if len(d.parts) == depth
+        and d.parts[:prefix] == wrapper
+        and d.parts[-1] not in class_names
+        and not is_hidden(d)
+    ]
+    if empty:
+        shown = ", ".join(_shown(display, d) for d in empty[:5])
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        raise ValueError(
+            f"{display}: class folder(s) with no images: {shown}{more}; their label(s) would "
+            "be lost. Add images (.jpg, .png, ...) to each, or remove the folder"
+        )
     if len(class_names) < 2 and layout == "classes":
         raise ValueError(
             f"{display}: found one class folder only ({class_names[0]!r}); a classifier needs "
@@ -449,6 +481,11 @@ def _read_tree(
     return ReadResult(splits, label_names, tuple(skipped), len(files) - len(images))
 
 
+def _shown(display: str, relative: PurePosixPath) -> str:
+    """How a folder or file of the tree is named in messages: its path, or ``archive:member``."""
+    return str(Path(display) / relative) if os.path.isdir(display) else f"{display}:{relative}"
+
+
 def _refuse_unicode_twins(
     display: str, class_names: list[str], entries: list[tuple[str, str, PurePosixPath]]
 ) -> None:
@@ -461,10 +498,7 @@ def _refuse_unicode_twins(
     for same, names in spellings.items():
         if len(names) > 1:
             folders = [next(f.parent for _, k, f in entries if k == name) for name in names[:2]]
-            shown = [
-                str(Path(display) / folder) if os.path.isdir(display) else f"{display}:{folder}"
-                for folder in folders
-            ]
+            shown = [_shown(display, folder) for folder in folders]
             raise ValueError(
                 f"class folders {shown[0]} and {shown[1]} are both named {same!r}, spelled "
                 f"with different Unicode code points ({names[0]!a} and {names[1]!a}: they "
