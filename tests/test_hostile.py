@@ -262,6 +262,30 @@ def test_load_image_refuses_a_fifo_without_blocking(tmp_path):
     assert time.monotonic() - start < 5
 
 
+class _Trickle(io.RawIOBase):
+    """An endless raw stream that returns at most 4 KiB a read, as a socket or pipe may."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), 4096)
+        buffer[:n] = b"\0" * n
+        return n
+
+
+def test_a_file_object_that_does_not_end_is_refused_at_the_stream_cap(monkeypatch):
+    monkeypatch.setattr("emorec.images.MAX_STREAM_BYTES", 1 << 20)
+    streams = [io.BytesIO(b"\0" * (2 << 20)), _Trickle()]
+    if os.path.exists("/dev/zero"):
+        streams += [open("/dev/zero", "rb"), open("/dev/zero", "rb", buffering=0)]  # noqa: SIM115
+    for stream in streams:
+        with bounded(megabytes=8), pytest.raises(ImageError, match=r"more than 1048576 bytes"):
+            load_image(stream, "L", name="endless")
+        stream.close()
+    assert load_image(io.BytesIO(png()), "L").shape == (48, 48, 1)
+
+
 # ---------------------------------------------------------------------- properties
 @settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=4096))

@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "IMAGE_FORMATS",
+    "MAX_STREAM_BYTES",
     "ChannelOrder",
     "ImageError",
     "load_batch",
@@ -57,6 +58,10 @@ ChannelOrder = Literal["rgb", "bgr"]
 #: Default limit on ``width * height`` of a decoded image (Pillow's own default
 #: ``Image.MAX_IMAGE_PIXELS``); larger images are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS: Final[int] = 89_478_485
+
+#: The most bytes read from a stream for one image: a file object (:func:`load_image`),
+#: standard input or a pipe (the command line). An endless stream (``/dev/zero``) stops here.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
 
 #: The Pillow formats emorec decodes (``Image.open(..., formats=IMAGE_FORMATS)`` everywhere):
 #: content in any other format Pillow knows (EPS, PSD, ICO...) is refused whatever the file's
@@ -156,7 +161,7 @@ def load_image(
         - encoded image data as ``bytes``, ``bytearray`` or ``memoryview`` (a ``bytes`` object is
           always data, never a path);
         - a binary file object (anything with ``read()`` returning bytes), read from its current
-          position to the end and not closed;
+          position to the end (at most :data:`MAX_STREAM_BYTES`) and not closed;
         - a :class:`PIL.Image.Image` (not modified);
         - a NumPy array of shape ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (RGB) or
           ``(H, W, 4)`` (RGBA) and dtype ``uint8``, ``uint16`` (scaled by ``1/257``),
@@ -365,15 +370,36 @@ def _load_file_object(
         raise TypeError(f"{label}: file object is in text mode; open it in binary mode ('rb')")
     # Read from the current position: Pillow would seek to 0 and cannot retry non-seekable
     # streams. Decoding needs the whole file in memory anyway.
-    data = file.read()
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError(
-            f"{label}: read() returned {type(data).__name__}, not bytes; open the file in "
-            "binary mode ('rb')"
-        )
+    data = _read_capped(file, MAX_STREAM_BYTES, label)
     if len(data) == 0:
         raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
     return _decode(io.BytesIO(data), grayscale, limit, label)
+
+
+def _read_capped(file: SupportsRead, limit: int, label: str) -> bytes:
+    """A stream's bytes to its end, refused past ``limit`` bytes (an endless stream such as
+    ``/dev/zero`` would fill memory)."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = file.read(limit + 1 - total)
+        if not isinstance(chunk, (bytes, bytearray)):
+            raise TypeError(
+                f"{label}: read() returned {type(chunk).__name__}, not bytes; open the file in "
+                "binary mode ('rb')"
+            )
+        if not chunk:
+            break
+        parts.append(bytes(chunk))
+        total += len(chunk)
+        if isinstance(file, io.BufferedIOBase):  # its read(n) is short at the end only
+            break
+    if total > limit:
+        raise ImageError(
+            f"{label}: more than {limit} bytes; expected one image (a stream that does not end, "
+            "such as /dev/zero, is refused)"
+        )
+    return b"".join(parts)
 
 
 def _open(file: IO[bytes], limit: int | None, label: str) -> Image.Image:
