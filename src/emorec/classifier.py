@@ -249,8 +249,9 @@ class EmotionClassifier:
         crops : array_like
             ``(n, h, w)`` or ``(n, h, w, 1 | 3 | 4)``: uint8 in 0..255, or float in [0, 1] (the
             same convention as :meth:`predict` and :func:`emorec.load_image`; floats outside
-            [0, 1] are an error, not silently rescaled). Converted to the model's input by
-            the pixel contract when they differ.
+            [0, 1] are an error, not silently rescaled), or other integers in 0..255 (a nested
+            list of Python ints; values outside 0..255 are an error). Converted to the model's
+            input by the pixel contract when they differ.
         tta : {"none", "flip", "shift"}, optional
             Overrides the classifier's test-time augmentation.
         channel_order : {"rgb", "bgr"}

@@ -575,7 +575,8 @@ def load_batch(
     ----------
     images : array_like
         ``(n, h, w)`` grey, or ``(n, h, w, c)`` with ``c`` 1, 3 or 4; uint8, uint16, bool or
-        float in [0, 1] (the same dtypes and value rules as :func:`load_image`).
+        float in [0, 1] (the same dtypes and value rules as :func:`load_image`), or other
+        integers in 0..255 (a nested list of Python ints, which NumPy makes int64).
     color_mode : {"rgb", "grayscale"}
         Channels of the result.
     channel_order : {"rgb", "bgr"}
@@ -586,7 +587,8 @@ def load_batch(
     Raises
     ------
     ImageError
-        For another shape or dtype, an empty batch, or floats outside [0, 1] (NaN included).
+        For another shape or dtype, an empty batch, floats outside [0, 1] (NaN included), or
+        integers outside 0..255.
 
     Examples
     --------
@@ -596,6 +598,8 @@ def load_batch(
     array([255, 255], dtype=uint8)
     >>> load_batch(np.array([[[[0, 0, 255]]]], np.uint8), channel_order="bgr")[0, 0, 0]
     array([255,   0,   0], dtype=uint8)
+    >>> load_batch([[[0, 128], [255, 7]]]).dtype
+    dtype('uint8')
     """
     grayscale = _parse_color_mode(color_mode)
     bgr = _parse_channel_order(channel_order)
@@ -608,8 +612,22 @@ def load_batch(
         )
     if 0 in array.shape:
         raise ImageError(f"{name}: batch of shape {array.shape} holds no pixels")
+    if array.dtype.kind in "iu" and array.dtype not in (np.uint8, np.uint16):
+        array = _integers_to_uint8(array, name)
     result = _channels_to_mode(_values_to_uint8(array, name), grayscale, bgr)
     return result.copy() if np.may_share_memory(result, array) else result
+
+
+def _integers_to_uint8(array: npt.NDArray[np.generic], label: str) -> npt.NDArray[np.uint8]:
+    """Integers of any other width (``np.array`` of Python ints is int64) as 0..255 pixels;
+    values outside 0..255 are refused, not wrapped or clipped."""
+    low, high = int(array.min()), int(array.max())
+    if low < 0 or high > 255:
+        raise ImageError(
+            f"{label}: {array.dtype} values out of range (found min {low}, max {high}); "
+            "expected integer pixels in 0..255 (or uint16, or floats in [0, 1])"
+        )
+    return array.astype(np.uint8)
 
 
 def _check_unit_range(floats: npt.NDArray[np.float64], label: str) -> None:
