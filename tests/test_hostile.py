@@ -355,6 +355,26 @@ def test_excels_byte_order_mark_is_read(tmp_path):
     assert len(ds) == 1 and ds["train"].images[0, :, :, 0].tolist() == [[1, 2], [3, 4]]
 
 
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n", "mixed"])
+def test_lines_ending_in_cr_lf_or_crlf_are_read(tmp_path, end):
+    rows = [
+        "emotion,pixels,Usage",
+        "3,1 2 3 4,Training",
+        "5,4 3 2 1,PublicTest",
+        "0,1 x 3 4,Training",
+    ]
+    ends = ["\r", "\r\n", "\n", "\r"] if end == "mixed" else [end] * 4
+    path = tmp_path / "old_mac.csv"
+    path.write_bytes("".join(r + e for r, e in zip(rows[:3], ends)).encode())
+    ds = EmotionDataset.from_csv(path, progress_bar=False)
+    assert len(ds["train"]) == 1 and len(ds["public_test"]) == 1
+    assert ds["train"].images[0, :, :, 0].tolist() == [[1, 2], [3, 4]]
+    assert ds["train"].sources == ("old_mac.csv:2",)
+    path.write_bytes("".join(r + e for r, e in zip(rows, ends)).encode())  # a bad fourth line
+    with pytest.raises(ValueError, match=r"old_mac.csv:4: "):
+        EmotionDataset.from_csv(path, progress_bar=False)
+
+
 def test_rows_larger_than_the_csv_modules_field_limit(tmp_path):
     import csv
 
