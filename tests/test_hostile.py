@@ -11,6 +11,7 @@ import contextlib
 import gc
 import io
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -439,6 +440,32 @@ def clf():
     from emorec import EmotionClassifier
 
     return EmotionClassifier.load()
+
+
+def test_paths_with_a_nul_byte_name_the_argument(clf, tmp_path):
+    from emorec.models import load_model
+
+    bad = str(tmp_path / "a\x00b.png")
+    shown = repr(bad)
+    nul = r": a path cannot contain a NUL byte \('\\x00'\)"
+    cases = [
+        (lambda: load_image(bad), ImageError, "source"),
+        (lambda: clf.predict(bad), ImageError, "images"),
+        (lambda: clf.predict([png(), bad]), ImageError, "images[1]"),
+        (lambda: list(clf.predict_iter([bad])), ImageError, "images[0]"),
+        (lambda: EmotionDataset.from_directory(bad), ValueError, "path"),
+        (lambda: EmotionDataset.from_csv(Path(bad)), ValueError, "path"),
+        (lambda: EmotionDataset.from_csv(tmp_path, ferplus=bad), ValueError, "ferplus"),
+        (lambda: read_card(bad), ValueError, "model"),
+        (lambda: load_model(bad), ValueError, "model"),
+    ]
+    for call, error, argument in cases:
+        with pytest.raises(error) as info:
+            call()
+        assert str(info.value).startswith(f"{argument}={shown}")
+        assert re.search(nul, str(info.value)), str(info.value)
+    skipped = clf.predict([bad], errors="skip")[0]
+    assert skipped.source == bad and "cannot contain a NUL byte" in skipped.error
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])

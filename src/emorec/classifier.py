@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._paths import check_path
 from .faces.crops import DEFAULT_MARGIN
 from .images import (
     DEFAULT_MAX_PIXELS,
     ChannelOrder,
+    ImageError,
     ImageSource,
     _parse_max_pixels,
     load_image,
@@ -364,6 +366,7 @@ class EmotionClassifier:
                 detect_faces,
                 channel_order,
                 skip=errors == "skip" and not single,
+                argument="images" if single else f"images[{i}]",
             )
             for i, image in enumerate(items)
         ]
@@ -613,13 +616,17 @@ class EmotionClassifier:
         channel_order: ChannelOrder,
         *,
         skip: bool,
+        argument: str | None = None,
     ) -> tuple[_Item, npt.NDArray[np.uint8]]:
         """Decode one image and find its faces: its record and its model-input crops (the
-        part of :meth:`predict` that runs on worker threads in :meth:`predict_iter`)."""
+        part of :meth:`predict` that runs on worker threads in :meth:`predict_iter`).
+        ``argument`` names the image in errors about its path (default ``images[index]``)."""
         item = _Item(index, _describe(image, index))
         try:
             if image is None:
                 raise ValueError(f"{item.source}: None is not an image")
+            if isinstance(image, str | os.PathLike):
+                check_path(image, argument or f"images[{index}]", ImageError)
             rgb = load_image(
                 image,
                 "rgb",

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._paths import check_path
 from .pixels import to_channels
 
 __all__ = [
@@ -200,7 +201,8 @@ def load_image(
     ------
     ImageError
         If the data is not a readable image, is truncated or corrupt, has more than
-        ``max_pixels`` pixels, or is an array of an unsupported shape, dtype or value range.
+        ``max_pixels`` pixels, or is an array of an unsupported shape, dtype or value range;
+        or if a path holds a NUL byte.
     FileNotFoundError
         If a path does not exist.
     TypeError
@@ -342,6 +344,7 @@ def _load_path(
     path: str | os.PathLike[str], grayscale: bool, limit: int | None, name: str | None
 ) -> npt.NDArray[np.uint8]:
     label = os.fsdecode(path) if name is None else name
+    check_path(path, "source", ImageError)
     if os.path.isdir(path):
         raise ImageError(f"{label}: is a directory; {_EXPECTED_FILE}")
     try:

@@ -38,6 +38,7 @@ from typing import IO
 import numpy as np
 
 from .._files import atomic_file
+from .._paths import check_path
 from .._progress import progress
 from ..labels import LABELS, canonical_label, is_fer_label_set
 from .csv_text import byte_lines, csv_lines
@@ -91,6 +92,9 @@ def read_fer2013_csv(
     >>> read.splits["public_test"].images[0, :, :, 0].tolist()
     [[1, 2, 3], [4, 5, 6]]
     """
+    check_path(path, "path")
+    if isinstance(ferplus, str | os.PathLike):
+        check_path(ferplus, "ferplus")
     path = Path(path)
     if ferplus not in (None, False) and label_names is not None:
         raise ValueError(

@@ -48,6 +48,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._paths import check_path
 from .._progress import progress
 from ..images import IMAGE_EXTENSIONS, ImageError, NotRegularFileError, load_image, open_regular
 from ..labels import map_label_names
@@ -271,6 +272,7 @@ def read_class_folders(
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
+    check_path(path, "path")
     size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
     tree = _Tree(Path(path))
     with tree as (display, files, read):

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_file, write_atomic
+from .._paths import check_path
 from .._version import __version__
 from ..lite import card_path
 
@@ -485,6 +486,8 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     FileNotFoundError
         If it is neither an existing file nor a bundled name; the message lists the bundled
         models.
+    ValueError
+        If the path holds a NUL byte.
 
     Examples
     --------
@@ -497,6 +500,7 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
         raise TypeError(
             f"model={target!r}; expected a bundled model's name or a path to a .keras file"
         )
+    check_path(target, "model")
     file = Path(target)
     if file.exists():
         if file.is_dir():
