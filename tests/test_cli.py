@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +53,17 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("emorec: error:") and "missing.zip" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_parquet_without_pyarrow_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+    out = tmp_path / "x.parquet"
+    assert main(["predict", str(photo), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"emorec: error: {out}: writing Parquet needs pyarrow: pip install")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_debug_shows_the_error_with_its_traceback(tmp_path):

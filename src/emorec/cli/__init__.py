@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._optional import MissingDependencyError
 from .._version import __version__, installed_version
 from ..data.ferplus_download import DownloadError
 from ..data.kaggle import KaggleError
@@ -43,6 +44,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     KaggleError,
     DownloadError,
+    MissingDependencyError,
 )
 
 
