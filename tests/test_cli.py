@@ -55,6 +55,20 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "dataset", "summary", "MISSING"],
+        ["dataset", "summary", "MISSING", "--debug"],
+        ["dataset", "--debug", "summary", "MISSING"],
+    ],
+)
+def test_debug_is_taken_before_or_after_the_command(tmp_path, argv):
+    argv = [str(tmp_path / "missing.zip") if a == "MISSING" else a for a in argv]
+    with pytest.raises(FileNotFoundError, match="missing.zip"):
+        main(argv)
+
+
 def test_parquet_without_pyarrow_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
     photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
