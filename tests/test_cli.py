@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import emorec
 from conftest import zip_tree
 from emorec import __version__
 from emorec.cli import main
@@ -36,6 +37,9 @@ def test_info_json(capsys):
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["emorec"] == __version__ and "tensorflow" in info
+    package = Path(info["package_dir"])
+    assert package.name == "emorec" and (package / "__init__.py").is_file()
+    assert package == Path(emorec.__file__).resolve().parent
 
 
 def test_dataset_summary(tiny_tree, tmp_path, capsys):

@@ -101,7 +101,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "numpy": installed_version("numpy"),
         "pillow": installed_version("pillow"),
         "kaggle": installed_version("kaggle"),
-        "package_dir": str(Path(__file__).parent),
+        "package_dir": str(Path(__file__).resolve().parent.parent),  # emorec/, not emorec/cli/
     }
     if args.json:
         print(json.dumps(info, indent=2))
