@@ -73,6 +73,20 @@ def test_debug_is_taken_before_or_after_the_command(tmp_path, argv):
         main(argv)
 
 
+def test_json_names_each_photo_source_as_the_rows_do(tmp_path, capsys):
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+    missing = tmp_path / "missing.jpg"
+    missing.write_bytes(b"not a photo")
+    argv = ["predict", str(photo), str(missing), "--errors", "skip"]
+    assert main([*argv, "--json"]) == 2  # one input failed
+    shown = json.loads(capsys.readouterr().out)
+    assert [sorted(entry) for entry in shown] == [["faces", "source"], ["error", "source"]]
+    assert [entry["source"] for entry in shown] == [str(photo), str(missing)]
+    assert main([*argv, "--output", str(tmp_path / "rows.json")]) == 2
+    written = json.loads((tmp_path / "rows.json").read_text())
+    assert [entry["source"] for entry in written] == [str(photo), str(missing)]
+
+
 def test_parquet_without_pyarrow_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
     photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
