@@ -72,6 +72,8 @@ def test_cards_of_todays_format_read_as_before(model_file):
         ('{"labels": ["a"], "format": "emorec-card/9"}', "newer than this emorec"),
         ('{"labels": ["a"], "format": "other/1"}', "unknown model card format"),
         ('{"labels": ["a"], "metrics": [1]}', "'metrics' is not an object"),
+        (json.dumps({"labels": ["happy"] * 7}), "labels .* repeat 'happy'"),
+        ('{"labels": ["a", "b", "a", "c"]}', "repeat 'a'; expected one distinct name"),
     ],
 )
 def test_malformed_cards_are_clear_errors(model_file, text, message):
@@ -79,6 +81,11 @@ def test_malformed_cards_are_clear_errors(model_file, text, message):
     with pytest.raises(ValueError, match=message) as info:
         read_card(model_file)
     assert str(model_file) in str(info.value)
+
+
+def test_a_card_with_repeated_labels_cannot_be_made():
+    with pytest.raises(ValueError, match=r"repeat 'no', 'yes'"):
+        ModelCard(labels=["yes", "no", "yes", "no"])
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", "{not json", '{"labels": 7}'])
@@ -139,6 +146,19 @@ def test_lambda_layer_is_refused_with_advice(tmp_path):
     model.save(path)
     with pytest.raises(ValueError, match="Lambda layer.*safe_mode=False"):
         load_model(path)
+
+
+def test_a_tfsm_layer_is_refused_by_its_own_name_not_as_a_lambda(tmp_path):
+    inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    inner.export(tmp_path / "saved", verbose=False)
+    inputs = keras.Input((4,))
+    outputs = keras.layers.TFSMLayer(str(tmp_path / "saved"), call_endpoint="serve")(inputs)
+    path = tmp_path / "tfsm.keras"
+    keras.Model(inputs, outputs).save(path)
+    refusal = "tfsm.keras: .*a TFSMLayer layer.*safe_mode=False"
+    with pytest.raises(ValueError, match=refusal) as info:
+        load_model(path)
+    assert "Lambda" not in str(info.value)
 
 
 def test_list_pretrained_is_a_list_of_names():

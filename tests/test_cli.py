@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import emorec
 from conftest import zip_tree
 from emorec import __version__
 from emorec.cli import main
@@ -35,6 +37,9 @@ def test_info_json(capsys):
     assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["emorec"] == __version__ and "tensorflow" in info
+    package = Path(info["package_dir"])
+    assert package.name == "emorec" and (package / "__init__.py").is_file()
+    assert package == Path(emorec.__file__).resolve().parent
 
 
 def test_dataset_summary(tiny_tree, tmp_path, capsys):
@@ -52,6 +57,45 @@ def test_user_error_is_one_line_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("emorec: error:") and "missing.zip" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--debug", "dataset", "summary", "MISSING"],
+        ["dataset", "summary", "MISSING", "--debug"],
+        ["dataset", "--debug", "summary", "MISSING"],
+    ],
+)
+def test_debug_is_taken_before_or_after_the_command(tmp_path, argv):
+    argv = [str(tmp_path / "missing.zip") if a == "MISSING" else a for a in argv]
+    with pytest.raises(FileNotFoundError, match="missing.zip"):
+        main(argv)
+
+
+def test_json_names_each_photo_source_as_the_rows_do(tmp_path, capsys):
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+    missing = tmp_path / "missing.jpg"
+    missing.write_bytes(b"not a photo")
+    argv = ["predict", str(photo), str(missing), "--errors", "skip"]
+    assert main([*argv, "--json"]) == 2  # one input failed
+    shown = json.loads(capsys.readouterr().out)
+    assert [sorted(entry) for entry in shown] == [["faces", "source"], ["error", "source"]]
+    assert [entry["source"] for entry in shown] == [str(photo), str(missing)]
+    assert main([*argv, "--output", str(tmp_path / "rows.json")]) == 2
+    written = json.loads((tmp_path / "rows.json").read_text())
+    assert [entry["source"] for entry in written] == [str(photo), str(missing)]
+
+
+def test_parquet_without_pyarrow_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+    out = tmp_path / "x.parquet"
+    assert main(["predict", str(photo), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"emorec: error: {out}: writing Parquet needs pyarrow: pip install")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
 
 
 def test_debug_shows_the_error_with_its_traceback(tmp_path):

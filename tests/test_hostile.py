@@ -11,6 +11,7 @@ import contextlib
 import gc
 import io
 import os
+import re
 import stat
 import struct
 import tempfile
@@ -199,6 +200,28 @@ def test_a_model_card_that_inflates_is_refused_unread(tmp_path):
     assert peak < 5_000_000
 
 
+@pytest.mark.parametrize("member", ["emorec/card.json", "config.json"])
+def test_json_nested_200000_deep_in_a_model_file_is_refused_naming_it(tmp_path, member):
+    from emorec.models import load_model
+
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(member, '{"a": ' * 200_000 + "1" + "}" * 200_000)
+        if member == "config.json":
+            zf.writestr("metadata.json", '{"keras_version": "3.5.0"}')
+    with bounded(seconds=20), pytest.raises(ValueError, match=r"deep.keras: .*nested too deeply"):
+        read_card(path) if member == "emorec/card.json" else load_model(path)
+
+
+def test_a_tflite_card_nested_too_deeply_is_refused_naming_it(tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"")
+    sidecar = tmp_path / "m.card.json"
+    sidecar.write_text("[" * 200_000 + "]" * 200_000)
+    with pytest.raises(ValueError, match=r"m.card.json: the model card is nested too deeply"):
+        read_card(model)
+
+
 # ---------------------------------------------------------------------- folders and paths
 needs_fifo = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
 
@@ -238,6 +261,30 @@ def test_load_image_refuses_a_fifo_without_blocking(tmp_path):
         (tmp_path / "zero.jpg").symlink_to("/dev/zero")
         load_image(tmp_path / "zero.jpg")
     assert time.monotonic() - start < 5
+
+
+class _Trickle(io.RawIOBase):
+    """An endless raw stream that returns at most 4 KiB a read, as a socket or pipe may."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), 4096)
+        buffer[:n] = b"\0" * n
+        return n
+
+
+def test_a_file_object_that_does_not_end_is_refused_at_the_stream_cap(monkeypatch):
+    monkeypatch.setattr("emorec.images.MAX_STREAM_BYTES", 1 << 20)
+    streams = [io.BytesIO(b"\0" * (2 << 20)), _Trickle()]
+    if os.path.exists("/dev/zero"):
+        streams += [open("/dev/zero", "rb"), open("/dev/zero", "rb", buffering=0)]  # noqa: SIM115
+    for stream in streams:
+        with bounded(megabytes=8), pytest.raises(ImageError, match=r"more than 1048576 bytes"):
+            load_image(stream, "L", name="endless")
+        stream.close()
+    assert load_image(io.BytesIO(png()), "L").shape == (48, 48, 1)
 
 
 # ---------------------------------------------------------------------- properties
@@ -309,6 +356,26 @@ def test_excels_byte_order_mark_is_read(tmp_path):
     assert len(ds) == 1 and ds["train"].images[0, :, :, 0].tolist() == [[1, 2], [3, 4]]
 
 
+@pytest.mark.parametrize("end", ["\r", "\n", "\r\n", "mixed"])
+def test_lines_ending_in_cr_lf_or_crlf_are_read(tmp_path, end):
+    rows = [
+        "emotion,pixels,Usage",
+        "3,1 2 3 4,Training",
+        "5,4 3 2 1,PublicTest",
+        "0,1 x 3 4,Training",
+    ]
+    ends = ["\r", "\r\n", "\n", "\r"] if end == "mixed" else [end] * 4
+    path = tmp_path / "old_mac.csv"
+    path.write_bytes("".join(r + e for r, e in zip(rows[:3], ends)).encode())
+    ds = EmotionDataset.from_csv(path, progress_bar=False)
+    assert len(ds["train"]) == 1 and len(ds["public_test"]) == 1
+    assert ds["train"].images[0, :, :, 0].tolist() == [[1, 2], [3, 4]]
+    assert ds["train"].sources == ("old_mac.csv:2",)
+    path.write_bytes("".join(r + e for r, e in zip(rows, ends)).encode())  # a bad fourth line
+    with pytest.raises(ValueError, match=r"old_mac.csv:4: "):
+        EmotionDataset.from_csv(path, progress_bar=False)
+
+
 def test_rows_larger_than_the_csv_modules_field_limit(tmp_path):
     import csv
 
@@ -373,6 +440,32 @@ def clf():
     from emorec import EmotionClassifier
 
     return EmotionClassifier.load()
+
+
+def test_paths_with_a_nul_byte_name_the_argument(clf, tmp_path):
+    from emorec.models import load_model
+
+    bad = str(tmp_path / "a\x00b.png")
+    shown = repr(bad)
+    nul = r": a path cannot contain a NUL byte \('\\x00'\)"
+    cases = [
+        (lambda: load_image(bad), ImageError, "source"),
+        (lambda: clf.predict(bad), ImageError, "images"),
+        (lambda: clf.predict([png(), bad]), ImageError, "images[1]"),
+        (lambda: list(clf.predict_iter([bad])), ImageError, "images[0]"),
+        (lambda: EmotionDataset.from_directory(bad), ValueError, "path"),
+        (lambda: EmotionDataset.from_csv(Path(bad)), ValueError, "path"),
+        (lambda: EmotionDataset.from_csv(tmp_path, ferplus=bad), ValueError, "ferplus"),
+        (lambda: read_card(bad), ValueError, "model"),
+        (lambda: load_model(bad), ValueError, "model"),
+    ]
+    for call, error, argument in cases:
+        with pytest.raises(error) as info:
+            call()
+        assert str(info.value).startswith(f"{argument}={shown}")
+        assert re.search(nul, str(info.value)), str(info.value)
+    skipped = clf.predict([bad], errors="skip")[0]
+    assert skipped.source == bad and "cannot contain a NUL byte" in skipped.error
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])

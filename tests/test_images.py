@@ -78,6 +78,7 @@ def test_public_names() -> None:
             "load_image",
             "IMAGE_EXTENSIONS",
             "IMAGE_FORMATS",
+            "MAX_STREAM_BYTES",
         ]
     )
     assert DEFAULT_MAX_PIXELS == 89_478_485

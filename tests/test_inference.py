@@ -76,6 +76,24 @@ def test_float_convention_is_zero_to_one(model):
         predict_proba(model, bad)
 
 
+def test_integer_arrays_and_nested_lists_are_pixels_in_0_to_255():
+    model = Constant(0, k=3, shape=(4, 4, 1))
+    x = np.random.default_rng(4).integers(0, 256, (2, 4, 4), dtype=np.uint8)
+    x[0, 0, :2] = 0, 255
+    rows = x.tolist()  # nested lists of Python ints; np.array(rows) is int64
+    for given in (rows, np.array(rows), x.astype(np.int32), x.astype(np.uint64)):
+        assert predict_proba(model, given).shape == (2, 3)
+    assert len(model.seen) == 4
+    for seen in model.seen:
+        np.testing.assert_array_equal(seen, model.seen[0])
+    np.testing.assert_array_equal(model.seen[0][..., 0], x)
+    for bad, found in ((x.astype(np.int64) + 1, "max 256"), (x.astype(np.int16) - 1, "min -1")):
+        with pytest.raises(ImageError, match=rf"images: int\d+ values out of range .*{found}"):
+            predict_proba(model, bad)
+    with pytest.raises(ImageError, match=r"max 1000\); expected integer pixels in 0..255"):
+        predict_proba(model, [[[0, 1000]]])
+
+
 def test_bgr_order_is_flipped():
     model = Constant(0, k=7, shape=(48, 48, 1))
     rgb = np.zeros((1, 48, 48, 3), np.uint8)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -129,6 +130,63 @@ def test_one_class_only(tmp_path):
     make_tree(tmp_path, {"happy": 2})
     with pytest.raises(ValueError, match="one class folder only"):
         EmotionDataset.from_directory(tmp_path)
+
+
+needs_symlinks = pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symbolic links")
+
+
+@needs_symlinks
+def test_a_class_folder_that_is_a_link_is_followed(tmp_path):
+    make_tree(tmp_path / "elsewhere", {"sad": 2})
+    root = make_tree(tmp_path / "faces", {"happy": 3})
+    (root / "sad").symlink_to(tmp_path / "elsewhere" / "sad", target_is_directory=True)
+    (root / "happy" / "loop").symlink_to(root, target_is_directory=True)  # must not recurse
+    ds = EmotionDataset.from_directory(root)
+    assert ds.label_names == ("happy", "sad")
+    assert ds.class_counts("train") == {"happy": 3, "sad": 2}
+    assert str(root / "sad" / "0.png") in ds["train"].sources
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_class_folders_spelled_in_two_unicode_normalisations_are_refused(tmp_path, zipped):
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+    root = make_tree(tmp_path / "faces", {nfc: 2, nfd: 2, "tea": 2})
+    if len(os.listdir(root)) < 3:  # a file system that normalises names (macOS)
+        pytest.skip("this file system stores both spellings under one name")
+    path = zip_tree(root, tmp_path / "faces.zip") if zipped else root
+    with pytest.raises(ValueError, match="NFC vs NFD") as info:
+        EmotionDataset.from_directory(path)
+    message = str(info.value)
+    assert ascii(nfc) in message and ascii(nfd) in message
+    sep = ":" if zipped else os.sep
+    assert f"{path}{sep}{nfc}" in message and f"{path}{sep}{nfd}" in message
+
+
+@pytest.mark.parametrize("zipped", [False, True])
+def test_a_class_folder_without_images_is_refused_naming_it(tmp_path, zipped):
+    root = make_tree(tmp_path / "faces", {"happy": 2, "sad": 2})
+    (root / "fear").mkdir()
+    (root / "disgust").mkdir()
+    (root / "disgust" / "notes.txt").write_text("to do")
+    if zipped:
+        path = zip_tree(root, tmp_path / "faces.zip")
+        with zipfile.ZipFile(path, "a") as zf:
+            zf.writestr("fear/", b"")  # the folder, listed as a member
+    else:
+        path = root
+    with pytest.raises(ValueError, match="class folder.* with no images") as info:
+        EmotionDataset.from_directory(path)
+    sep = ":" if zipped else os.sep
+    assert f"{path}{sep}fear" in str(info.value)
+    assert f"{path}{sep}disgust" in str(info.value)
+
+
+def test_an_empty_class_folder_in_one_split_loses_no_label(tmp_path):
+    root = make_tree(tmp_path / "faces", {"happy": 2, "sad": 2}, ("train",))
+    make_tree(root, {"happy": 1}, ("test",))
+    (root / "test" / "sad").mkdir()
+    ds = EmotionDataset.from_directory(root)
+    assert ds.label_names == ("happy", "sad") and len(ds["test"]) == 1
 
 
 def test_missing_path(tmp_path):

@@ -292,7 +292,9 @@ def test_cli_predicts_a_video_into_rows_and_an_annotated_copy(tmp_path, face, ca
     assert [(r["frame"], r["track"]) for r in got] == [(str(n), "1") for n in range(0, 20, 4)]
     assert video_info(tmp_path / "out" / "clip_emotions.mp4").frames == 5
     code = main(["predict", str(path), "--fps", "5", "--smooth", "3", "--json"])
-    frames = json.loads(capsys.readouterr().out)[0]["frames"]
+    (entry,) = json.loads(capsys.readouterr().out)
+    assert entry["source"] == str(path) and "video" not in entry  # as the rows' column
+    frames = entry["frames"]
     assert [f["frame"] for f in frames] == [0, 5, 10, 15] and frames[0]["faces"][0]["track"] == 1
 
 

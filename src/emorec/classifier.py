@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import numpy as np
 import numpy.typing as npt
 
+from ._paths import check_path
 from .faces.crops import DEFAULT_MARGIN
 from .images import (
     DEFAULT_MAX_PIXELS,
     ChannelOrder,
+    ImageError,
     ImageSource,
     _parse_max_pixels,
     load_image,
@@ -249,8 +251,9 @@ class EmotionClassifier:
         crops : array_like
             ``(n, h, w)`` or ``(n, h, w, 1 | 3 | 4)``: uint8 in 0..255, or float in [0, 1] (the
             same convention as :meth:`predict` and :func:`emorec.load_image`; floats outside
-            [0, 1] are an error, not silently rescaled). Converted to the model's input by
-            the pixel contract when they differ.
+            [0, 1] are an error, not silently rescaled), or other integers in 0..255 (a nested
+            list of Python ints; values outside 0..255 are an error). Converted to the model's
+            input by the pixel contract when they differ.
         tta : {"none", "flip", "shift"}, optional
             Overrides the classifier's test-time augmentation.
         channel_order : {"rgb", "bgr"}
@@ -363,6 +366,7 @@ class EmotionClassifier:
                 detect_faces,
                 channel_order,
                 skip=errors == "skip" and not single,
+                argument="images" if single else f"images[{i}]",
             )
             for i, image in enumerate(items)
         ]
@@ -612,13 +616,17 @@ class EmotionClassifier:
         channel_order: ChannelOrder,
         *,
         skip: bool,
+        argument: str | None = None,
     ) -> tuple[_Item, npt.NDArray[np.uint8]]:
         """Decode one image and find its faces: its record and its model-input crops (the
-        part of :meth:`predict` that runs on worker threads in :meth:`predict_iter`)."""
+        part of :meth:`predict` that runs on worker threads in :meth:`predict_iter`).
+        ``argument`` names the image in errors about its path (default ``images[index]``)."""
         item = _Item(index, _describe(image, index))
         try:
             if image is None:
                 raise ValueError(f"{item.source}: None is not an image")
+            if isinstance(image, str | os.PathLike):
+                check_path(image, argument or f"images[{index}]", ImageError)
             rgb = load_image(
                 image,
                 "rgb",

@@ -38,12 +38,14 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ._paths import check_path
 from .pixels import to_channels
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
     "IMAGE_FORMATS",
+    "MAX_STREAM_BYTES",
     "ChannelOrder",
     "ImageError",
     "load_batch",
@@ -57,6 +59,10 @@ ChannelOrder = Literal["rgb", "bgr"]
 #: Default limit on ``width * height`` of a decoded image (Pillow's own default
 #: ``Image.MAX_IMAGE_PIXELS``); larger images are refused as possible decompression bombs.
 DEFAULT_MAX_PIXELS: Final[int] = 89_478_485
+
+#: The most bytes read from a stream for one image: a file object (:func:`load_image`),
+#: standard input or a pipe (the command line). An endless stream (``/dev/zero``) stops here.
+MAX_STREAM_BYTES = 256 * 1024 * 1024
 
 #: The Pillow formats emorec decodes (``Image.open(..., formats=IMAGE_FORMATS)`` everywhere):
 #: content in any other format Pillow knows (EPS, PSD, ICO...) is refused whatever the file's
@@ -156,7 +162,7 @@ def load_image(
         - encoded image data as ``bytes``, ``bytearray`` or ``memoryview`` (a ``bytes`` object is
           always data, never a path);
         - a binary file object (anything with ``read()`` returning bytes), read from its current
-          position to the end and not closed;
+          position to the end (at most :data:`MAX_STREAM_BYTES`) and not closed;
         - a :class:`PIL.Image.Image` (not modified);
         - a NumPy array of shape ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` (RGB) or
           ``(H, W, 4)`` (RGBA) and dtype ``uint8``, ``uint16`` (scaled by ``1/257``),
@@ -195,7 +201,8 @@ def load_image(
     ------
     ImageError
         If the data is not a readable image, is truncated or corrupt, has more than
-        ``max_pixels`` pixels, or is an array of an unsupported shape, dtype or value range.
+        ``max_pixels`` pixels, or is an array of an unsupported shape, dtype or value range;
+        or if a path holds a NUL byte.
     FileNotFoundError
         If a path does not exist.
     TypeError
@@ -337,6 +344,7 @@ def _load_path(
     path: str | os.PathLike[str], grayscale: bool, limit: int | None, name: str | None
 ) -> npt.NDArray[np.uint8]:
     label = os.fsdecode(path) if name is None else name
+    check_path(path, "source", ImageError)
     if os.path.isdir(path):
         raise ImageError(f"{label}: is a directory; {_EXPECTED_FILE}")
     try:
@@ -365,15 +373,36 @@ def _load_file_object(
         raise TypeError(f"{label}: file object is in text mode; open it in binary mode ('rb')")
     # Read from the current position: Pillow would seek to 0 and cannot retry non-seekable
     # streams. Decoding needs the whole file in memory anyway.
-    data = file.read()
-    if not isinstance(data, (bytes, bytearray)):
-        raise TypeError(
-            f"{label}: read() returned {type(data).__name__}, not bytes; open the file in "
-            "binary mode ('rb')"
-        )
+    data = _read_capped(file, MAX_STREAM_BYTES, label)
     if len(data) == 0:
         raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
     return _decode(io.BytesIO(data), grayscale, limit, label)
+
+
+def _read_capped(file: SupportsRead, limit: int, label: str) -> bytes:
+    """A stream's bytes to its end, refused past ``limit`` bytes (an endless stream such as
+    ``/dev/zero`` would fill memory)."""
+    parts: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = file.read(limit + 1 - total)
+        if not isinstance(chunk, (bytes, bytearray)):
+            raise TypeError(
+                f"{label}: read() returned {type(chunk).__name__}, not bytes; open the file in "
+                "binary mode ('rb')"
+            )
+        if not chunk:
+            break
+        parts.append(bytes(chunk))
+        total += len(chunk)
+        if isinstance(file, io.BufferedIOBase):  # its read(n) is short at the end only
+            break
+    if total > limit:
+        raise ImageError(
+            f"{label}: more than {limit} bytes; expected one image (a stream that does not end, "
+            "such as /dev/zero, is refused)"
+        )
+    return b"".join(parts)
 
 
 def _open(file: IO[bytes], limit: int | None, label: str) -> Image.Image:
@@ -549,7 +578,8 @@ def load_batch(
     ----------
     images : array_like
         ``(n, h, w)`` grey, or ``(n, h, w, c)`` with ``c`` 1, 3 or 4; uint8, uint16, bool or
-        float in [0, 1] (the same dtypes and value rules as :func:`load_image`).
+        float in [0, 1] (the same dtypes and value rules as :func:`load_image`), or other
+        integers in 0..255 (a nested list of Python ints, which NumPy makes int64).
     color_mode : {"rgb", "grayscale"}
         Channels of the result.
     channel_order : {"rgb", "bgr"}
@@ -560,7 +590,8 @@ def load_batch(
     Raises
     ------
     ImageError
-        For another shape or dtype, an empty batch, or floats outside [0, 1] (NaN included).
+        For another shape or dtype, an empty batch, floats outside [0, 1] (NaN included), or
+        integers outside 0..255.
 
     Examples
     --------
@@ -570,6 +601,8 @@ def load_batch(
     array([255, 255], dtype=uint8)
     >>> load_batch(np.array([[[[0, 0, 255]]]], np.uint8), channel_order="bgr")[0, 0, 0]
     array([255,   0,   0], dtype=uint8)
+    >>> load_batch([[[0, 128], [255, 7]]]).dtype
+    dtype('uint8')
     """
     grayscale = _parse_color_mode(color_mode)
     bgr = _parse_channel_order(channel_order)
@@ -582,8 +615,22 @@ def load_batch(
         )
     if 0 in array.shape:
         raise ImageError(f"{name}: batch of shape {array.shape} holds no pixels")
+    if array.dtype.kind in "iu" and array.dtype not in (np.uint8, np.uint16):
+        array = _integers_to_uint8(array, name)
     result = _channels_to_mode(_values_to_uint8(array, name), grayscale, bgr)
     return result.copy() if np.may_share_memory(result, array) else result
+
+
+def _integers_to_uint8(array: npt.NDArray[np.generic], label: str) -> npt.NDArray[np.uint8]:
+    """Integers of any other width (``np.array`` of Python ints is int64) as 0..255 pixels;
+    values outside 0..255 are refused, not wrapped or clipped."""
+    low, high = int(array.min()), int(array.max())
+    if low < 0 or high > 255:
+        raise ImageError(
+            f"{label}: {array.dtype} values out of range (found min {low}, max {high}); "
+            "expected integer pixels in 0..255 (or uint16, or floats in [0, 1])"
+        )
+    return array.astype(np.uint8)
 
 
 def _check_unit_range(floats: npt.NDArray[np.float64], label: str) -> None:

@@ -162,8 +162,9 @@ def predict_proba(
         A model that takes 0..255 pixels (every emorec model does).
     images : array_like
         ``(n, h, w)`` or ``(n, h, w, 1 | 3 | 4)``: uint8 (0..255), uint16, bool, or float in
-        [0, 1] (the convention of :func:`emorec.load_image`). Any size; converted to the
-        model's input by the pixel contract (:mod:`emorec.pixels`).
+        [0, 1] (the convention of :func:`emorec.load_image`), or other integers in 0..255
+        (nested lists of Python ints too). Any size; converted to the model's input by the
+        pixel contract (:mod:`emorec.pixels`).
     tta : {"none", "flip", "shift"}
         Test-time augmentation.
     batch_size : int
@@ -184,7 +185,8 @@ def predict_proba(
     Raises
     ------
     emorec.ImageError
-        For another shape or dtype, or floats outside [0, 1] (NaN included).
+        For another shape or dtype, floats outside [0, 1] (NaN included) or integers outside
+        0..255.
     ValueError
         For a bad ``tta`` or ``batch_size``, or when the model outputs NaN or infinity (a
         broken or diverged model: its predictions would be meaningless).

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._native import quiet_native
+from ._optional import MissingDependencyError
 
 __all__ = ["LiteModel", "card_path", "default_threads", "load_tflite_interpreter"]
 
@@ -69,7 +70,7 @@ def load_tflite_interpreter(model_content: bytes, num_threads: int | None) -> An
         try:
             from tensorflow import lite
         except ImportError as error:
-            raise ImportError(
+            raise MissingDependencyError(
                 "running a TensorFlow Lite model needs an interpreter: pip install "
                 f"ai-edge-litert (or tensorflow) ({error})"
             ) from error

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._optional import MissingDependencyError
+
 __all__ = ["FORMATS", "RowWriter", "columns", "output_format", "result_rows", "to_dataframe"]
 
 #: Output formats by file extension.
@@ -111,7 +113,9 @@ def to_dataframe(rows: Iterable[dict[str, Any]]) -> Any:
     try:
         import pandas as pd
     except ImportError as exc:
-        raise ImportError(f"to_dataframe needs pandas: pip install pandas ({exc})") from None
+        raise MissingDependencyError(
+            f"to_dataframe needs pandas: pip install pandas ({exc})"
+        ) from None
     return pd.DataFrame(list(rows))
 
 
@@ -376,7 +380,7 @@ class RowWriter:
             import pyarrow as pa
             import pyarrow.parquet as pq
         except ImportError as exc:
-            raise ImportError(
+            raise MissingDependencyError(
                 f"{self.path}: writing Parquet needs pyarrow: pip install pyarrow ({exc})"
             ) from None
         return pa, pq

@@ -12,7 +12,7 @@ Subcommands::
     emorec evaluate MODEL DATA --split   accuracy, macro-F1, per-class figures, confusion matrix
 
 A user error (bad path, bad file, missing credentials) prints one line to stderr and exits
-with status 2; ``--debug`` shows the traceback instead.
+with status 2; ``--debug`` (before or after the command's name) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .._optional import MissingDependencyError
 from .._version import __version__, installed_version
 from ..data.ferplus_download import DownloadError
 from ..data.kaggle import KaggleError
@@ -43,6 +44,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     KaggleError,
     DownloadError,
+    MissingDependencyError,
 )
 
 
@@ -99,7 +101,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "numpy": installed_version("numpy"),
         "pillow": installed_version("pillow"),
         "kaggle": installed_version("kaggle"),
-        "package_dir": str(Path(__file__).parent),
+        "package_dir": str(Path(__file__).resolve().parent.parent),  # emorec/, not emorec/cli/
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -345,6 +347,8 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
+DEBUG_HELP = "show tracebacks and debug logs"
+
 #: One or two runnable lines per command, shown at the end of its ``--help``.
 EXAMPLES = {
     "info": "emorec info --json",
@@ -362,11 +366,17 @@ EXAMPLES = {
 
 
 def _dress(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    """Give every (sub)command the help formatter and its examples."""
+    """Give every (sub)command the help formatter, its examples and ``--debug`` (accepted
+    before or after the command's name)."""
     parser.formatter_class = _HelpFormatter
     command = prefix.strip()
     if command in EXAMPLES:
         parser.epilog = f"example:\n  {EXAMPLES[command]}"
+    if command:
+        # SUPPRESS: left out, it leaves the --debug given before the command as it is.
+        parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP
+        )
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for name, child in action.choices.items():
@@ -379,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="emorec", description="Recognise emotions in faces: data, training, prediction."
     )
     parser.add_argument("--version", action="version", version=f"emorec {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("info", help="show versions of emorec and its dependencies")

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import images as _images
+
 __all__ = [
     "MAX_STREAM_BYTES",
     "STDIN_NAMES",
@@ -23,8 +25,9 @@ __all__ = [
     "segments",
 ]
 
-#: The most bytes read from standard input or a pipe for one photo.
-MAX_STREAM_BYTES = 256 * 1024 * 1024
+#: The most bytes read from standard input or a pipe for one photo (the cap that
+#: :func:`emorec.load_image` puts on file objects).
+MAX_STREAM_BYTES = _images.MAX_STREAM_BYTES
 #: The names that mean standard input.
 STDIN_NAMES = ("-", "/dev/stdin")
 

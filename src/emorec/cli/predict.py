@@ -271,9 +271,9 @@ class _Job:
                 self.writer.write(result_rows(label, result, self.clf.labels))
             if self.fmt == "json" or self.args.json:
                 self.payload.append(
-                    {"photo": label, "error": result.error}
+                    {"source": label, "error": result.error}
                     if isinstance(result, SkippedImage)
-                    else {"photo": label, "faces": [f.to_dict() for f in result]}
+                    else {"source": label, "faces": [f.to_dict() for f in result]}
                 )
             self.done_inputs += 1
             if isinstance(result, SkippedImage):
@@ -328,7 +328,7 @@ class _Job:
             if self.writer is not None:
                 self.writer.write(result_rows(label, error, self.clf.labels))
             if self.fmt == "json" or self.args.json:
-                self.payload.append({"video": label, "error": error.error})
+                self.payload.append({"source": label, "error": error.error})
             print(f"emorec: error: {exc}", file=sys.stderr)
             return
         shown: list[dict[str, Any]] = []
@@ -357,7 +357,7 @@ class _Job:
         finally:
             frames.close()
         if self.fmt == "json" or self.args.json:
-            self.payload.append({"video": label, "frames": shown})
+            self.payload.append({"source": label, "frames": shown})
         if self.args.timeline:
             self._timeline(label, kept)
         self.done_inputs += 1

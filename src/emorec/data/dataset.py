@@ -196,7 +196,8 @@ class EmotionDataset:
 
         A single wrapping folder (``fer2013/train/...``) is looked through. ``path`` may be a
         ``.zip`` of the same, read in memory without extracting; members with absolute or ``..``
-        names are refused. Class folder names map to FER2013 classes through
+        names are refused. Links to folders (a class folder that is a symbolic link) are
+        followed. Class folder names map to FER2013 classes through
         :data:`emorec.labels.ALIASES` (``happiness`` -> ``happy``); if any name is not a FER2013
         class, the label set is the folder names, sorted.
 
@@ -222,8 +223,9 @@ class EmotionDataset:
         FileNotFoundError
             If ``path`` does not exist.
         ValueError
-            If the layout is not class folders, a zip member is unsafe, or sizes differ without
-            ``image_size``.
+            If the layout is not class folders, a class folder holds no images (its label
+            would be lost), two class folders differ only in Unicode normalisation, a zip
+            member is unsafe, or sizes differ without ``image_size``.
         emorec.images.ImageError
             If an image cannot be read and ``errors="raise"``.
 

@@ -38,9 +38,10 @@ from typing import IO
 import numpy as np
 
 from .._files import atomic_file
+from .._paths import check_path
 from .._progress import progress
 from ..labels import LABELS, canonical_label, is_fer_label_set
-from .csv_text import csv_lines
+from .csv_text import byte_lines, csv_lines
 from .ferplus import (
     FERPLUS_FILE,
     FerPlusMode,
@@ -91,6 +92,9 @@ def read_fer2013_csv(
     >>> read.splits["public_test"].images[0, :, :, 0].tolist()
     [[1, 2, 3], [4, 5, 6]]
     """
+    check_path(path, "path")
+    if isinstance(ferplus, str | os.PathLike):
+        check_path(ferplus, "ferplus")
     path = Path(path)
     if ferplus not in (None, False) and label_names is not None:
         raise ValueError(
@@ -110,7 +114,7 @@ def read_fer2013_csv(
     with _open_table(path) as (open_table, label):
         short = path.name + label[len(str(path)) :]  # sources name the file, not its folder
         with open_table() as fh:
-            total = max(0, sum(1 for _ in fh) - 1)
+            total = max(0, sum(1 for _ in byte_lines(fh)) - 1)
         with open_table() as fh:
             lines = csv_lines(fh, Path(label))
             header = [h.strip().lower() for h in next(lines, (0, []))[1]]

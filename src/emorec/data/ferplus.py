@@ -49,6 +49,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from .._paths import check_path
 from ..labels import FERPLUS_LABELS, LABELS
 from .csv_text import csv_lines
 
@@ -166,6 +167,7 @@ def read_ferplus_votes(path: str | os.PathLike[str]) -> FerPlusVotes:
     >>> read_ferplus_votes(p).votes.tolist()
     [[4, 0, 0, 1, 3, 2, 0, 0, 0, 0]]
     """
+    check_path(path, "path")
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(

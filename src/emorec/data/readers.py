@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import os
+import unicodedata
 import zipfile
 import zlib
 from collections import Counter
@@ -47,6 +48,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .._paths import check_path
 from .._progress import progress
 from ..images import IMAGE_EXTENSIONS, ImageError, NotRegularFileError, load_image, open_regular
 from ..labels import map_label_names
@@ -249,7 +251,8 @@ def read_class_folders(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the layout is not class folders, a zip member is unsafe, ``errors`` is unknown, or
+        If the layout is not class folders, a class folder holds no images, two class folders
+        differ only in Unicode normalisation, a zip member is unsafe, ``errors`` is unknown, or
         sizes differ without ``image_size``.
     emorec.images.ImageError
         If an image cannot be read and ``errors="raise"``.
@@ -269,9 +272,41 @@ def read_class_folders(
     """
     if errors not in ("raise", "skip"):
         raise ValueError(f"errors={errors!r}; expected 'raise' or 'skip'")
+    check_path(path, "path")
     size = None if image_size is None else (int(image_size[0]), int(image_size[1]))
-    with _Tree(Path(path)) as (display, files, read):
-        return _read_tree(display, files, read, color_mode, size, errors, progress_bar)
+    tree = _Tree(Path(path))
+    with tree as (display, files, read):
+        return _read_tree(
+            display, files, tree.folders, read, color_mode, size, errors, progress_bar
+        )
+
+
+def _walk_folder(path: Path) -> tuple[list[PurePosixPath], list[PurePosixPath]]:
+    """The files and the folders under ``path``, relative, in sorted order, hidden folders
+    left out.
+
+    Symbolic links to folders are followed (a class folder may be a link); a link back to a
+    folder the walk is already inside is not, so a loop of links ends.
+    """
+    files: list[PurePosixPath] = []
+    folders: list[PurePosixPath] = []
+    # The real folders each walked folder is inside (itself included): a link to one of them
+    # would walk the same folders again, forever.
+    inside: dict[str, frozenset[str]] = {str(path): frozenset({os.path.realpath(path)})}
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
+        above = inside.pop(dirpath)
+        kept = []
+        for d in sorted(dirnames):
+            real = os.path.realpath(os.path.join(dirpath, d))
+            if d.startswith(".") or real in above:
+                continue
+            inside[os.path.join(dirpath, d)] = above | {real}
+            kept.append(d)
+        dirnames[:] = kept
+        rel = PurePosixPath(Path(dirpath).relative_to(path).as_posix())
+        files += [rel / f for f in sorted(filenames)]
+        folders += [rel / d for d in kept]
+    return files, folders
 
 
 class _Tree:
@@ -280,6 +315,8 @@ class _Tree:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._zip: zipfile.ZipFile | None = None
+        #: The folders in the tree, relative.
+        self.folders: list[PurePosixPath] = []
 
     def __enter__(self) -> tuple[str, list[PurePosixPath], Callable[[PurePosixPath], bytes]]:
         path = self.path
@@ -290,11 +327,7 @@ class _Tree:
                 "(<class>/<image>) or a .zip of them"
             )
         if path.is_dir():
-            files = []
-            for dirpath, dirnames, filenames in os.walk(path):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                rel = Path(dirpath).relative_to(path)
-                files += [PurePosixPath(rel.as_posix()) / f for f in sorted(filenames)]
+            files, self.folders = _walk_folder(path)
 
             def read_file(p: PurePosixPath) -> bytes:
                 return _read_regular(path / p, str(path / p))
@@ -324,6 +357,11 @@ class _Tree:
                 )
             if not info.is_dir():
                 files.append(posix)
+            elif posix.parts:
+                self.folders.append(posix)
+        # A zip need not list a folder as a member: those of its members are folders too.
+        implied = {p for f in files for p in f.parents if p.parts}
+        self.folders = sorted(set(self.folders) | implied)
         by_name = {PurePosixPath(i.filename.replace("\\", "/")): i for i in zf.infolist()}
 
         def read_member(p: PurePosixPath) -> bytes:
@@ -339,6 +377,7 @@ class _Tree:
 def _read_tree(
     display: str,
     files: list[PurePosixPath],
+    folders: list[PurePosixPath],
     read: Callable[[PurePosixPath], bytes],
     color_mode: ColorMode,
     image_size: tuple[int, int] | None,
@@ -382,6 +421,24 @@ def _read_tree(
         split, klass = ("train", parts[0]) if layout == "classes" else (parts[0], parts[1])
         entries.append((split, klass, f))
     class_names = sorted({k for _, k, _ in entries})
+    _refuse_unicode_twins(display, class_names, entries)
+    depth = prefix + (1 if layout == "classes" else 2)
+    wrapper = images[0].parts[:prefix]
+    empty = [
+        d
+        for d in folders
+        if len(d.parts) == depth
+        and d.parts[:prefix] == wrapper
+        and d.parts[-1] not in class_names
+        and not is_hidden(d)
+    ]
+    if empty:
+        shown = ", ".join(_shown(display, d) for d in empty[:5])
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        raise ValueError(
+            f"{display}: class folder(s) with no images: {shown}{more}; their label(s) would "
+            "be lost. Add images (.jpg, .png, ...) to each, or remove the folder"
+        )
     if len(class_names) < 2 and layout == "classes":
         raise ValueError(
             f"{display}: found one class folder only ({class_names[0]!r}); a classifier needs "
@@ -424,6 +481,32 @@ def _read_tree(
         for name in sorted(out_images, key=split_sort_key)
     }
     return ReadResult(splits, label_names, tuple(skipped), len(files) - len(images))
+
+
+def _shown(display: str, relative: PurePosixPath) -> str:
+    """How a folder or file of the tree is named in messages: its path, or ``archive:member``."""
+    return str(Path(display) / relative) if os.path.isdir(display) else f"{display}:{relative}"
+
+
+def _refuse_unicode_twins(
+    display: str, class_names: list[str], entries: list[tuple[str, str, PurePosixPath]]
+) -> None:
+    """Refuse class folders whose names differ only in Unicode normalisation ("café" written
+    with one code point or with "e" and a combining accent): they look alike but would be
+    two labels."""
+    spellings: dict[str, list[str]] = {}
+    for name in class_names:
+        spellings.setdefault(unicodedata.normalize("NFC", name), []).append(name)
+    for same, names in spellings.items():
+        if len(names) > 1:
+            folders = [next(f.parent for _, k, f in entries if k == name) for name in names[:2]]
+            shown = [_shown(display, folder) for folder in folders]
+            raise ValueError(
+                f"class folders {shown[0]} and {shown[1]} are both named {same!r}, spelled "
+                f"with different Unicode code points ({names[0]!a} and {names[1]!a}: they "
+                "differ only in normalisation, NFC vs NFD) and would be two labels; rename one "
+                "so that both are spelled alike, or merge them"
+            )
 
 
 def _stack(arrays: list[np.ndarray], sources: list[str], display: str) -> np.ndarray:

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_file, write_atomic
+from .._paths import check_path
 from .._version import __version__
 from ..lite import card_path
 
@@ -148,6 +149,12 @@ class ModelCard:
                 f"the model card's tta {self.tta!r}; expected 'none', 'flip' or 'shift'"
             )
         self.labels = tuple(str(n) for n in self.labels)
+        repeated = sorted({n for n in self.labels if self.labels.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"the model card's labels {list(self.labels)!r} repeat "
+                f"{', '.join(map(repr, repeated))}; expected one distinct name per output"
+            )
         if self.input_shape is not None:
             self.input_shape = tuple(int(d) for d in self.input_shape)
         if self.calibration is not None:
@@ -325,11 +332,47 @@ class ModelCard:
         return self.to_dict().get(key, default)
 
 
+def _safe_mode_refusal(file: Path, keras_text: str) -> str:
+    """What to say when Keras's safe mode refuses part of ``file``: the offending layer (or
+    object) as Keras names it, and what to do."""
+    trust = (
+        "or, if you trust the file, load it yourself with "
+        "keras.saving.load_model(path, safe_mode=False)"
+    )
+    named = re.search(r"deserialization of an? `([^`]+)`", keras_text)
+    name = named.group(1) if named else None
+    if name == "Lambda" or (name is None and "Python lambda" in keras_text):
+        what = "a Lambda layer" if name else "a Python lambda (a layer's function or argument)"
+        return (
+            f"{file}: refused to load: the model contains {what}, whose code Keras will not "
+            "run from a file in safe mode. Replace the Lambda with a layer class registered "
+            f"with keras.saving.register_keras_serializable, {trust}"
+        )
+    if name == "TFSMLayer":
+        return (
+            f"{file}: refused to load: the model contains a TFSMLayer layer, which runs an "
+            "external TensorFlow SavedModel that Keras will not load from a file in safe mode. "
+            f"Rebuild the model from Keras layers (or use the SavedModel itself), {trust}"
+        )
+    if name is not None:
+        return (
+            f"{file}: refused to load: the model contains a {name} object, which Keras will "
+            f"not load from a file in safe mode, {trust}"
+        )
+    first = keras_text.strip().splitlines()[0][:200] if keras_text.strip() else "no reason given"
+    return f"{file}: refused to load in Keras's safe mode ({first}); {trust}"
+
+
 def _parse_card(raw: bytes, file: Path) -> Any:
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{file}: the model card is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise ValueError(
+            f"{file}: the model card is nested too deeply to read (a card is a few levels of "
+            "JSON objects and lists); refusing it"
+        ) from None
 
 
 def _read_sidecar(file: Path) -> ModelCard | None:
@@ -443,6 +486,8 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     FileNotFoundError
         If it is neither an existing file nor a bundled name; the message lists the bundled
         models.
+    ValueError
+        If the path holds a NUL byte.
 
     Examples
     --------
@@ -455,6 +500,7 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
         raise TypeError(
             f"model={target!r}; expected a bundled model's name or a path to a .keras file"
         )
+    check_path(target, "model")
     file = Path(target)
     if file.exists():
         if file.is_dir():
@@ -532,8 +578,9 @@ def load_model(
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If Keras refuses the file, for example a ``Lambda`` layer under ``safe_mode`` or an
-        unknown custom layer; the message says what to do.
+        If Keras refuses the file, for example a ``Lambda`` or ``TFSMLayer`` layer under
+        ``safe_mode`` (the message names the layer's class) or an unknown custom layer; the
+        message says what to do.
 
     Examples
     --------
@@ -556,6 +603,11 @@ def load_model(
     legacy = file.suffix.lower() in (".h5", ".hdf5")
     try:
         model = keras.saving.load_model(file, compile=compile, safe_mode=True)
+    except RecursionError:  # a RuntimeError, so before _DAMAGED_ARCHIVE
+        raise ValueError(
+            f"{file}: its Keras model configuration is nested too deeply to read; refusing "
+            "it (a model saved by Keras nests a few dozen levels)"
+        ) from None
     except _DAMAGED_ARCHIVE as exc:
         if isinstance(exc, RuntimeError) and "encrypted" not in str(exc):
             raise
@@ -565,12 +617,7 @@ def load_model(
     except (ValueError, TypeError) as exc:
         text = str(exc)
         if "Lambda" in text or "safe_mode" in text:
-            raise ValueError(
-                f"{file}: refused to load: the model contains a Lambda layer, whose code Keras "
-                "will not run from a file in safe mode. Replace the Lambda with a layer class "
-                "registered with keras.saving.register_keras_serializable, or, if you trust "
-                "the file, load it yourself with keras.saving.load_model(path, safe_mode=False)"
-            ) from exc
+            raise ValueError(_safe_mode_refusal(file, text)) from exc
         if "Could not locate" in text or "Unknown" in text:
             raise ValueError(
                 f"{file}: refused to load: it uses a custom layer or function that is not "
