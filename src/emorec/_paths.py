@@ -34,7 +34,7 @@ def check_path(
     ValueError: path='faces/\\x00.jpg': a path cannot contain a NUL byte ('\\x00'); ...
     """
     text = os.fspath(path)
-    if ("\0" if isinstance(text, str) else b"\0") in text:
+    if (isinstance(text, str) and "\0" in text) or (isinstance(text, bytes) and b"\0" in text):
         raise error(
             f"{argument}={text!r}: a path cannot contain a NUL byte ('\\x00'); check how "
             "the path was made (a string read from a file or built by a program)"

@@ -57,7 +57,7 @@ def csv_lines(fh: IO[bytes] | Iterable[bytes], path: Path) -> Iterator[tuple[int
     decoded on its own (so an error names the line), and no field size limit (the csv
     module's 128 KiB is the pixels of a 180x180 image, and emorec leaves that process-wide
     setting alone): a line is split at its commas, quoted fields as RFC 4180 has them."""
-    lines = byte_lines(fh) if hasattr(fh, "read") else fh
+    lines: Iterable[bytes] = byte_lines(fh) if hasattr(fh, "read") else fh  # type: ignore[arg-type]
     for number, raw in enumerate(lines, start=1):
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]
