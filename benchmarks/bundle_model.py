@@ -29,6 +29,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from _fer_data import trained_mode
+
 from emorec.inference import DEFAULT_TTA, TTA_MODES
 from emorec.models import ModelCard, load_model
 
@@ -65,9 +67,7 @@ def provenance(card: ModelCard) -> None:
         if isinstance(training.get(key), str):
             training[key] = portable(training[key])
     card.training = training
-    ferplus = (training.get("config") or {}).get("targets") == "probability" or "FER+" in str(
-        (training.get("config") or {}).get("data", "")
-    )
+    ferplus = trained_mode(card) in ("probability", "majority")
     notice = DATA_NOTICE + (FERPLUS_NOTICE if ferplus else "")
     card.extra.update(license=LICENSE, data_notice=notice, splits=SPLITS)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from _fer_data import LABEL_SETS, read_public, trained_validation
+from _fer_data import LABEL_SETS, read_public, trained_mode, trained_validation
 from _machine import FER2013_TAR, FERPLUS_CSV, describe_machine
 
 from emorec import DEFAULT_TTA, EmotionDataset, ModelCard
@@ -78,7 +78,7 @@ def main() -> None:
     tta = args.tta or card.tta or DEFAULT_TTA
     model = load_model(path)
     ds = read_public(args.data, votes)
-    own = "ferplus" if (card.training or {}).get("config", {}).get("targets") else "fer2013"
+    own = "ferplus" if trained_mode(card) in ("probability", "majority") else "fer2013"
     print(f"model: {path.name} ({card.architecture_name}); tta={tta}; ECE with 15 bins")
     print(f"trained for: {LABEL_SETS[own]}; data: {Path(args.data).name} + {votes.name}\n")
 

@@ -79,6 +79,7 @@ def test_public_names() -> None:
             "IMAGE_EXTENSIONS",
             "IMAGE_FORMATS",
             "MAX_STREAM_BYTES",
+            "read_stream",
         ]
     )
     assert DEFAULT_MAX_PIXELS == 89_478_485

@@ -50,6 +50,7 @@ __all__ = [
     "ImageError",
     "load_batch",
     "load_image",
+    "read_stream",
 ]
 
 #: Channel order of 3- and 4-channel arrays: ``"rgb"`` (Pillow, Matplotlib) or ``"bgr"``
@@ -373,15 +374,35 @@ def _load_file_object(
         raise TypeError(f"{label}: file object is in text mode; open it in binary mode ('rb')")
     # Read from the current position: Pillow would seek to 0 and cannot retry non-seekable
     # streams. Decoding needs the whole file in memory anyway.
-    data = _read_capped(file, MAX_STREAM_BYTES, label)
+    data = read_stream(file, label)
     if len(data) == 0:
         raise ImageError(f"{label}: empty file (0 bytes); {_EXPECTED_FILE}")
     return _decode(io.BytesIO(data), grayscale, limit, label)
 
 
-def _read_capped(file: SupportsRead, limit: int, label: str) -> bytes:
-    """A stream's bytes to its end, refused past ``limit`` bytes (an endless stream such as
-    ``/dev/zero`` would fill memory)."""
+def read_stream(file: SupportsRead, label: str, limit: int | None = None) -> bytes:
+    """A binary stream's bytes to its end (a file object, standard input, a pipe), refused
+    past ``limit`` bytes (default :data:`MAX_STREAM_BYTES`): an endless stream such as
+    ``/dev/zero`` would fill memory.
+
+    Raises
+    ------
+    ImageError
+        If the stream holds more than ``limit`` bytes; ``label`` names it.
+    TypeError
+        If ``read()`` returns text.
+
+    Examples
+    --------
+    >>> import io
+    >>> from emorec.images import read_stream
+    >>> read_stream(io.BytesIO(b"abc"), "data")
+    b'abc'
+    >>> read_stream(io.BytesIO(b"abc"), "data", limit=2)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    emorec.images.ImageError: data: more than 2 bytes; expected one image ...
+    """
+    limit = MAX_STREAM_BYTES if limit is None else limit
     parts: list[bytes] = []
     total = 0
     while total <= limit:

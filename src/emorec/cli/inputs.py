@@ -98,13 +98,10 @@ def photo_sources(names: Sequence[str]) -> list[Any]:
             sources.append(name)
             continue
         try:
-            data = stream.read(MAX_STREAM_BYTES + 1)
+            sources.append(_images.read_stream(stream, name, MAX_STREAM_BYTES))
         finally:
             if stream is not sys.stdin.buffer:
                 stream.close()
-        if len(data) > MAX_STREAM_BYTES:
-            raise ValueError(f"{name}: more than {MAX_STREAM_BYTES} bytes; expected one photo")
-        sources.append(data)
     return sources
 
 
