@@ -26,12 +26,16 @@ def faults(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff (lint and format check) on everything, mypy on src/."""
+    """ruff (lint and format check) on everything, mypy on src/, the import contracts."""
     # Lint needs no TensorFlow: mypy treats it as untyped (ignore_missing_imports).
-    session.install("ruff>=0.5", "mypy>=1.8", "numpy", "pillow", "matplotlib")
+    session.install(
+        "ruff>=0.5", "mypy>=1.8", "import-linter>=2.17", "numpy", "pillow", "matplotlib"
+    )
+    session.install("--no-deps", ".")  # import-linter reads the installed package's imports
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session

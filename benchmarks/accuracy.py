@@ -77,7 +77,7 @@ def main() -> None:
         if not need.exists():
             sys.exit(f"{need}: not found; pass FER2013's fer2013.tar.gz and FER+'s fer2013new.csv")
     print(describe_machine(timed=False))
-    path = resolve_model(args.model)
+    path = resolve_model(args.model, keras=args.write_card)  # a card is written to .keras
     card = ModelCard.read(path)
     args.tta = args.tta or card.tta or DEFAULT_TTA
     print(

@@ -49,7 +49,7 @@ def main() -> None:
     target = WEIGHTS / f"{args.name}.tflite"
     if (target.exists() or card_path(target).exists()) and not args.overwrite:
         sys.exit(f"{target} exists; pass --overwrite to replace it (git keeps the old one)")
-    source = resolve_model(args.source)
+    source = resolve_model(args.source, keras=True)
     clf = EmotionClassifier.load(source, tta="none")
     ds = EmotionDataset.from_directory(args.data, progress_bar=None)
     train = ds.split("val", fraction=0.1, seed=0)["train"]

@@ -13,6 +13,11 @@ and store its metrics in the card with::
     python benchmarks/accuracy.py --model src/emorec/weights/NAME.keras --write-card \\
         --figure docs/_static/confusion_matrix.png
 
+and, once the card is final, make the TFLite twin that predictions run (the tests check that
+it was made from this very file)::
+
+    python benchmarks/bundle_tflite.py NAME --overwrite
+
 Refuses to replace an existing file unless ``--overwrite`` is given (the previous model stays
 in git history). ``--refresh-card`` rewrites only the provenance of an already bundled file
 (licence, data notice, splits, the machine's paths taken out of the commands), keeping its

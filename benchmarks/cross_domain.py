@@ -188,7 +188,7 @@ def main() -> None:
         sheet.save(args.examples)
         print(f"wrote {args.examples}")
 
-    path = resolve_model(args.model)
+    path = resolve_model(args.model, keras=args.write_card)  # a card is written to .keras
     clf = EmotionClassifier.load(path, detector=args.detector)
     margins = [float(m) for m in args.margins.split(",")]
     if clf.margin not in margins:

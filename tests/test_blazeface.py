@@ -521,3 +521,40 @@ def test_a_close_up_is_one_pass_whatever_its_size(astronaut: np.ndarray) -> None
     assert all(any(iou(f.as_tuple(), t) >= 0.5 for f in faces) for t in truth), faces
     # an int forces the tiles on a close-up too
     assert len(BlazeFaceDetector(tiles=3).detect(portrait)) == 1
+
+
+def test_without_opencv_pillow_resizes_to_the_same_detections(monkeypatch):
+    """The core install has no OpenCV: BlazeFace's input is resized by Pillow, by the same
+    steps (halvings, then an area resize), and finds the same faces."""
+    from pathlib import Path
+
+    from emorec import load_image
+    from emorec.faces import blazeface
+
+    photos = sorted((Path(__file__).resolve().parents[1] / "examples" / "photos").glob("*.jpg"))
+    assert len(photos) >= 5
+    detector = blazeface.BlazeFaceDetector()
+    with_cv2 = {p.name: detector.detect(load_image(p)) for p in photos}
+    for size in (128, 256):
+        image = load_image(photos[0])
+        a, box_a = blazeface.letterbox(image, size)
+        monkeypatch.setattr(blazeface, "_opencv", lambda: None)
+        b, box_b = blazeface.letterbox(image, size)
+        monkeypatch.undo()
+        assert box_a == box_b
+        assert np.abs(a - b).mean() < 0.01  # of the [-1, 1] range
+    monkeypatch.setattr(blazeface, "_opencv", lambda: None)
+    for photo in photos:
+        found = detector.detect(load_image(photo))
+        expected = with_cv2[photo.name]
+        assert len(found) == len(expected), photo.name
+        for f in found:  # each face is one OpenCV's resize found (tiles merge a little apart)
+            assert max(_iou(f.as_tuple(), e.as_tuple()) for e in expected) >= 0.8, photo.name
+
+
+def _iou(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)

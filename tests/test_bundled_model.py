@@ -80,3 +80,42 @@ def test_each_bundled_model_public_test_accuracy_matches_its_card(name):
     plus = card.metrics.get("public_test_ferplus")
     if plus is not None:
         assert report.label_sets["ferplus"].accuracy == pytest.approx(plus["accuracy"], abs=0.002)
+
+
+TWINS = [
+    n
+    for n in list_pretrained()
+    if (pretrained_path(n).suffix == ".tflite")
+    and pretrained_path(n).with_suffix(".keras").is_file()
+]
+
+
+def test_default_model_has_a_tflite_twin():
+    assert DEFAULT_PRETRAINED in TWINS
+    assert pretrained_path().suffix == ".tflite"
+    assert pretrained_path(keras=True).suffix == ".keras"
+
+
+@pytest.mark.parametrize("name", TWINS)
+def test_tflite_twin_is_its_keras_model(name):
+    """A bundled name in two formats is one model: the twin's card is the Keras file's, made
+    from this very Keras file (its SHA-256), and gives its probabilities within 1e-4."""
+    from emorec.models import file_provenance
+    from emorec.models.card import ModelCard
+
+    lite, keras_file = pretrained_path(name), pretrained_path(name, keras=True)
+    twin_card = ModelCard.read(lite).to_dict()
+    serving = twin_card.pop("serving")
+    assert serving["source"] == keras_file.name
+    assert serving["source_sha256"] == file_provenance(keras_file)["sha256"], (
+        f"{keras_file.name} changed after its twin was made: "
+        f"python benchmarks/bundle_tflite.py {name} --overwrite"
+    )
+    keras_card = ModelCard.read(keras_file).to_dict()
+    for card in (twin_card, keras_card):
+        card.pop("emorec_version", None)
+    assert twin_card == keras_card
+    crops = np.random.default_rng(5).integers(0, 256, (16, 48, 48, 1)).astype(np.float32)
+    a = load_model(lite).predict_on_batch(crops)
+    b = np.asarray(load_model(keras_file).predict_on_batch(crops))
+    assert np.abs(a - b).max() <= 1e-4

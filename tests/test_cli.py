@@ -181,3 +181,21 @@ def test_models_lists_names_without_importing_tensorflow():
             f"  {name} ({default}{card.architecture['name']}, PublicTest accuracy "
             f"{measured['accuracy']:.1%}{both} at tta={measured.get('tta') or card.tta})"
         ) in lines
+
+
+def test_a_second_job_on_the_same_output_is_refused(tmp_path, capsys):
+    """Two `emorec predict --output same.csv --overwrite` at once both exited 0 and left
+    duplicated rows; the second is now refused before it touches the file (issue 24)."""
+    from emorec import LABELS
+    from emorec.results import RowWriter
+
+    photo = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
+    out = tmp_path / "rows.csv"
+    with RowWriter(out, LABELS) as first:  # a first job, still writing
+        first.write([{"source": "a.jpg", "face": 0}])
+        code = main(["predict", str(photo), "--output", str(out), "--overwrite"])
+        assert code == 2
+        assert "another process is writing rows to this file" in capsys.readouterr().err
+    assert out.read_text().count("a.jpg") == 1  # the first job's rows are whole
+    assert main(["predict", str(photo), "--output", str(out), "--overwrite"]) == 0
+    assert "astronaut.jpg" in out.read_text() and "a.jpg" not in out.read_text()

@@ -352,6 +352,43 @@ def test_cli_resume_knows_a_path_spelt_another_way(tmp_path, capsys, monkeypatch
         out.write_text("".join(out.read_text().splitlines(keepends=True)[:4]))
 
 
+def test_cli_resume_from_another_working_folder(tmp_path, capsys, monkeypatch):
+    """The file's relative names were relative to the first job's working folder: resumed
+    from another folder, with the photos spelt from there, the job still knows them (it
+    printed "0 of 4 done", cut the last photo's rows and wrote all four again)."""
+    from emorec.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    crops_folder(tmp_path / "photos", 4)
+    out = tmp_path / "r.csv"
+    assert main(["predict", "photos", "--output", str(out)]) == 0
+    rows = [r["source"] for r in csv.DictReader(out.open())]
+    kept = "".join(out.read_text().splitlines(keepends=True)[:4])
+    out.write_text(kept)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for spelling in ("../photos", str(tmp_path / "photos")):
+        assert main(["predict", spelling, "--output", str(out), "--resume"]) == 0
+        assert "resuming: 2 of 4 inputs are done" in capsys.readouterr().err
+        again = [r["source"] for r in csv.DictReader(out.open())]
+        assert again[:3] == rows[:3] and len(again) == 4  # each photo once
+        assert (tmp_path / "elsewhere" / again[3]).resolve() == (tmp_path / rows[3]).resolve()
+        out.write_text(kept)
+
+
+def test_cli_resume_never_confuses_two_files_of_one_name(tmp_path, capsys, monkeypatch):
+    from emorec.cli.inputs import as_recorded
+
+    monkeypatch.chdir(tmp_path)
+    # recorded from another folder: "a/x.jpg" and "x.jpg"; given now: two x.jpg
+    given = [str(tmp_path / "a" / "x.jpg"), str(tmp_path / "b" / "x.jpg")]
+    assert as_recorded(given, {"a/x.jpg", "<stdin>"}) == ["a/x.jpg", given[1]]
+    assert as_recorded(given, {"x.jpg"}) == given  # which x.jpg? neither
+    assert as_recorded([str(tmp_path / "q" / "x.jpg")], {"p/x.jpg"}) == [
+        str(tmp_path / "q" / "x.jpg")
+    ]
+
+
 def test_cli_never_reads_its_own_annotations_back(tmp_path, capsys):
     from emorec.cli import main
 

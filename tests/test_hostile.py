@@ -648,8 +648,8 @@ def test_a_keras_file_with_a_bad_crc_is_an_error_naming_it(tmp_path):
     from emorec.models import pretrained_path
 
     path = tmp_path / "broken.keras"
-    data = bytearray(pretrained_path().read_bytes())
-    with zipfile.ZipFile(pretrained_path()) as zf:
+    data = bytearray(pretrained_path(keras=True).read_bytes())
+    with zipfile.ZipFile(pretrained_path(keras=True)) as zf:
         info = max(zf.infolist(), key=lambda i: i.compress_size)  # the weights
     start = info.header_offset + 30 + len(info.filename) + len(info.extra)
     data[start + info.compress_size // 2] ^= 0xFF

@@ -77,7 +77,7 @@ def test_what_a_tflite_classifier_cannot_do(small, tmp_path):
     lite = EmotionClassifier.load(path)
     with pytest.raises(ValueError, match="small.tflite is a TFLite model"):
         lite.save(tmp_path / "x.keras")
-    with pytest.raises(ValueError, match="already a TFLite model"):
+    with pytest.raises(ValueError, match="is a TFLite model, which cannot be exported"):
         lite.export(tmp_path / "again.tflite", "tflite")
     with pytest.raises(ValueError, match="is a TFLite model, which cannot be trained from"):
         Trainer("mini_xception", _three_classes(), init_from=path, output_dir=tmp_path / "r")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from emorec._files import partial_affixes
 from emorec.training.run_folder import (
     MARKER,
     RUN_FILES,
@@ -74,6 +78,26 @@ def test_a_folder_with_other_files_only_starts_a_run_and_keeps_them(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     assert RunFolder(tmp_path).open({}) == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER, "notes.txt"]
+
+
+def test_a_users_hidden_partial_files_survive_a_new_run(tmp_path):
+    """A new run in a folder deleted the user's own ``.draft.partial.md``: every hidden
+    ``.*.partial*`` name was taken for emorec's temporaries (issue 24). Only the run's own
+    temporaries (``.<name>.<8 random>.emorec.partial<suffix>``) are removed now."""
+    run = RunFolder(tmp_path)
+    run.open({})
+    mine = [".draft.partial.md", ".notes.20261205.partial.txt", ".x.partial"]
+    for name in mine:
+        (tmp_path / name).write_text("the user's")
+    # what a write killed half-way leaves: the temporary atomic_file names
+    prefix, suffix = partial_affixes(tmp_path / "history.csv")
+    fd, name = tempfile.mkstemp(dir=tmp_path, prefix=prefix, suffix=suffix)
+    os.close(fd)
+    leftover = Path(name).name
+    assert RunFolder(tmp_path).open({}, overwrite=True) == "new"
+    assert not (tmp_path / leftover).exists()
+    for name in mine:
+        assert (tmp_path / name).read_text() == "the user's"
 
 
 def test_unreadable_config_names_the_file(tmp_path):

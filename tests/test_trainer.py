@@ -563,3 +563,37 @@ def test_soft_targets_are_trained_on(tmp_path):
         output_dir=tmp_path / "plain",
     )
     assert "targets" not in plain.config()
+
+
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_it_resumes(
+    tiny_ds, tmp_path, monkeypatch
+):
+    """A disk that filled mid-run crashed the process inside the HDF5 writer (SIGSEGV); the
+    backup is now refused before it is written, with an error naming the folder and the space,
+    and the same command resumes once space is freed (issue 24)."""
+    import errno
+    import shutil
+    from collections import namedtuple
+
+    real = shutil.disk_usage
+    usage = namedtuple("usage", "total used free")
+    calls = {"n": 0}
+
+    def nearly_full(path):
+        calls["n"] += 1
+        if calls["n"] >= 2:  # the first epoch's backup fits, the second's does not
+            return usage(10**9, 10**9 - 2 * 10**6, 2 * 10**6)
+        return real(path)
+
+    monkeypatch.setattr(shutil, "disk_usage", nearly_full)
+    with pytest.raises(
+        OSError, match=r"MB free, about .* MB needed.*run the same command again"
+    ) as e:
+        make(tiny_ds, tmp_path, epochs=3).fit()
+    assert e.value.errno == errno.ENOSPC
+    out = tmp_path / "run"
+    assert json.loads((out / "config.json").read_text())["status"] != "finished"
+    monkeypatch.setattr(shutil, "disk_usage", real)
+    history = make(tiny_ds, tmp_path, epochs=3).fit()  # space freed: it resumes
+    assert len(history.history["loss"]) == 2  # epochs 2 and 3
+    assert json.loads((out / "config.json").read_text())["epochs_done"] == 3

@@ -94,8 +94,8 @@ def test_the_video_writer_is_atomic_and_never_overwrites_silently(tmp_path):
     target.write_bytes(b"the user's file")
     with pytest.raises(FileExistsError, match="out.mp4 exists"):
         VideoWriter(target, fps=10)
-    with pytest.raises(ValueError, match="'.webm'"):
-        VideoWriter(tmp_path / "out.webm", fps=10)
+    with pytest.raises(ValueError, match="'.flv'"):
+        VideoWriter(tmp_path / "out.flv", fps=10)
     with pytest.raises(RuntimeError), VideoWriter(target, fps=10, overwrite=True) as out:
         out.write(np.zeros((32, 32, 3), np.uint8))
         raise RuntimeError("a failure half-way")
@@ -476,7 +476,7 @@ def test_cli_checks_video_options_before_any_work(tmp_path, face, capsys):
     for bad, says in (
         (["--every", "0"], "--every 0"),
         (["--smooth", "0"], "--smooth 0"),
-        (["--annotate", str(tmp_path / "x.webm")], "cannot write .webm"),
+        (["--annotate", str(tmp_path / "x.flv")], "cannot write .flv"),
     ):
         assert main(["predict", str(path), *bad]) == 2
         assert says in capsys.readouterr().err
@@ -502,3 +502,29 @@ def test_cli_resume_keeps_a_finished_videos_annotated_copy(tmp_path, face, capsy
     assert main([*args, "--resume"]) == 0
     assert "kept as it is" in capsys.readouterr().err
     assert copy.read_bytes() == before and video_info(copy).frames == 10
+
+
+def test_a_webm_plays_in_browsers_and_an_mp4_says_when_it_would_not(tmp_path):
+    """Annotated videos were MPEG-4 Part 2, which browsers and notebooks do not play; .webm is
+    now VP9 (or VP8), and an .mp4 is H.264 where OpenCV can encode it, else a warning says
+    which codec it got and what to write instead (issue 24)."""
+    import warnings
+
+    from emorec.video import BROWSER_CODECS, VideoWriter
+
+    frames = [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(4)]
+    with VideoWriter(tmp_path / "a.webm", fps=10) as out:
+        for frame in frames:
+            out.write(frame)
+    assert out.codec in BROWSER_CODECS and out.codec.startswith("VP")
+    assert (tmp_path / "a.webm").stat().st_size > 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with VideoWriter(tmp_path / "b.mp4", fps=10) as out:
+            for frame in frames:
+                out.write(frame)
+    if out.codec in BROWSER_CODECS:
+        assert not caught
+    else:
+        assert out.codec == "mp4v"
+        assert any("do not play" in str(w.message) and ".webm" in str(w.message) for w in caught)

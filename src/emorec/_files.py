@@ -21,7 +21,10 @@ from pathlib import Path
 
 __all__ = [
     "PARTIAL",
+    "FileBusyError",
     "atomic_file",
+    "check_free_space",
+    "hold_lock",
     "partial_affixes",
     "remove_partials",
     "remove_partials_of",
@@ -29,8 +32,13 @@ __all__ = [
     "write_atomic",
 ]
 
-#: What the names of unfinished writes contain (``.best.keras.x1y2.partial.keras``).
-PARTIAL = ".partial"
+#: What the names of unfinished writes contain (``.best.keras.k2x9_q0z.emorec.partial.keras``):
+#: with the hidden dot, the name of the file and mkstemp's eight random characters, a name no
+#: user file has by chance (a user's own ``.draft.partial.md`` is never taken for one).
+PARTIAL = ".emorec.partial"
+#: The whole name of a temporary of :func:`atomic_file`: ``.<name>.<8 random>.emorec.partial``
+#: and any suffixes.
+_PARTIAL_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PARTIAL) + r"(\.[^/]*)?")
 
 
 @functools.cache
@@ -106,11 +114,28 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
 
 
 def remove_partials(folder: str | os.PathLike[str]) -> list[Path]:
-    """Remove what writes killed half-way left in ``folder`` (hidden ``.*.partial*`` files of
-    :func:`atomic_file`); returns their paths."""
+    """Remove what writes killed half-way left in ``folder`` (the temporaries of
+    :func:`atomic_file`, named by :func:`partial_affixes`; no other file, whatever its name
+    holds); returns their paths.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pathlib import Path
+    >>> from emorec._files import remove_partials
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in (".best.keras.k2x9_q0z.emorec.partial.keras", ".draft.partial.md"):
+    ...     _ = (folder / name).write_bytes(b"")
+    >>> [p.name for p in remove_partials(folder)], os.listdir(folder)
+    (['.best.keras.k2x9_q0z.emorec.partial.keras'], ['.draft.partial.md'])
+    """
     removed = []
     for leftover in Path(folder).glob(f".*{PARTIAL}*"):
-        if leftover.is_file() and not leftover.is_symlink():
+        if (
+            _PARTIAL_NAME.fullmatch(leftover.name)
+            and leftover.is_file()
+            and not leftover.is_symlink()
+        ):
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
     return removed
@@ -127,17 +152,16 @@ def remove_partials_of(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     >>> from pathlib import Path
     >>> from emorec._files import remove_partials_of
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name in (".out.mp4.k2x9_q0z.partial.mp4", ".other.mp4.k2x9_q0z.partial.mp4"):
+    >>> for name in (".a.mp4.k2x9_q0z.emorec.partial.mp4", ".b.mp4.k2x9_q0z.emorec.partial.mp4"):
     ...     _ = (folder / name).write_bytes(b"")
-    >>> [p.name for p in remove_partials_of([folder / "out.mp4"])], sorted(os.listdir(folder))
-    (['.out.mp4.k2x9_q0z.partial.mp4'], ['.other.mp4.k2x9_q0z.partial.mp4'])
+    >>> [p.name for p in remove_partials_of([folder / "a.mp4"])], sorted(os.listdir(folder))
+    (['.a.mp4.k2x9_q0z.emorec.partial.mp4'], ['.b.mp4.k2x9_q0z.emorec.partial.mp4'])
     """
     names: dict[Path, set[str]] = {}
     for path in paths:
         target = Path(path)
         names.setdefault(target.parent, set()).add(target.name)
-    # ".<name>." + mkstemp's random part (8 characters of [a-z0-9_]) + ".partial<suffixes>"
-    pattern = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PARTIAL) + r"(\.[^/]*)?")
+    pattern = _PARTIAL_NAME
     removed = []
     for folder, wanted in names.items():
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
@@ -152,3 +176,81 @@ def remove_partials_of(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                     leftover.unlink(missing_ok=True)
                     removed.append(leftover)
     return removed
+
+
+class FileBusyError(OSError):
+    """Another process holds the lock of a file this one was to write (:func:`hold_lock`)."""
+
+
+def hold_lock(path: str | os.PathLike[str], what: str) -> int | None:
+    """Take an exclusive advisory lock on ``path`` (created empty if missing; never
+    truncated), so that two jobs cannot write one file at once; returns the descriptor that
+    holds it (close it to release; the system releases it when the process ends, however it
+    ends), or None where the platform has no ``flock`` (Windows: no lock is taken).
+
+    Raises
+    ------
+    FileBusyError
+        If another process (or another open of the file in this one) holds the lock: the
+        message names the file and ``what`` was to be written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from emorec._files import FileBusyError, hold_lock
+    >>> path = os.path.join(tempfile.mkdtemp(), "rows.csv")
+    >>> fd = hold_lock(path, "rows")
+    >>> try:
+    ...     hold_lock(path, "rows")
+    ... except FileBusyError as error:
+    ...     print("refused")
+    refused
+    >>> os.close(fd)
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise FileBusyError(
+            f"{path}: another process is writing {what} to this file (a second emorec job "
+            "with the same output?); wait for it to end, or write to another file"
+        ) from None
+    return fd
+
+
+#: Free space kept beyond a write's own size (metadata, other files of the run).
+SPACE_MARGIN = 16 * 1024 * 1024
+
+
+def check_free_space(path: str | os.PathLike[str], need: int, what: str) -> None:
+    """Refuse a write of about ``need`` bytes to ``path`` when its file system has less free
+    (plus :data:`SPACE_MARGIN`): some writers (HDF5, under Keras's ``save_weights``) crash the
+    process on a full disk instead of raising an error.
+
+    Raises
+    ------
+    OSError
+        ``errno.ENOSPC``, naming the folder, the space free and needed, and ``what`` to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from emorec._files import check_free_space
+    >>> check_free_space(tempfile.mkdtemp() + "/x.h5", 1024, "run the command again")
+    """
+    import errno
+    import shutil
+
+    folder = Path(path).parent
+    free = shutil.disk_usage(folder).free
+    if free < need + SPACE_MARGIN:
+        raise OSError(
+            errno.ENOSPC,
+            f"{folder}: {free / 1e6:.1f} MB free, about {(need + SPACE_MARGIN) / 1e6:.1f} MB "
+            f"needed to write {Path(path).name}; free some space, then {what}",
+        )

@@ -1,8 +1,32 @@
-"""Optional dependencies: what a feature raises when the package it needs is not installed."""
+"""Optional dependencies: which extra installs each, and what a feature raises when the
+package it needs is not installed.
+
+The core install predicts photos (numpy, Pillow, OpenCV and LiteRT); training, Keras models
+and export need ``emorec[train]`` (TensorFlow and Keras, with matplotlib for the curves),
+figures ``emorec[plots]``, Kaggle downloads ``emorec[kaggle]``, Parquet output
+``emorec[tables]``, ONNX files ``emorec[onnx]``.
+"""
 
 from __future__ import annotations
 
-__all__ = ["MissingDependencyError"]
+import importlib
+from types import ModuleType
+
+__all__ = ["EXTRAS", "MissingDependencyError", "missing_extra", "require"]
+
+#: The extra of emorec that installs each optional top-level module.
+EXTRAS = {
+    "tensorflow": "train",
+    "keras": "train",
+    "matplotlib": "plots",
+    "kaggle": "kaggle",
+    "pyarrow": "tables",
+    "pandas": "tables",
+    "cv2": "video",
+    "onnxruntime": "onnx",
+    "onnx": "onnx",
+    "tf2onnx": "onnx",
+}
 
 
 class MissingDependencyError(ImportError):
@@ -15,3 +39,55 @@ class MissingDependencyError(ImportError):
     >>> issubclass(MissingDependencyError, ImportError)
     True
     """
+
+
+def missing_extra(error: ImportError, feature: str) -> MissingDependencyError | None:
+    """The one-line error for an ``ImportError`` of an optional module (None for any other:
+    a broken install of a required package is not the user's missing extra).
+
+    Examples
+    --------
+    >>> from emorec._optional import missing_extra
+    >>> print(missing_extra(ModuleNotFoundError("no keras", name="keras"), "training"))
+    training needs Keras, which is not installed: pip install "emorec[train]"
+    """
+    top = (error.name or "").split(".")[0]
+    extra = EXTRAS.get(top)
+    if extra is None:
+        return None
+    names = {
+        "tensorflow": "TensorFlow",
+        "keras": "Keras",
+        "onnxruntime": "ONNX Runtime",
+        "cv2": "OpenCV",
+    }
+    what = names.get(top, top)
+    return MissingDependencyError(
+        f'{feature} needs {what}, which is not installed: pip install "emorec[{extra}]"'
+    )
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """Import an optional module, or raise :class:`MissingDependencyError` naming the extra
+    that installs it.
+
+    Parameters
+    ----------
+    module : str
+        The module, for example ``"keras"``.
+    feature : str
+        What needs it, in words, for the message (``"training"``).
+
+    Examples
+    --------
+    >>> from emorec._optional import require
+    >>> require("json", "reading").__name__
+    'json'
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        friendly = missing_extra(error, feature)
+        if friendly is None or (error.name or "").split(".")[0] != module.split(".")[0]:
+            raise
+        raise friendly from error

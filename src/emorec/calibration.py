@@ -30,15 +30,10 @@ from __future__ import annotations
 import logging
 import math
 import numbers
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
-if TYPE_CHECKING:
-    import keras
-
-    from .data.dataset import EmotionDataset
 
 __all__ = [
     "apply_temperature",
@@ -177,27 +172,27 @@ def expected_calibration_error(
 
 
 def calibrate(
-    model: keras.Model,
-    dataset: EmotionDataset,
-    split: str = "val",
+    probs: npt.ArrayLike,
+    labels: npt.ArrayLike,
     *,
-    tta: str | None = None,
-    batch_size: int = 256,
+    split: str = "val",
+    tta: str = "flip",
 ) -> dict[str, Any]:
-    """Fit ``model``'s temperature on ``split`` of ``dataset``: the card's ``calibration`` record.
+    """Fit a temperature to a model's probabilities on held-out images: the card's
+    ``calibration`` record. Works on probabilities alone (the Trainer takes them with
+    :func:`emorec.inference.predict_proba` at the classifier's default TTA, so the temperature
+    fits what users get).
 
     Parameters
     ----------
-    model : keras.Model
-        An emorec model (0..255 pixels in, probabilities out), its outputs in the order of
-        ``dataset.label_names``.
-    dataset : EmotionDataset
-        Held-out images: a validation split, never the split you report.
+    probs : array_like
+        ``(n, classes)`` probabilities of a validation split, never the split you report.
+    labels : array_like
+        ``(n,)`` true class indices.
     split : str
-        The split to fit on.
-    tta : {"none", "flip", "shift"}, optional
-        The test-time augmentation the probabilities are taken with; default the classifier's
-        (:data:`emorec.inference.DEFAULT_TTA`), so the temperature fits what users get.
+        The split's name, for the record.
+    tta : str
+        The test-time augmentation the probabilities were taken with, for the record.
 
     Returns
     -------
@@ -208,26 +203,27 @@ def calibrate(
         :data:`TEMPERATURE_RANGE` (a split the model gets all right, or all wrong), the
         temperature stays 1.0 and ``note`` says why (a warning is logged too).
 
+    Raises
+    ------
+    ValueError
+        For no probabilities, or labels that do not match them.
+
     Examples
     --------
     >>> import numpy as np
-    >>> from emorec import EmotionDataset, build_model
     >>> from emorec.calibration import calibrate
     >>> rng = np.random.default_rng(0)
-    >>> ds = EmotionDataset.from_arrays(rng.integers(0, 255, (20, 48, 48), np.uint8),
-    ...                                 rng.integers(0, 3, 20), ["a", "b", "c"])
-    >>> record = calibrate(build_model("seed_cnn", num_classes=3), ds, "train")
+    >>> probs = rng.dirichlet(np.ones(3), 20)
+    >>> record = calibrate(probs, rng.integers(0, 3, 20))
     >>> record["temperature"], record["note"]  # 20 images: too few to fit on
     (1.0, '20 images are too few to fit a temperature (at least 100)')
     """
-    from .inference import DEFAULT_TTA, predict_proba, tta_mode
-
-    mode = tta_mode(tta if tta is not None else DEFAULT_TTA)
-    part = dataset[split]
-    if len(part) == 0:
-        raise ValueError(f"split {split!r} is empty: no images to calibrate on")
-    probs = predict_proba(model, part.images, tta=mode, batch_size=batch_size)
-    labels = np.asarray(part.labels)
+    probs = np.asarray(probs, dtype=np.float64)
+    labels = np.asarray(labels)
+    if probs.ndim != 2 or len(probs) == 0:
+        raise ValueError(f"probabilities of shape {probs.shape}; expected (n, classes), n > 0")
+    if labels.shape != (len(probs),):
+        raise ValueError(f"{labels.shape} labels for {len(probs)} rows of probabilities")
     t = fit_temperature(probs, labels)
     note = None
     low, high = TEMPERATURE_RANGE
@@ -246,7 +242,7 @@ def calibrate(
         **({"note": note} if note else {}),
         "temperature": round(t, 4),
         "split": split,
-        "tta": mode,
+        "tta": tta,
         "n": len(labels),
         "ece_before": round(expected_calibration_error(probs, labels), 4),
         "ece_after": round(expected_calibration_error(after, labels), 4),

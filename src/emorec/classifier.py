@@ -188,9 +188,16 @@ class EmotionClassifier:
         *,
         labels: Sequence[str] | None = None,
         rescale: float | None = None,
+        runtime: Literal["auto", "litert", "keras"] = "auto",
         **kwargs: Any,
     ) -> EmotionClassifier:
         """Load the bundled default model, a bundled model by name, or a model file.
+
+        A bundled model runs its TFLite file on LiteRT (``ai-edge-litert``): no TensorFlow is
+        imported, and it starts in a fraction of a second. Its Keras file, the same network
+        (within 1e-4 of each probability, checked when the file was made), is loaded when
+        needed: by :meth:`fine_tune`, :meth:`export` and :meth:`save`, or with
+        ``runtime="keras"`` (which needs ``pip install "emorec[train]"``).
 
         Parameters
         ----------
@@ -205,6 +212,11 @@ class EmotionClassifier:
             For ``.h5`` files whose network expects scaled input: a factor applied to the 0..255
             pixels first (the seed notebook divided by 255: ``rescale=1/255``, the default for
             ``.h5``). Files from emorec scale inside the network.
+        runtime : {"auto", "litert", "keras"}
+            What runs the model. ``"auto"``: a bundled name's TFLite file on LiteRT where it
+            has one, else its Keras file; a file by its suffix. ``"litert"`` or ``"keras"``
+            ask for one (a bundled name's ``.tflite`` or ``.keras`` file); a file of the
+            other kind is refused.
         **kwargs
             Passed to :class:`EmotionClassifier` (``detector``, ``tta``, ``margin``...).
 
@@ -213,14 +225,23 @@ class EmotionClassifier:
         FileNotFoundError
             For a missing file or an unknown name (the message lists the bundled models).
         ValueError
-            For a file Keras refuses (a Lambda layer under safe mode, unknown custom layers)
-            or a malformed model card.
+            For a file Keras refuses (a Lambda layer under safe mode, unknown custom layers),
+            a malformed model card, or a ``runtime`` the file is not made for.
         """
         from .models.card import load_model, resolve_model
 
-        path = resolve_model(name_or_path)
+        if runtime not in ("auto", "litert", "keras"):
+            raise ValueError(f"runtime={runtime!r}; expected 'auto', 'litert' or 'keras'")
+        path = resolve_model(name_or_path, keras=runtime == "keras")
+        is_lite = path.suffix.lower() == ".tflite"
+        if runtime != "auto" and is_lite != (runtime == "litert"):
+            raise ValueError(
+                f"{path.name} is a {'TFLite' if is_lite else 'Keras'} model; runtime={runtime!r} "
+                f"runs {'TFLite' if runtime == 'litert' else 'Keras'} models (a Keras model "
+                "becomes a TFLite file with EmotionClassifier.export(..., 'tflite'))"
+            )
         model = load_model(path, rescale=rescale)
-        keras_or_lite = path.suffix.lower() in (".keras", ".tflite")
+        keras_or_lite = path.suffix.lower() in (".keras", ".tflite", ".onnx")
         card = ModelCard.read_optional(path) if keras_or_lite else None
         return cls(model, labels, card=card, **kwargs)
 
@@ -719,13 +740,13 @@ class EmotionClassifier:
         FileExistsError
             If ``path`` exists and ``overwrite`` is False.
         """
-        self._need_keras("saved as .keras")
+        model = self._keras_classifier("saved as .keras").model
         out = Path(path)
         if out.suffix != ".keras":
             raise ValueError(f"{out}: the model file must end in .keras")
         if out.exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
-        self.model.save(out)
+        model.save(out)
         old = self.card
         kept: dict[str, Any] = {}
         if old is not None:
@@ -736,19 +757,27 @@ class EmotionClassifier:
             kept["calibration"] = old.calibration
         elif self.temperature != 1.0:
             kept["calibration"] = {"temperature": self.temperature, "split": None}
-        ModelCard.from_model(self.model, self.labels, **kept).write(out)
+        kept["tta"] = self.tta  # what the classifier applies, so the file loads the same
+        ModelCard.from_model(model, self.labels, **kept).write(out)
         return out
 
     def export(
         self,
         path: str | os.PathLike[str],
-        format: Literal["saved_model", "tflite"] = "saved_model",
+        format: Literal["keras", "tflite", "onnx", "saved_model"] | None = None,
         *,
         quantize: Literal["int8", "float16"] | None = None,
         representative: npt.ArrayLike | None = None,
         overwrite: bool = False,
     ) -> Path:
-        """Export for serving: a TensorFlow SavedModel folder or a TFLite file.
+        """Export for serving: a Keras, TFLite or ONNX file, or a TensorFlow SavedModel folder.
+
+        Each TFLite and ONNX file is run beside the Keras model on 256 crops before it is
+        kept: a float export must give every probability within 1e-4 (else ``ValueError``,
+        nothing written); the card records the difference and how often the top labels agree
+        (for int8, measure the accuracy on labelled faces: ``emorec evaluate``). An ONNX
+        file carries its card in its metadata and needs ``pip install "emorec[onnx]"``.
+        A bundled model is exported from its Keras file.
 
         The exported model takes ``(n, h, w, c)`` float32 pixels in 0..255 and returns
         probabilities over :attr:`labels`, at :attr:`temperature` (what :meth:`predict_proba`
@@ -761,8 +790,10 @@ class EmotionClassifier:
         Parameters
         ----------
         path : str or path-like
-            The folder (SavedModel) or ``.tflite`` file to write.
-        format : {"saved_model", "tflite"}
+            The file (``.keras``, ``.tflite``, ``.onnx``) or SavedModel folder to write.
+        format : {"keras", "tflite", "onnx", "saved_model"}, optional
+            Default: from the suffix of ``path`` (a name without one of those suffixes is a
+            SavedModel folder). A suffix that disagrees with ``format`` is an error.
         quantize : {"int8", "float16"}, optional
             TFLite only. ``"int8"``: full-integer quantization of weights and activations
             (inputs and outputs stay float32, so callers feed the same 0..255 pixels),
@@ -779,8 +810,9 @@ class EmotionClassifier:
             If ``path`` (or the card beside a TFLite file) exists and ``overwrite`` is False.
         ValueError
             For ``quantize`` with the SavedModel format, an unknown ``quantize``,
-            ``quantize="int8"`` without ``representative`` crops, a TFLite path not ending in
-            ``.tflite``, or a classifier that already runs a TFLite file.
+            ``quantize="int8"`` without ``representative`` crops, a path whose suffix
+            disagrees with ``format``, a float export that disagrees with the Keras model, or
+            a classifier on an exported file (not a bundled model's twin).
 
         Examples
         --------
@@ -795,25 +827,53 @@ class EmotionClassifier:
         >>> EmotionClassifier.load(out).predict_proba(crops[:2]).shape
         (2, 7)
         """
-        from .export import export
+        from .export import export, format_of
 
         return export(
-            self,
+            self._keras_classifier("exported"),
             path,
-            format,
+            format or format_of(path),
             quantize=quantize,
             representative=representative,
             overwrite=overwrite,
         )
 
-    def _need_keras(self, action: str) -> None:
-        from .lite import LiteModel
+    def _keras_classifier(self, action: str) -> EmotionClassifier:
+        """This classifier on its Keras model: itself, or for a TFLite twin of a Keras file
+        (a bundled model's ``.tflite``, whose card names the ``.keras`` beside it as its
+        ``serving`` source) the same settings on that Keras file."""
+        from .export import is_keras_model
 
-        if isinstance(self.model, LiteModel):
+        if is_keras_model(self.model):
+            return self
+        path = Path(getattr(self.model, "path", getattr(self.model, "name", "model")))
+        serving = self.card.extra.get("serving") if self.card is not None else None
+        source = serving.get("source") if isinstance(serving, dict) else None
+        twin = path.with_name(source) if isinstance(source, str) else None
+        if twin is None or twin.suffix != ".keras" or not twin.is_file():
+            kinds = {".onnx": "an ONNX", ".tflite": "a TFLite"}
+            kind = kinds.get(path.suffix.lower(), "a non-Keras")
             raise ValueError(
-                f"{self.model.path.name} is a TFLite model, which cannot be {action}; load the "
-                "Keras model (.keras) it was exported from, for example fer2013_vgg_m"
+                f"{path.name} is {kind} model, which cannot be {action} (only a Keras model "
+                "can); load the "
+                "Keras model (.keras) it was exported from, for example "
+                'EmotionClassifier.load("ferplus_vgg_m", runtime="keras")'
             )
+        from .models.card import load_model
+
+        logger.info("%s: loading %s (Keras) to be %s", path.name, twin.name, action)
+        return EmotionClassifier(
+            load_model(twin),
+            self.labels,
+            card=ModelCard.read_optional(twin),
+            detector=self.detector_spec,
+            tta=self.tta,
+            margin=self.margin,
+            align=self.align,
+            batch_size=self.batch_size,
+            temperature=self.temperature,
+            max_pixels=self.max_pixels,
+        )
 
     # ------------------------------------------------------------------------ fine-tuning
     def fine_tune(
@@ -861,11 +921,11 @@ class EmotionClassifier:
         >>> mine = clf.fine_tune(EmotionDataset.from_directory("my_faces/"),  # doctest: +SKIP
         ...                      output_dir="runs/mine", epochs=5)
         """
-        self._need_keras("fine-tuned")
+        source = self._keras_classifier("fine-tuned")
         from .finetune import fine_tune
 
         return fine_tune(
-            self,
+            source,
             dataset,
             output_dir=output_dir,
             labels=labels,

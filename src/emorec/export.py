@@ -1,4 +1,4 @@
-"""Serving formats: a classifier as a TensorFlow SavedModel folder or a TFLite file.
+"""Serving formats: a classifier as a Keras, TFLite or ONNX file, or a TensorFlow SavedModel.
 
 :meth:`emorec.EmotionClassifier.export` calls :func:`export` here. The exported model takes
 ``(n, h, w, c)`` float32 pixels in 0..255 (the pixel contract, :mod:`emorec.pixels`) and
@@ -6,7 +6,10 @@ returns probabilities over the classifier's labels at its temperature (the built
 divide the logits, so an int8 file quantizes calibrated scores and no logarithm). A TFLite file
 gets its model card beside it (:func:`emorec.lite.card_path`), so that
 ``EmotionClassifier.load("model.tflite")`` runs it (:class:`emorec.lite.LiteModel`) with its
-labels; a SavedModel folder gets ``labels.json``.
+labels; an ONNX file carries its card in its metadata (:mod:`emorec.onnx_model`); a
+SavedModel folder gets ``labels.json``. Each TFLite and ONNX export is run beside the Keras
+model on 256 crops before it is kept (:func:`check_export`): a float export must agree within
+1e-4, and the card records the difference and the agreement of the top labels.
 """
 
 from __future__ import annotations
@@ -15,14 +18,17 @@ import contextlib
 import io
 import json
 import os
+import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
 
-from ._files import write_atomic
+from ._files import atomic_file
 from ._native import quiet_native
+from ._optional import require
+from ._version import __version__
 from .images import load_batch
 from .models.card import ModelCard
 from .pixels import InputSpec, to_model_input
@@ -32,10 +38,23 @@ if TYPE_CHECKING:
 
     from .classifier import EmotionClassifier
 
-__all__ = ["EXPORT_FORMATS", "QUANTIZE_MODES", "export", "serving_model"]
+__all__ = [
+    "EXPORT_FORMATS",
+    "QUANTIZE_MODES",
+    "check_export",
+    "check_target",
+    "export",
+    "format_of",
+    "is_keras_model",
+    "serving_model",
+    "to_onnx",
+    "to_tflite",
+]
 
+#: An export format.
+ExportFormat = Literal["keras", "tflite", "onnx", "saved_model"]
 #: What :func:`export` writes.
-EXPORT_FORMATS = ("saved_model", "tflite")
+EXPORT_FORMATS = ("keras", "tflite", "onnx", "saved_model")
 #: TFLite quantization modes: full-integer ``"int8"``, ``"float16"`` weights.
 QUANTIZE_MODES = ("int8", "float16")
 
@@ -85,7 +104,7 @@ def to_tflite(
     representative: npt.NDArray[np.float32] | None = None,
 ) -> bytes:
     """The TFLite flatbuffer of a Keras model (float32 inputs and outputs in every mode)."""
-    import tensorflow as tf
+    tf = require("tensorflow", "converting a Keras model to TFLite")
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if quantize == "int8":
@@ -102,36 +121,71 @@ def to_tflite(
         return bytes(converter.convert())
 
 
+#: The file suffix each format must have (None: a folder, which must not look like a file).
+SUFFIXES = {"keras": ".keras", "tflite": ".tflite", "onnx": ".onnx", "saved_model": None}
+#: Largest absolute difference of probabilities a float export may show against Keras.
+FLOAT_TOLERANCE = 1e-4
+
+
+def check_target(path: str | os.PathLike[str], format: str) -> Path:
+    """The output path of an export, refused when its suffix disagrees with ``format``.
+
+    Examples
+    --------
+    >>> from emorec.export import check_target
+    >>> check_target("m.onnx", "onnx").name
+    'm.onnx'
+    >>> check_target("m.onnx", "saved_model")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: m.onnx: a SavedModel is a folder; ... format='onnx' ...
+    """
+    if format not in SUFFIXES:
+        raise ValueError(
+            f"format={format!r}; expected one of {', '.join(map(repr, EXPORT_FORMATS))}"
+        )
+    out = Path(path)
+    suffix = out.suffix.lower()
+    wanted = SUFFIXES[format]
+    if wanted is None:
+        other = next((f for f, s in SUFFIXES.items() if s is not None and s == suffix), None)
+        if other is not None:
+            raise ValueError(
+                f"{out}: a SavedModel is a folder, and a name ending in {suffix} is for "
+                f"format={other!r}: pass that format, or a folder name"
+            )
+    elif suffix != wanted:
+        raise ValueError(f"{out}: a {format} export must end in {wanted} (format={format!r})")
+    return out
+
+
 def export(
     clf: EmotionClassifier,
     path: str | os.PathLike[str],
-    format: Literal["saved_model", "tflite"] = "saved_model",
+    format: Literal["keras", "tflite", "onnx", "saved_model"] = "saved_model",
     *,
     quantize: Literal["int8", "float16"] | None = None,
     representative: npt.ArrayLike | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Write ``clf``'s model for serving; see :meth:`emorec.EmotionClassifier.export`."""
-    out = Path(path)
-    if format not in EXPORT_FORMATS:
-        raise ValueError(f"format={format!r}; expected 'saved_model' or 'tflite'")
+    out = check_target(path, format)
     if quantize not in (None, *QUANTIZE_MODES):
         raise ValueError(f"quantize={quantize!r}; expected None, 'int8' or 'float16'")
     if quantize is not None and format != "tflite":
         raise ValueError(f"quantize={quantize!r} is for format='tflite', not {format!r}")
-    from .lite import LiteModel, card_path
+    from .lite import card_path
 
-    if isinstance(clf.model, LiteModel):
+    if not is_keras_model(clf.model):
         raise ValueError(
-            f"{clf.model.path} is already a TFLite model; export the Keras model it came from "
-            "(.keras) instead"
+            f"{getattr(clf.model, 'path', clf.model)} is already an exported model; export the "
+            "Keras model (.keras) it came from instead"
         )
-    if format == "tflite" and out.suffix.lower() != ".tflite":
-        raise ValueError(f"{out}: a TFLite file must end in .tflite")
     sidecar = card_path(out)
     for target in (out, sidecar) if format == "tflite" else (out,):
         if target.exists() and not overwrite:
             raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    if format == "keras":
+        return clf.save(out, overwrite=overwrite)
     model = serving_model(clf.model, clf.temperature)
     if format == "saved_model":
         model.export(str(out), format="tf_saved_model", verbose=False)
@@ -140,20 +194,104 @@ def export(
     samples = None
     if quantize == "int8":
         samples = representative_input(representative, clf.input_spec)
-    flat = to_tflite(model, quantize, samples)
-    write_atomic(out, flat)
-    _export_card(clf, quantize, samples).write(out)
+    flat = to_onnx(model) if format == "onnx" else to_tflite(model, quantize, samples)
+    with atomic_file(out) as tmp:
+        tmp.write_bytes(flat)
+        card = _export_card(clf, format, quantize, samples)
+        card.extra["exported"]["check"] = check_export(clf, model, tmp, format, quantize)
+        if format == "onnx":
+            from .onnx_model import write_onnx_card
+
+            card.emorec_version = __version__
+            write_onnx_card(tmp, card.to_dict())
+    if format == "tflite":
+        card.write(out)
     return out
 
 
+def format_of(path: str | os.PathLike[str]) -> ExportFormat:
+    """The export format a path's suffix names; ``"saved_model"`` for any other name.
+
+    Examples
+    --------
+    >>> from emorec.export import format_of
+    >>> format_of("m.onnx"), format_of("m.TFLITE"), format_of("serving/")
+    ('onnx', 'tflite', 'saved_model')
+    """
+    suffix = Path(path).suffix.lower()
+    found = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx"}.get(suffix, "saved_model")
+    return cast(ExportFormat, found)
+
+
+def is_keras_model(model: Any) -> bool:
+    """Whether ``model`` is a Keras model (without importing Keras: none exists before)."""
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(model, keras.Model)
+
+
+def to_onnx(model: keras.Model) -> bytes:
+    """The ONNX bytes of a Keras model: float32 ``(n, h, w, c)`` pixels in, scores out (opset
+    15, a dynamic batch). Needs ``tf2onnx`` and ``onnx`` (``pip install "emorec[onnx]"``)."""
+    import tempfile
+
+    keras = require("keras", "exporting to ONNX")
+    require("tf2onnx", "exporting to ONNX")
+    spec = keras.InputSpec(shape=(None, *model.input_shape[1:]), dtype="float32", name="pixels")
+    # Called with training=False in a wrapper: exported as it is, a loaded model's batch
+    # normalisation was traced in training mode (batch statistics; 0.68 off on
+    # fer2013_mini_xception, caught by check_export)
+    inputs = keras.Input(model.input_shape[1:], name="pixels")
+    model = keras.Model(inputs, model(inputs, training=False), name=model.name)
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "model.onnx"
+        with contextlib.redirect_stdout(io.StringIO()), quiet_native(stdout=True):
+            model.export(str(target), format="onnx", input_signature=[spec], verbose=False)
+        return target.read_bytes()
+
+
+def check_export(
+    clf: EmotionClassifier,
+    model: keras.Model,
+    file: Path,
+    format: str,
+    quantize: str | None,
+    crops: int = 256,
+) -> dict[str, Any]:
+    """Run an exported file beside the Keras model on ``crops`` crops (uniform random pixels,
+    seed 0): a float export must agree within :data:`FLOAT_TOLERANCE`; an int8 one is
+    reported (its accuracy needs labelled faces: measure it with ``emorec evaluate``).
+
+    Raises
+    ------
+    ValueError
+        When a float export differs by more than the tolerance (the file is not kept).
+    """
+    from .models.card import load_model
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (crops, *model.input_shape[1:]), dtype=np.uint8).astype(np.float32)
+    expected = np.asarray(model.predict_on_batch(x))
+    exported = load_model(file)  # a temporary name with the format's suffix
+    got = exported.predict_on_batch(x)
+    diff = float(np.abs(got - expected).max())
+    agree = float((got.argmax(1) == expected.argmax(1)).mean())
+    record = {"crops": crops, "max_abs_difference": diff, "argmax_agreement": agree}
+    if quantize is None and diff > FLOAT_TOLERANCE:
+        raise ValueError(
+            f"the {format} export differs from the Keras model by {diff:.2e} on {crops} crops "
+            f"(at most {FLOAT_TOLERANCE} expected); nothing was written"
+        )
+    return record
+
+
 def _export_card(
-    clf: EmotionClassifier, quantize: str | None, samples: np.ndarray | None
+    clf: EmotionClassifier, format: str, quantize: str | None, samples: np.ndarray | None
 ) -> ModelCard:
-    """The card of an exported TFLite file: the source's, without its measured metrics (they
-    are the Keras model's) and with the temperature marked as applied inside the file."""
+    """The card of an exported TFLite or ONNX file: the source's, without its measured metrics
+    (they are the Keras model's) and with the temperature marked as applied inside the file."""
     source = clf.card
     exported: dict[str, Any] = {
-        "format": "tflite",
+        "format": format,
         "quantize": quantize or "none",
         "temperature_in_model": clf.temperature,
     }

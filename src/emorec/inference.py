@@ -19,6 +19,7 @@ evaluation of the same crops give the same probabilities.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -117,9 +118,8 @@ def _forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     function holds the model weakly, so the cache never keeps a model alive, and it reads the
     live weights (fine-tuning or ``set_weights`` are seen at once).
     """
-    import keras
-
-    if not isinstance(model, keras.Model):
+    keras = sys.modules.get("keras")  # a Keras model exists only once keras is imported
+    if keras is None or not isinstance(model, keras.Model):
         return lambda x: np.asarray(model.predict_on_batch(x))
     fn = _FORWARD.get(model)
     if fn is not None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ._optional import require
+
 __all__ = [
     "PALETTE",
     "annotate",
@@ -36,7 +38,7 @@ PALETTE: dict[str, tuple[int, int, int]] = {
 
 
 def _pyplot() -> Any:
-    import matplotlib
+    matplotlib = require("matplotlib", "drawing figures")
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
@@ -56,7 +58,7 @@ def _save(fig: Any, path: str | os.PathLike[str], *, suptitle: str | None = None
 
 
 def plot_history(
-    history: Mapping[str, Sequence[float]] | str | os.PathLike[str],
+    history: Mapping[str, Sequence[float]],
     path: str | os.PathLike[str],
     *,
     title: str | None = None,
@@ -65,9 +67,9 @@ def plot_history(
 
     Parameters
     ----------
-    history : mapping or path
-        ``{metric: value per epoch}`` (``keras.callbacks.History.history``), or a Trainer's
-        ``history.csv``, read by :func:`emorec.training.run_folder.read_history`.
+    history : mapping
+        ``{metric: value per epoch}`` (``keras.callbacks.History.history``, or a Trainer's
+        ``history.csv`` read by :func:`emorec.training.run_folder.read_history`).
     path : str or path-like
         Image file to write (``.png``, ``.svg``, ``.pdf``...).
     title : str, optional
@@ -84,9 +86,10 @@ def plot_history(
     True
     """
     if not isinstance(history, Mapping):
-        from .training.run_folder import read_history
-
-        history = read_history(history)
+        raise TypeError(
+            f"history={history!r}; expected {{metric: values per epoch}} (read a run's "
+            "history.csv with emorec.training.run_folder.read_history)"
+        )
     plt = _pyplot()
     panels = [m for m in ("loss", "accuracy") if m in history]
     has_lr = "learning_rate" in history

@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._files import hold_lock
 from ._optional import MissingDependencyError
 
 __all__ = ["FORMATS", "RowWriter", "columns", "output_format", "result_rows", "to_dataframe"]
@@ -236,14 +237,22 @@ class RowWriter:
         if exists and not resume and not overwrite:
             raise FileExistsError(f"{self.path} exists; pass overwrite=True or resume=True")
         self._file: Any = None
+        self._lock: int | None = None
         if self.format == "parquet":
             self._pyarrow()  # fails early without pyarrow
-            return
-        if resume and exists:
-            self._recover()
-        else:
-            self._start_file()
-        self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        # one writer a file: a second job on the same output is refused before it truncates
+        self._lock = hold_lock(self.path, "rows")
+        try:
+            if self.format == "parquet":
+                return
+            if resume and exists:
+                self._recover()
+            else:
+                self._start_file()
+            self._file = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        except BaseException:
+            self._release()
+            raise
 
     def _start_file(self) -> None:
         """A new file: the header for CSV, nothing for JSON Lines."""
@@ -457,6 +466,12 @@ class RowWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def __enter__(self) -> RowWriter:
         return self

@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from ._files import _umask, partial_affixes, replace_durably
 from ._native import quiet_ffmpeg, quiet_native
+from ._optional import require
 from .images import DEFAULT_MAX_PIXELS
 
 __all__ = [
@@ -61,14 +62,25 @@ VIDEO_EXTENSIONS: Final[frozenset[str]] = frozenset(
     {".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
 )
 
-#: The codec :class:`VideoWriter` uses for each suffix it can write (OpenCV's FFmpeg, as
-#: the ``opencv-python-headless`` wheels ship it: MPEG-4 part 2 and Motion JPEG).
-_CODECS: Final[dict[str, str]] = {
-    ".mp4": "mp4v",
-    ".m4v": "mp4v",
-    ".mov": "mp4v",
-    ".mkv": "mp4v",
-    ".avi": "MJPG",
+#: The codecs :class:`VideoWriter` tries for each suffix it can write, in order (FourCC): the
+#: first the installed OpenCV's FFmpeg can encode is used (the ``opencv-python-headless``
+#: wheels have VP9 and VP8 but no H.264).
+_CODECS: Final[dict[str, tuple[str, ...]]] = {
+    ".mp4": ("avc1", "mp4v"),
+    ".m4v": ("avc1", "mp4v"),
+    ".mov": ("avc1", "mp4v"),
+    ".mkv": ("VP90", "avc1", "mp4v"),
+    ".webm": ("VP90", "VP80"),
+    ".avi": ("MJPG",),
+}
+#: The codecs browsers and notebooks play (H.264, VP9, VP8), by their FourCC.
+BROWSER_CODECS: Final[frozenset[str]] = frozenset({"avc1", "VP90", "VP80"})
+_CODEC_NAMES: Final[dict[str, str]] = {
+    "avc1": "H.264",
+    "mp4v": "MPEG-4 Part 2",
+    "VP90": "VP9",
+    "VP80": "VP8",
+    "MJPG": "Motion JPEG",
 }
 
 #: The suffixes :class:`VideoWriter` writes.
@@ -124,7 +136,7 @@ def _label(source: str | os.PathLike[str] | int) -> str:
 
 def _open(source: str | os.PathLike[str] | int) -> Any:
     """An opened :class:`cv2.VideoCapture`, or a clear error."""
-    import cv2
+    cv2 = require("cv2", "reading videos")
 
     quiet_ffmpeg()
     if isinstance(source, bool) or not isinstance(source, int | str | os.PathLike):
@@ -378,11 +390,14 @@ class VideoReader:
 class VideoWriter:
     """Write RGB frames to a new video file, atomically.
 
-    The codec follows the suffix (``.mp4``, ``.m4v``, ``.mov`` and ``.mkv``: MPEG-4;
-    ``.avi``: Motion JPEG). Frames go to a hidden temporary file in the target's folder,
-    renamed over the target by :meth:`close`; if the block raises, the temporary is removed
-    and the target is untouched. The frame size is the first frame's; later frames of
-    another size are resized to it.
+    The codec follows the suffix: ``.webm`` VP9 (VP8 where OpenCV lacks it), which browsers
+    and notebooks play; ``.mp4``, ``.m4v`` and ``.mov`` H.264 where the installed OpenCV can
+    encode it, else MPEG-4 Part 2, which browsers do not play (a warning says so: the OpenCV
+    wheels on PyPI have no H.264 encoder, so write ``.webm`` for the browser); ``.mkv`` VP9;
+    ``.avi`` Motion JPEG. :attr:`codec` names the one used. Frames go to a hidden temporary
+    file in the target's folder, renamed over the target by :meth:`close`; if the block
+    raises, the temporary is removed and the target is untouched. The frame size is the first
+    frame's; later frames of another size are resized to it.
 
     Parameters
     ----------
@@ -403,6 +418,7 @@ class VideoWriter:
                 f"{self.path}: cannot write {suffix or 'a file without extension'!r} videos; "
                 f"expected one of {', '.join(sorted(_CODECS))}"
             )
+        require("cv2", "writing videos")
         if not (isinstance(fps, int | float) and 0 < fps < 10_000):
             raise ValueError(f"fps={fps!r}; expected frames per second, above 0")
         if self.path.exists() and not overwrite:
@@ -411,7 +427,9 @@ class VideoWriter:
             raise FileNotFoundError(f"{self.path.parent}: no such folder for {self.path.name}")
         self.fps = float(fps)
         self.frames = 0
-        self._codec = _CODECS[suffix]
+        self._codecs = _CODECS[suffix]
+        #: The codec's FourCC, once the first frame is written (``"VP90"``, ``"avc1"``...).
+        self.codec: str | None = None
         self._writer: Any = None
         self._size: tuple[int, int] | None = None
         self._tmp: Path | None = None  # made with the first frame
@@ -435,12 +453,24 @@ class VideoWriter:
             os.close(fd)
             self._tmp = Path(name)
             quiet_ffmpeg()
-            with quiet_native():
-                self._writer = cv2.VideoWriter(
-                    os.fspath(self._tmp), cv2.VideoWriter.fourcc(*self._codec), self.fps, self._size
+            for codec in self._codecs:  # the first this OpenCV can encode
+                with quiet_native():  # FFmpeg's lines about the codecs it lacks
+                    self._writer = cv2.VideoWriter(
+                        os.fspath(self._tmp), cv2.VideoWriter.fourcc(*codec), self.fps, self._size
+                    )
+                if self._writer.isOpened():
+                    self.codec = codec
+                    break
+            else:
+                tried = ", ".join(_CODEC_NAMES.get(c, c) for c in self._codecs)
+                raise VideoError(f"{self.path}: this OpenCV cannot write {tried} videos here")
+            if self.codec not in BROWSER_CODECS and self.codec != "MJPG":
+                warnings.warn(
+                    f"{self.path}: written as {_CODEC_NAMES.get(self.codec, self.codec)}, which "
+                    "browsers and notebooks do not play (this OpenCV has no H.264 encoder); "
+                    "write a .webm file (VP9) to get one they play",
+                    stacklevel=2,
                 )
-            if not self._writer.isOpened():
-                raise VideoError(f"{self.path}: OpenCV cannot write a {self._codec} video here")
         elif (bgr.shape[1], bgr.shape[0]) != self._size:
             bgr = cv2.resize(bgr, self._size, interpolation=cv2.INTER_AREA)
         self._writer.write(bgr)

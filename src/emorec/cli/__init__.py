@@ -29,10 +29,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .._optional import MissingDependencyError
+from .._optional import MissingDependencyError, missing_extra
 from .._version import __version__, installed_version
 from ..data.ferplus_download import DownloadError
 from ..data.kaggle import KaggleError
+from .export import add_export_parser
 from .predict import add_predict_parser
 
 __all__ = ["main"]
@@ -421,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_download)
 
     add_predict_parser(sub)
+    add_export_parser(sub)
 
     p = sub.add_parser("models", help="list architectures and bundled pretrained models")
     p.add_argument("pattern", nargs="?", default="*", help="shell-style filter, e.g. 'vgg*'")
@@ -596,6 +598,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)  # Python flushes stdout at exit
             os.dup2(devnull, sys.stdout.fileno())
         return 141  # 128 + SIGPIPE, as a shell tool killed by the closed pipe
+    except ImportError as exc:  # an optional package (an extra) missing: say which to install
+        friendly: ImportError | None = (
+            exc
+            if isinstance(exc, MissingDependencyError)
+            else missing_extra(exc, f"emorec {args.command}")
+        )
+        if args.debug or friendly is None:
+            raise
+        print(f"emorec: error: {friendly}", file=sys.stderr)
+        return 2
     except USER_ERRORS as exc:
         if args.debug:
             raise

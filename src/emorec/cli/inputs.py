@@ -108,11 +108,47 @@ def photo_sources(names: Sequence[str]) -> list[Any]:
 def as_recorded(labels: list[str], recorded: set[str]) -> list[str]:
     """``labels``, each spelt as a resumed file has it where it names the same file there
     (``k/a.jpg`` given now as ``/home/me/k/a.jpg`` or ``./k/a.jpg``), so that the job skips it
-    and goes on writing the file's spelling."""
+    and goes on writing the file's spelling.
+
+    A relative name in the file was relative to the working folder of the job that wrote it,
+    which may not be this one: where no name matches from here, a recorded relative name
+    matches the input whose absolute path ends with it (``photos/a.jpg`` recorded from
+    ``/home/me``, given now as ``../me/photos/a.jpg`` from ``/home/other``), when exactly one
+    input does and the file records that name once (so two folders with an ``a.jpg`` each are
+    never confused)."""
     spelt = {_file_key(r): r for r in recorded if r != "<stdin>"}
     if not spelt:
         return labels
-    return [n if n == "<stdin>" else spelt.get(_file_key(n), n) for n in labels]
+    out = [n if n == "<stdin>" else spelt.get(_file_key(n), n) for n in labels]
+    unmatched = [i for i, n in enumerate(out) if n != "<stdin>" and n not in recorded]
+    relative = [r for r in recorded if r != "<stdin>" and not os.path.isabs(r)]
+    if not unmatched or not relative:
+        return out
+    by_tail: dict[tuple[str, ...], list[str]] = {}
+    for r in relative:
+        by_tail.setdefault(_tail(r), []).append(r)
+    claims: dict[str, list[int]] = {}
+    for i in unmatched:
+        parts = Path(_file_key(out[i])).parts
+        for length in range(len(parts) - 1, 0, -1):  # the longest recorded tail first
+            names = by_tail.get(parts[-length:])
+            if names:
+                if len(names) == 1:
+                    claims.setdefault(names[0], []).append(i)
+                break
+    taken = set(out)
+    for name, inputs in claims.items():
+        if len(inputs) == 1 and name not in taken:
+            out[inputs[0]] = name
+    return out
+
+
+def _tail(name: str) -> tuple[str, ...]:
+    """A relative name's path parts, without the ``.`` and ``..`` it starts with."""
+    parts = Path(os.path.normcase(os.path.normpath(name))).parts
+    while parts and parts[0] in (".", ".."):
+        parts = parts[1:]
+    return parts
 
 
 def _file_key(name: str) -> str:

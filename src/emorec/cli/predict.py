@@ -40,7 +40,9 @@ def add_predict_parser(sub: Any) -> None:
         help="image files, video files (.mp4, .avi, .mov, .mkv, .webm...), folders and globs "
         "('photos/*.jpg') of them, or - for a photo on standard input",
     )
-    p.add_argument("--model", default=None, help="bundled model name or .keras/.h5 file")
+    p.add_argument(
+        "--model", default=None, help="bundled model name, or a .tflite, .onnx, .keras or .h5 file"
+    )
     p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
     p.add_argument(
         "--detect-faces",

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._optional import require
 from ..pixels import to_channels
 from .boxes import MIN_IMAGE_SIZE, FaceBox, check_image
 from .detectors import register_detector
@@ -90,7 +91,7 @@ class HaarDetector:
 
     def _ensure_classifier(self) -> Any:
         if self._classifier is None:
-            import cv2
+            cv2 = require("cv2", "the haar face detector")
 
             path = self.cascade
             if not os.path.exists(path):
@@ -116,7 +117,7 @@ class HaarDetector:
         height, width = rgb.shape[:2]
         if min(height, width) < MIN_IMAGE_SIZE:
             return []
-        import cv2
+        cv2 = require("cv2", "the haar face detector")
 
         grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         with self._lock:

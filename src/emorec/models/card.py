@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._files import atomic_file, write_atomic
+from .._optional import require
 from .._paths import check_path
 from .._version import __version__
 from ..lite import card_path
@@ -56,6 +57,7 @@ __all__ = [
     "DEFAULT_PRETRAINED",
     "ModelCard",
     "file_provenance",
+    "keras_pretrained",
     "list_pretrained",
     "load_model",
     "pretrained_path",
@@ -74,8 +76,10 @@ _DAMAGED_ARCHIVE = (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFEr
 #: A card is a few kilobytes; a member inflating past this is refused unread.
 MAX_CARD_BYTES = 4 * 1024 * 1024
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-#: The files a bundled model can be: a Keras model, or a TFLite model with its card beside it.
-MODEL_SUFFIXES = (".keras", ".tflite")
+#: The files a bundled model can be, in the order a prediction prefers them: a TFLite model
+#: with its card beside it (run by LiteRT, no TensorFlow needed), or a Keras model (needed to
+#: train, fine-tune or export). A bundled name with both is one model in two formats.
+MODEL_SUFFIXES = (".tflite", ".keras")
 #: The name of the bundled default model, as :func:`list_pretrained` lists it.
 DEFAULT_PRETRAINED = "ferplus_vgg_m"
 
@@ -267,6 +271,11 @@ class ModelCard:
         file = resolve_model(path)
         if file.suffix.lower() == ".tflite":
             return _read_sidecar(file)
+        if file.suffix.lower() == ".onnx":
+            from ..onnx_model import read_onnx_card
+
+            data = read_onnx_card(file)
+            return None if data is None else cls.from_dict(data, str(file))
         try:
             with zipfile.ZipFile(file) as zf:
                 try:
@@ -310,6 +319,11 @@ class ModelCard:
         text = json.dumps(self.to_dict(), indent=2)
         if file.suffix.lower() == ".tflite":
             write_atomic(card_path(file), text + "\n")
+            return
+        if file.suffix.lower() == ".onnx":
+            from ..onnx_model import write_onnx_card
+
+            write_onnx_card(file, self.to_dict())
             return
         with atomic_file(file) as tmp:
             try:
@@ -451,35 +465,65 @@ def list_pretrained() -> list[str]:
     ['fer2013_mini_xception', 'fer2013_mini_xception_int8', 'fer2013_vgg_m',
      'fer2013_vgg_m_int8', 'ferplus_vgg_m', 'ferplus_vgg_m_int8']
     """
-    return sorted(p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}"))
+    return sorted({p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}")})
 
 
-def pretrained_path(name: str = DEFAULT_PRETRAINED) -> Path:
-    """The file of a bundled pretrained model.
+def pretrained_path(name: str = DEFAULT_PRETRAINED, *, keras: bool = False) -> Path:
+    """The file of a bundled pretrained model: its TFLite file where it has one (what
+    predictions run, without TensorFlow), else its Keras file; with ``keras=True``, its
+    Keras file (what training, fine-tuning and export start from).
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`list_pretrained`.
+    keras : bool
+        Ask for the ``.keras`` file.
 
     Raises
     ------
     KeyError
-        If no bundled model has that name.
+        If no bundled model has that name (or, with ``keras=True``, no Keras file).
 
     Examples
     --------
     >>> from emorec.models import pretrained_path
-    >>> pretrained_path().name
-    'ferplus_vgg_m.keras'
+    >>> pretrained_path().name, pretrained_path(keras=True).name
+    ('ferplus_vgg_m.tflite', 'ferplus_vgg_m.keras')
     """
-    for suffix in MODEL_SUFFIXES:
+    for suffix in (".keras",) if keras else MODEL_SUFFIXES:
         file = WEIGHTS_DIR / f"{name}{suffix}"
         if file.is_file():
             return file
     have = ", ".join(list_pretrained()) or "none"
+    if keras and name in list_pretrained():
+        raise KeyError(
+            f"the bundled model {name!r} has no Keras file (it is TFLite only); bundled "
+            f"models with one: {', '.join(keras_pretrained())}"
+        )
     raise KeyError(f"no pretrained model named {name!r}; bundled: {have}")
 
 
-def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
+def keras_pretrained() -> list[str]:
+    """Names of the bundled models that have a Keras file (those that can be trained from,
+    fine-tuned or exported).
+
+    Examples
+    --------
+    >>> from emorec.models.card import keras_pretrained
+    >>> keras_pretrained()
+    ['fer2013_mini_xception', 'fer2013_vgg_m', 'ferplus_vgg_m']
+    """
+    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras"))
+
+
+def resolve_model(
+    name_or_path: str | os.PathLike[str] | None = None, *, keras: bool = False
+) -> Path:
     """The file behind a model reference: ``None`` (the bundled default), a bundled model's
     name, or a path to a ``.keras`` (or legacy ``.h5``) file or a ``.tflite`` file. An
-    existing path wins over a bundled name.
+    existing path wins over a bundled name; a bundled name gives its TFLite file where it
+    has one (:func:`pretrained_path`), its Keras file with ``keras=True``.
 
     Raises
     ------
@@ -492,8 +536,8 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
     Examples
     --------
     >>> from emorec.models import resolve_model
-    >>> resolve_model().name, resolve_model("fer2013_vgg_m").name
-    ('ferplus_vgg_m.keras', 'fer2013_vgg_m.keras')
+    >>> resolve_model().name, resolve_model("fer2013_vgg_m", keras=True).name
+    ('ferplus_vgg_m.tflite', 'fer2013_vgg_m.keras')
     """
     target = DEFAULT_PRETRAINED if name_or_path is None else name_or_path
     if not isinstance(target, (str, os.PathLike)):
@@ -507,7 +551,9 @@ def resolve_model(name_or_path: str | os.PathLike[str] | None = None) -> Path:
             raise IsADirectoryError(f"{file}: a folder, not a model file (.keras)")
         return file
     if isinstance(target, str) and target in list_pretrained():
-        return pretrained_path(target)
+        if keras and target not in keras_pretrained():
+            return pretrained_path(target)  # the caller refuses the .tflite with its words
+        return pretrained_path(target, keras=keras)
     have = ", ".join(list_pretrained()) or "none"
     raise FileNotFoundError(f"{target}: no such model file or bundled model (bundled: {have})")
 
@@ -534,7 +580,7 @@ def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> 
     FileNotFoundError: init_from='no_such.keras': no such file, and not a bundled model (...)
     """
     try:
-        path = resolve_model(name_or_path)
+        path = resolve_model(name_or_path, keras=True)
     except FileNotFoundError as error:
         raise FileNotFoundError(
             f"{argument}={str(name_or_path)!r}: no such file, and not a bundled model "
@@ -591,14 +637,18 @@ def load_model(
     from . import registry
 
     file = resolve_model(path)
-    if file.suffix.lower() == ".tflite":
+    if file.suffix.lower() in (".tflite", ".onnx"):
         if compile or rescale not in (None, 1):
-            raise ValueError(f"{file}: a TFLite model takes neither compile= nor rescale=")
+            raise ValueError(f"{file}: an exported model takes neither compile= nor rescale=")
+        if file.suffix.lower() == ".onnx":
+            from ..onnx_model import OnnxModel
+
+            return OnnxModel(file)
         from ..lite import LiteModel
 
         return LiteModel(file)
+    keras = require("keras", f"loading {file.name} (a Keras model)")
     registry.MODELS.load_entry_points()
-    import keras
 
     legacy = file.suffix.lower() in (".h5", ".hdf5")
     try:

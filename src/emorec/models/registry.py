@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from .._optional import require
 from .._plugins import Registry
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ def build_model(
     (None, 3)
     """
     builder = get_builder(name)
+    require("keras", "building a model")
     shape = tuple(int(s) for s in input_shape)
     if len(shape) != 3 or shape[-1] not in (1, 3) or min(shape[:2]) < 16:
         raise ValueError(

@@ -40,7 +40,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from .._files import atomic_file, remove_partials
+from .._files import atomic_file, check_free_space, remove_partials
 
 __all__ = [
     "AverageWeights",
@@ -417,6 +417,11 @@ class RunBackup(keras.callbacks.Callback):
             self.candidate(epochs).unlink(missing_ok=True)
             return
         self.backup_dir.mkdir(parents=True, exist_ok=True)
+        check_free_space(
+            self.state_file(epochs),
+            _state_bytes(self.model),
+            "run the same command again: the run resumes from its last backed-up epoch",
+        )
         with atomic_file(self.state_file(epochs)) as tmp:
             self._save_raw(tmp)
         candidate = self.candidate(epochs)
@@ -542,3 +547,16 @@ def _could_reduce(cb: keras.callbacks.ReduceLROnPlateau, rates: np.ndarray, epoc
     if epoch >= len(rates) or np.isnan(rates[epoch]):
         return True
     return bool(rates[epoch] > np.float32(cb.min_lr))
+
+
+def _state_bytes(model: Any) -> int:
+    """About what ``save_weights`` writes: the model's and its optimizer's variables."""
+    variables = list(model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        variables += list(getattr(optimizer, "variables", []))
+    total = 0
+    for v in variables:
+        size = int(np.prod(v.shape)) if len(v.shape) else 1
+        total += size * np.dtype(getattr(v, "dtype", "float32")).itemsize
+    return total

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._optional import require
 from .._version import __version__
 from ..data.augment import make_augmenter
 from ..models.card import ModelCard, file_provenance, load_model, resolve_keras_model
@@ -220,6 +221,7 @@ class Trainer:
         distill: float = 0.5,
         verbose: int | str = "auto",
     ) -> None:
+        require("keras", "training")
         import keras
 
         _check(
@@ -679,9 +681,14 @@ class Trainer:
     def _calibrate(self, model: keras.Model) -> dict[str, Any]:
         """The temperature of a saved model, fitted on the validation split."""
         from ..calibration import calibrate
+        from ..inference import DEFAULT_TTA, predict_proba
 
         assert self.val_name is not None
-        return calibrate(model, self.dataset, self.val_name)
+        part = self.dataset[self.val_name]
+        if len(part) == 0:
+            raise ValueError(f"split {self.val_name!r} is empty: no images to calibrate on")
+        probs = predict_proba(model, part.images, tta=DEFAULT_TTA)
+        return calibrate(probs, part.labels, split=self.val_name, tta=DEFAULT_TTA)
 
 
 def _check(ok: bool, message: str) -> None:
