@@ -137,7 +137,7 @@ def check_target(path: str | os.PathLike[str], format: str) -> Path:
     'm.onnx'
     >>> check_target("m.onnx", "saved_model")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: m.onnx: a SavedModel is a folder; ... format='onnx' ...
+    ValueError: m.onnx: a SavedModel is a folder, and a name ending in .onnx is for format=...onnx...
     """
     if format not in SUFFIXES:
         raise ValueError(
