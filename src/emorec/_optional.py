@@ -10,9 +10,10 @@ figures ``emorec[plots]``, Kaggle downloads ``emorec[kaggle]``, Parquet output
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 
-__all__ = ["EXTRAS", "MissingDependencyError", "missing_extra", "require"]
+__all__ = ["EXTRAS", "MissingDependencyError", "is_keras_model", "missing_extra", "require"]
 
 #: The extra of emorec that installs each optional top-level module.
 EXTRAS = {
@@ -65,6 +66,20 @@ def missing_extra(error: ImportError, feature: str) -> MissingDependencyError | 
     return MissingDependencyError(
         f'{feature} needs {what}, which is not installed: pip install "emorec[{extra}]"'
     )
+
+
+def is_keras_model(model: object) -> bool:
+    """Whether ``model`` is a Keras model, without importing Keras (no Keras model exists
+    before ``keras`` is imported).
+
+    Examples
+    --------
+    >>> from emorec._optional import is_keras_model
+    >>> is_keras_model(object())
+    False
+    """
+    keras = sys.modules.get("keras")
+    return keras is not None and isinstance(model, keras.Model)
 
 
 def require(module: str, feature: str) -> ModuleType:

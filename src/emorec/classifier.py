@@ -842,7 +842,7 @@ class EmotionClassifier:
         """This classifier on its Keras model: itself, or for a TFLite twin of a Keras file
         (a bundled model's ``.tflite``, whose card names the ``.keras`` beside it as its
         ``serving`` source) the same settings on that Keras file."""
-        from .export import is_keras_model
+        from ._optional import is_keras_model
 
         if is_keras_model(self.model):
             return self

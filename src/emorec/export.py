@@ -18,7 +18,6 @@ import contextlib
 import io
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -27,7 +26,7 @@ import numpy.typing as npt
 
 from ._files import atomic_file
 from ._native import quiet_native
-from ._optional import require
+from ._optional import is_keras_model, require
 from ._version import __version__
 from .images import load_batch
 from .models.card import ModelCard
@@ -45,7 +44,6 @@ __all__ = [
     "check_target",
     "export",
     "format_of",
-    "is_keras_model",
     "serving_model",
     "to_onnx",
     "to_tflite",
@@ -137,7 +135,7 @@ def check_target(path: str | os.PathLike[str], format: str) -> Path:
     'm.onnx'
     >>> check_target("m.onnx", "saved_model")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ValueError: m.onnx: a SavedModel is a folder, and a name ending in .onnx is for format=...onnx...
+    ValueError: m.onnx: a SavedModel is a folder, and a name ending in .onnx is for ...onnx...
     """
     if format not in SUFFIXES:
         raise ValueError(
@@ -221,12 +219,6 @@ def format_of(path: str | os.PathLike[str]) -> ExportFormat:
     suffix = Path(path).suffix.lower()
     found = {".keras": "keras", ".tflite": "tflite", ".onnx": "onnx"}.get(suffix, "saved_model")
     return cast(ExportFormat, found)
-
-
-def is_keras_model(model: Any) -> bool:
-    """Whether ``model`` is a Keras model (without importing Keras: none exists before)."""
-    keras = sys.modules.get("keras")
-    return keras is not None and isinstance(model, keras.Model)
 
 
 def to_onnx(model: keras.Model) -> bytes:

@@ -19,7 +19,6 @@ evaluation of the same crops give the same probabilities.
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._optional import is_keras_model
 from .images import ChannelOrder, load_batch
 from .labels import LABELS
 from .pixels import InputSpec, to_model_input
@@ -118,9 +118,10 @@ def _forward(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     function holds the model weakly, so the cache never keeps a model alive, and it reads the
     live weights (fine-tuning or ``set_weights`` are seen at once).
     """
-    keras = sys.modules.get("keras")  # a Keras model exists only once keras is imported
-    if keras is None or not isinstance(model, keras.Model):
+    if not is_keras_model(model):
         return lambda x: np.asarray(model.predict_on_batch(x))
+    import keras
+
     fn = _FORWARD.get(model)
     if fn is not None:
         return fn
