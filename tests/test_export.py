@@ -178,3 +178,24 @@ def _face_zip_member(tmp_path):
         target = tmp_path / ("face" + name[name.rfind(".") :])
         target.write_bytes(zf.read(name))
     return target
+
+
+def test_command_line_keeps_tensorflows_start_up_lines_off_the_terminal(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = tmp_path / "mini.tflite"
+    proc = subprocess.run(
+        [sys.executable, "-m", "emorec.cli", "export", "fer2013_mini_xception", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.is_file()
+    native = ("absl", "cuda", "oneDNN", "cpu_feature_guard", "I0000", "E0000", "W0000")
+    assert not [line for line in proc.stderr.splitlines() if any(n in line for n in native)]
+    assert "to be exported" in proc.stderr  # emorec's own lines still show

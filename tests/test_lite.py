@@ -197,12 +197,26 @@ def test_export_and_the_interpreter_print_nothing(small, tmp_path, capfd):
     assert proc.stdout.strip() == "(1, 3)" and "XNNPACK" not in proc.stderr
 
 
-def test_tensorflows_start_up_lines_stay_off_the_terminal():
+def test_import_emorec_changes_nothing_in_the_process_and_quieting_is_opt_in():
     import subprocess
     import sys
 
-    code = "import emorec; print(emorec.build_model('mini_xception').count_params())"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    untouched = (
+        "import os, sys; hooks = list(sys.meta_path); import emorec; "
+        "assert sys.meta_path == hooks, sys.meta_path; "
+        "assert 'TF_CPP_MIN_LOG_LEVEL' not in os.environ; print('ok')"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", untouched], capture_output=True, text=True, check=True, env=env
+    )
+    assert proc.stdout.strip() == "ok"
+
+    code = (
+        "import emorec, sys; assert emorec.quiet_tensorflow_logs(); "
+        "assert 'tensorflow' in sys.modules; "
+        "print(emorec.build_model('mini_xception').count_params())"
+    )
     quiet = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
@@ -212,9 +226,18 @@ def test_tensorflows_start_up_lines_stay_off_the_terminal():
         capture_output=True,
         text=True,
         check=True,
-        env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "0"},  # the user's own setting wins
     )
-    assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()  # asked for: shown
+    assert "oneDNN" in loud.stderr or "cuda" in loud.stderr.lower()
+
+
+def test_quieting_tensorflow_after_its_import_says_it_is_too_late():
+    import tensorflow  # noqa: F401
+
+    import emorec
+
+    with pytest.warns(RuntimeWarning, match="before anything imports tensorflow"):
+        assert emorec.quiet_tensorflow_logs() is False
 
 
 def test_quiet_blocks_on_several_threads_restore_stderr(capfd):

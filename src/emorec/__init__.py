@@ -10,7 +10,7 @@ Examples
 ('angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral')
 """
 
-from . import _native
+from ._native import quiet_tensorflow_logs
 from ._version import __version__
 from .classifier import EmotionClassifier, predict_emotion
 from .data import DatasetSplit, EmotionDataset
@@ -28,8 +28,6 @@ from .models import (
 )
 from .predictions import FacePrediction, FramePrediction, SkippedImage
 from .training import Trainer
-
-_native.install()  # TensorFlow's C++ start-up lines kept off the terminal
 
 __all__ = [
     "DEFAULT_TTA",
@@ -51,6 +49,7 @@ __all__ = [
     "list_pretrained",
     "load_image",
     "predict_emotion",
+    "quiet_tensorflow_logs",
     "read_card",
     "register_model",
 ]

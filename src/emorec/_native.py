@@ -5,9 +5,9 @@ of every interpreter, the converter's quantization summary) bypasses Python and
 ``os.devnull`` for the native call only.
 
 TensorFlow's start-up lines (oneDNN, the CUDA probes on a machine without a GPU) come from
-its import and its first device probe, which may happen anywhere in emorec (or in the
-user's code after ``import emorec``): :func:`install` (run by ``import emorec``) wraps the
-first import of ``tensorflow`` in :func:`quiet_native`, probe included, once.
+its import and its first device probe. ``import emorec`` leaves them alone: the ``emorec``
+command sets ``TF_CPP_MIN_LOG_LEVEL=2`` for its own process, and a library user opts in with
+:func:`quiet_tensorflow_logs` (``emorec.quiet_tensorflow_logs()``).
 
 They are shown when :data:`SHOW` is true (the CLI's ``--debug`` sets it) or when the user
 asks TensorFlow for everything with ``TF_CPP_MIN_LOG_LEVEL=0``.
@@ -16,17 +16,13 @@ asks TensorFlow for everything with ``TF_CPP_MIN_LOG_LEVEL=0``.
 from __future__ import annotations
 
 import contextlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from types import ModuleType
-from typing import Any
+import warnings
+from collections.abc import Iterator
 
-__all__ = ["SHOW", "install", "quiet_ffmpeg", "quiet_native"]
+__all__ = ["SHOW", "quiet_ffmpeg", "quiet_native", "quiet_tensorflow_logs"]
 
 #: Show the native lines (``emorec --debug``).
 SHOW = False
@@ -110,49 +106,51 @@ def quiet_ffmpeg() -> None:
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
-class _QuietLoader(importlib.abc.Loader):
-    """Runs the real loader of ``tensorflow`` and its device probe under :func:`quiet_native`;
-    everything else (resources, source, ``is_package``) is the real loader's."""
+def quiet_tensorflow_logs() -> bool:
+    """Import TensorFlow now, with its C++ start-up lines kept off stderr: opt-in.
 
-    def __init__(self, real: importlib.abc.Loader) -> None:
-        self.real = real
+    TensorFlow's C++ code prints its start-up lines (the CUDA probes on a machine without a
+    GPU, oneDNN, the CPU features it was not built for) straight to the process's stderr,
+    before its own log level applies. ``import emorec`` changes nothing in the process: the
+    ``emorec`` command quiets these lines for itself, and a program that trains or loads Keras
+    models through emorec can ask for the same by calling this before anything imports
+    ``tensorflow``. It imports TensorFlow (a few seconds) and probes its devices with the
+    process's stderr pointed at ``os.devnull``, then sets ``TF_CPP_MIN_LOG_LEVEL=2``
+    (TensorFlow's own switch: errors only) unless the variable is set already.
+    ``TF_CPP_MIN_LOG_LEVEL=0`` shows everything.
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
+    Returns
+    -------
+    bool
+        True if the lines were kept off; False (with a warning) when TensorFlow was imported
+        already, since they were printed then.
 
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
-        return self.real.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        with quiet_native():
-            self.real.exec_module(module)
-            with contextlib.suppress(Exception):  # the CUDA probe prints on first use
-                module.config.list_physical_devices()
-
-
-class _QuietTensorFlow(importlib.abc.MetaPathFinder):
-    """Finds ``tensorflow`` once, the usual way, and hands it a :class:`_QuietLoader`."""
-
-    used = False
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "tensorflow" or self.used:
-            return None
-        # once; it stays in sys.meta_path, inert (removing it while the import system walks
-        # the list could make another thread's import skip a finder)
-        self.used = True
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None or not _wanted():
-            return spec
-        spec.loader = _QuietLoader(spec.loader)
-        return spec
+    Examples
+    --------
+    >>> import emorec
+    >>> emorec.quiet_tensorflow_logs()  # doctest: +SKIP
+    True
+    """
+    if "tensorflow" in sys.modules:
+        warnings.warn(
+            "quiet_tensorflow_logs() came too late: TensorFlow is imported already; call it "
+            "before anything imports tensorflow or keras",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        return False
+    import_tensorflow_quietly()
+    return True
 
 
-def install() -> None:
-    """Quiet TensorFlow's start-up lines, if it is not imported yet (see the module's text)."""
-    if "tensorflow" not in sys.modules and not any(
-        isinstance(f, _QuietTensorFlow) for f in sys.meta_path
-    ):
-        sys.meta_path.insert(0, _QuietTensorFlow())
+def import_tensorflow_quietly() -> None:
+    """What :func:`quiet_tensorflow_logs` does, without the warning when TensorFlow is
+    imported already (the CLI's commands that need it call this)."""
+    if "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with quiet_native():
+        import tensorflow as tf
+
+        with contextlib.suppress(Exception):  # the CUDA probe prints on its first use
+            tf.config.list_physical_devices()

@@ -568,6 +568,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _uses_tensorflow(args: argparse.Namespace) -> bool:
+    """Whether the command will import TensorFlow: training, evaluating and exporting do, and
+    predicting with a Keras file does; predicting with a bundled or TFLite model does not."""
+    if args.command in ("train", "evaluate", "export"):
+        return True
+    return str(getattr(args, "model", None) or "").lower().endswith((".keras", ".h5"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``emorec`` command; returns the exit status."""
     parser = build_parser()
@@ -586,6 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown = _native.SHOW
     _native.SHOW = shown or args.debug  # for this command only (main may run in a program)
     try:
+        if _uses_tensorflow(args):
+            with contextlib.suppress(ImportError):  # not installed: the command says which extra
+                _native.import_tensorflow_quietly()  # its C++ start-up lines off the terminal
         with warnings.catch_warnings():
             if not args.debug:
                 warnings.showwarning = _show_warning
