@@ -1,15 +1,15 @@
 """End-to-end latency of ``EmotionClassifier.load().predict(photo)``, against the ``fer`` package.
 
-    python benchmarks/photo_latency.py [--model NAME_OR_FILE] [--repeat 20] [--seconds 6]
-                                 [--batch 256] [--iou 0.5]
+    python benchmarks/photo_latency.py [--model NAME_OR_FILE] [--runtime auto|litert|keras]
+                                 [--repeat 20] [--seconds 6] [--batch 256] [--iou 0.5]
                                  [--fer-python ~/venvs/fer/bin/python | --no-fer]
 
 emorec, in this process, with ``EmotionClassifier.load(--model)`` (default: the bundled
 default model; ``--model fer2013_mini_xception`` measures the fast one):
 
-- import time of TensorFlow and Keras (``import emorec`` itself does not import them), the
-  time of ``EmotionClassifier.load()`` and of the first ``predict`` (detector start-up and
-  graph tracing);
+- import time of emorec and its runtime (LiteRT for a bundled model; Keras and TensorFlow
+  with ``--runtime keras``), the time of ``EmotionClassifier.load()`` and of the first
+  ``predict`` (detector start-up and graph tracing);
 - ``predict(photo)`` on a portrait, ``examples/photos/astronaut.jpg`` (one face, 512x512), a
   couple, ``couple.jpg`` (two faces, 640x480), and the group photos ``group_large.jpg`` (6
   faces) and ``group_small.jpg`` (10 faces, 1024x683) and ``group_class.jpg`` (24 faces in
@@ -64,8 +64,6 @@ from _fer_peer import add_fer_python_argument, run_peer
 from _machine import describe_machine, median_ms, rate
 from detection import Score, pct, score
 
-from emorec import load_image
-
 ROOT = Path(__file__).resolve().parents[1]
 #: a portrait, a couple, groups of 6, 10 and 24 faces, a dim photo of 4; then (photo, scale):
 #: the large photos, made by enlarging examples
@@ -91,6 +89,37 @@ def enlarged(source: Path, scale: float, folder: Path) -> Path:
     return out
 
 
+def fresh_import_seconds(runtime: str) -> float:
+    """Seconds a new Python process takes to import emorec and the runtime it will use (the
+    fer side is timed the same way, in its own new process)."""
+    import subprocess
+
+    runtime_import = (
+        "import keras" if runtime == "keras" else "from ai_edge_litert import interpreter"
+    )
+    code = (
+        "import time; start = time.perf_counter(); import emorec; "
+        f"{runtime_import}; print(time.perf_counter() - start)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def runtime_versions() -> str:
+    """The versions of the runtimes imported in this process."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = {"ai_edge_litert": "ai-edge-litert", "keras": "keras", "tensorflow": "tensorflow"}
+    found = []
+    for module, dist in names.items():
+        if module in sys.modules:
+            try:
+                found.append(f"{dist} {version(dist)}")
+            except PackageNotFoundError:
+                found.append(dist)
+    return ", ".join(found) or "no runtime imported yet"
+
+
 def ratio(emorec_value: float | None, fer_value: float | None, higher_is_better: bool) -> str:
     """How many times better emorec is (``>1``: emorec faster)."""
     if not emorec_value or not fer_value:
@@ -113,6 +142,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="time box of each rate")
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--iou", type=float, default=0.5, help="IoU a match needs")
+    parser.add_argument(
+        "--runtime",
+        choices=("auto", "litert", "keras"),
+        default="auto",
+        help="EmotionClassifier.load(runtime=): auto runs a bundled model on LiteRT",
+    )
     add_fer_python_argument(parser)
     args = parser.parse_args()
     paths = [Path(args.photos) / name for name in PHOTOS]
@@ -139,15 +174,11 @@ def main() -> None:
     )
     print(f"command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}".rstrip())
 
-    start = time.perf_counter()
-    import keras
-    import tensorflow as tf
-
-    import_s = time.perf_counter() - start
-    from emorec import EmotionClassifier, __version__
+    import_s = fresh_import_seconds(args.runtime)
+    from emorec import EmotionClassifier, __version__, load_image
 
     start = time.perf_counter()
-    clf = EmotionClassifier.load(args.model)
+    clf = EmotionClassifier.load(args.model, runtime=args.runtime)
     default_tta = clf.tta
     modes = [default_tta] if default_tta == "none" else [default_tta, "none"]
     load_s = time.perf_counter() - start
@@ -156,8 +187,9 @@ def main() -> None:
     clf.predict(images[paths[0].name])
     first_s = time.perf_counter() - start
     print(
-        f"emorec {__version__} (TensorFlow {tf.__version__}, Keras {keras.__version__}): "
-        f"{clf!r}, detector {clf.detector!r}, default tta={default_tta}"
+        f"emorec {__version__} ({runtime_versions()}; TensorFlow imported: "
+        f"{'tensorflow' in sys.modules}): {clf!r} on {type(clf.model).__name__}, "
+        f"detector {clf.detector!r}, default tta={default_tta}"
     )
     ours: dict[str, dict] = {}
     for _ in range(args.rounds):
@@ -226,7 +258,13 @@ def main() -> None:
     ) -> None:
         rows.append((label, mine, theirs, unit, digits, higher_is_better))
 
-    row("import TensorFlow (+ Keras / fer, cv2)", import_s, fer.get("import_s"), "s", 2)
+    row(
+        f"import emorec + {args.runtime} runtime / fer (TF, cv2), new process",
+        import_s,
+        fer.get("import_s"),
+        "s",
+        2,
+    )
     row("load model (EmotionClassifier.load / FER())", load_s, fer.get("load_s"), "s", 2)
     row(f"first predict, {PHOTOS[0]}", first_s, fer.get("first_call_s"), "s", 2)
     for name, mine in ours.items():

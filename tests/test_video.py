@@ -200,7 +200,7 @@ def test_annotated_video_has_every_frame_read_and_survives_an_early_stop(clf, tm
 def test_a_failing_video_stream_leaves_no_annotated_file(clf, tmp_path, face, monkeypatch):
     path = moving_face_video(tmp_path / "v.mp4", face, frames=10)
     calls = {"n": 0}
-    real = EmotionClassifier._classify
+    real = EmotionClassifier.classify
 
     def failing(self, *a, **kw):
         calls["n"] += 1
@@ -208,7 +208,7 @@ def test_a_failing_video_stream_leaves_no_annotated_file(clf, tmp_path, face, mo
             raise RuntimeError("the model failed")
         return real(self, *a, **kw)
 
-    monkeypatch.setattr(EmotionClassifier, "_classify", failing)
+    monkeypatch.setattr(EmotionClassifier, "classify", failing)
     out = tmp_path / "annotated.mp4"
     with pytest.raises(RuntimeError, match="model failed"):
         list(clf.predict_video(path, chunk_size=2, annotate=out))

@@ -42,7 +42,8 @@ _PARTIAL_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}" + re.escape(PARTIAL) 
 
 
 @functools.cache
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read once: reading it means setting it)."""
     mask = os.umask(0o022)  # read it the only portable way, once
     os.umask(mask)
     return mask
@@ -84,7 +85,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
         try:
             mode = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
-            mode = 0o666 & ~_umask()
+            mode = 0o666 & ~current_umask()
         os.chmod(tmp, mode)
         replace_durably(tmp, target)
     finally:

@@ -1,56 +1,63 @@
-"""A minimal progress bar for long loops (reading folders, downloads), written to stderr.
+"""Progress bars on stderr, drawn by tqdm, for long loops (reading datasets, downloads,
+predicting collections and videos).
 
-Keras' ``Progbar`` would need TensorFlow imported; this one keeps ``import emorec`` light.
-It draws only when stderr is a terminal unless told otherwise, at most ten times a second.
+tqdm is imported only when a bar may be drawn, so ``import emorec`` and a quiet run stay
+light. ``enabled=None`` draws when stderr is a terminal (tqdm's own rule), True always,
+False never.
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterable, Iterator
-from typing import TextIO, TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+__all__ = ["progress", "progress_bytes"]
 
 T = TypeVar("T")
 
 
 def progress(
-    items: Iterable[T],
-    total: int,
-    desc: str,
-    *,
-    enabled: bool | None = None,
-    stream: TextIO | None = None,
-) -> Iterator[T]:
-    """Yield ``items`` while drawing ``desc: 1234/5678 [#####-----] 40%`` on ``stream``."""
-    stream = sys.stderr if stream is None else stream
-    if enabled is None:
-        enabled = bool(getattr(stream, "isatty", lambda: False)())
-    if not enabled or total <= 0:
-        yield from items
-        return
-    start = last = time.monotonic()
-    done = 0
-    for done, item in enumerate(items, 1):
-        yield item
-        now = time.monotonic()
-        if now - last >= 0.1 or done == total:
-            last = now
-            _draw(stream, desc, done, total, now - start)
-    if done != total:
-        _draw(stream, desc, done, total, time.monotonic() - start)
-    stream.write("\n")
-    stream.flush()
+    items: Iterable[T], total: int | None, desc: str, unit: str, enabled: bool | None = None
+) -> Iterable[T]:
+    """``items``, counted on a tqdm bar ``desc: 40%|████      | 1234/5678 [00:02<00:03, 617
+    unit/s]``.
 
+    Examples
+    --------
+    >>> list(progress(range(3), 3, "counting", "number", enabled=False))
+    [0, 1, 2]
+    """
+    if enabled is False:
+        return items
+    from tqdm import tqdm
 
-def _draw(stream: TextIO, desc: str, done: int, total: int, elapsed: float) -> None:
-    width = 30
-    filled = int(width * done / total)
-    rate = done / elapsed if elapsed > 0 else 0.0
-    left = (total - done) / rate if rate > 0 else 0.0
-    eta = f" ETA {int(left // 60)}:{int(left % 60):02d}" if done < total and rate > 0 else ""
-    stream.write(
-        f"\r{desc}: {done}/{total} [{'#' * filled}{'-' * (width - filled)}] "
-        f"{100 * done / total:3.0f}% {rate:,.1f}/s{eta}  "
+    return tqdm(
+        items,
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stderr,
+        disable=None if enabled is None else not enabled,
     )
-    stream.flush()
+
+
+def progress_bytes(total: int | None, desc: str, enabled: bool | None = None) -> Any:
+    """A tqdm bar counting bytes (``bar.update(len(block))``; a context manager).
+
+    Examples
+    --------
+    >>> with progress_bytes(4, "copying", enabled=False) as bar:
+    ...     bar.update(4)
+    """
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        disable=None if enabled is None else not enabled,
+    )

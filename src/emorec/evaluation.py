@@ -243,19 +243,18 @@ def evaluate(
     >>> report.n, len(report.labels)
     (4, 7)
     """
-    from .models.card import ModelCard, load_model
-
-    card: ModelCard | None = None
     if isinstance(model_or_path, (str, os.PathLike)):
+        from .models.bundle import load_bundle
+
         name = str(model_or_path)
-        model = load_model(model_or_path)
-        card = ModelCard.read_optional(model_or_path)
+        bundle = load_bundle(model_or_path, fallback_labels=dataset.label_names)
+        model, labels = bundle.model, bundle.labels
+        mode = default_tta(tta, bundle.tta)
     else:
         name = getattr(model_or_path, "name", "")
         model = model_or_path
-    mode = default_tta(tta, card.tta if card is not None else None)
-    card_labels = card.labels if card is not None else None
-    labels = resolve_labels(model, card_labels=card_labels, fallback=dataset.label_names)
+        mode = default_tta(tta)
+        labels = resolve_labels(model, fallback=dataset.label_names)
     part = dataset[split]
     if len(part) == 0:
         raise ValueError(f"split {split!r} is empty")

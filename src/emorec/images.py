@@ -14,6 +14,10 @@ too many pixels) raises :class:`ImageError`, a :class:`ValueError` whose message
 source (a path, the ``name`` argument, ``<bytes>``, ``<file object>``, ``<PIL image>`` or
 ``<array>``) and says what was expected. A missing file raises :class:`FileNotFoundError`.
 
+This module reads the sources and decodes them; the checks of the arguments and of an image's
+size, and :class:`ImageError` itself, are :mod:`emorec.image_guards`; turning pixels into
+``uint8`` arrays is :mod:`emorec.image_arrays`.
+
 Examples
 --------
 >>> import numpy as np
@@ -28,7 +32,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import stat
 import struct
 import zlib
@@ -39,7 +42,15 @@ import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ._paths import check_path
-from .pixels import to_channels
+from .image_arrays import array_to_uint8, batch_to_uint8, pil_to_array
+from .image_guards import (
+    ImageError,
+    bomb_error,
+    check_size,
+    parse_channel_order,
+    parse_color_mode,
+    parse_max_pixels,
+)
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -108,11 +119,6 @@ ImageSource: TypeAlias = (
 )
 
 _EXPECTED_FILE = "expected a JPEG, PNG, BMP, GIF, TIFF or WebP file"
-_EXPECTED_SHAPE = "expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)"
-_EXPECTED_DTYPE = "expected uint8, uint16, bool or float with values in [0, 1]"
-_GRAYSCALE_NAMES = frozenset({"grayscale", "greyscale", "gray", "grey", "l"})
-_RGB_NAMES = frozenset({"rgb"})
-_SCALAR_MODES = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 
 # What Pillow raises for data it cannot identify or decode (truncated, corrupt, unsupported).
 _DECODE_ERRORS: tuple[type[Exception], ...] = (
@@ -124,24 +130,6 @@ _DECODE_ERRORS: tuple[type[Exception], ...] = (
     struct.error,
     zlib.error,
 )
-
-
-class ImageError(ValueError):
-    """An input that cannot be turned into an image array.
-
-    Raised for data that is not a readable image, truncated or corrupt files, images with more
-    pixels than allowed, and arrays of an unsupported shape, dtype or value range. The message
-    names the source and says what was expected.
-
-    Examples
-    --------
-    >>> from emorec.images import ImageError, load_image
-    >>> try:
-    ...     load_image(b"not an image", name="notes.jpg")
-    ... except ImageError as exc:
-    ...     print(str(exc).split(";")[0])
-    notes.jpg: not a readable image (cannot identify image file)
-    """
 
 
 def load_image(
@@ -234,13 +222,13 @@ def load_image(
     ...     print(error)  # doctest: +ELLIPSIS
     faces.zip:1.jpg: not a readable image (cannot identify image file); expected a JPEG, ...
     """
-    grayscale = _parse_color_mode(color_mode)
-    limit = _parse_max_pixels(max_pixels)
-    bgr = _parse_channel_order(channel_order)
+    grayscale = parse_color_mode(color_mode)
+    limit = parse_max_pixels(max_pixels)
+    bgr = parse_channel_order(channel_order)
 
     if isinstance(source, np.ndarray):
         label = "<array>" if name is None else name
-        return _array_to_uint8(source, grayscale, label, bgr=bgr)
+        return array_to_uint8(source, grayscale, label, bgr=bgr)
     if isinstance(source, Image.Image):
         label = name if name is not None else (getattr(source, "filename", "") or "<PIL image>")
         return _convert_pil(source, grayscale, limit, label)
@@ -258,60 +246,6 @@ def load_image(
         f"cannot load an image from {type(source).__name__}; expected a path, bytes, a binary "
         "file object, a PIL image or a NumPy array"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Argument checking
-# --------------------------------------------------------------------------------------------
-
-
-def _parse_color_mode(color_mode: str) -> bool:
-    """Return ``True`` for grayscale, ``False`` for RGB."""
-    key = color_mode.lower() if isinstance(color_mode, str) else None
-    if key in _GRAYSCALE_NAMES:
-        return True
-    if key in _RGB_NAMES:
-        return False
-    raise ValueError(
-        f"unknown color_mode {color_mode!r}; expected 'rgb' (or 'RGB') or 'grayscale' "
-        "(or 'L', 'gray', 'grey')"
-    )
-
-
-def _parse_channel_order(channel_order: str) -> bool:
-    """Return ``True`` for BGR, ``False`` for RGB."""
-    if channel_order in ("rgb", "bgr"):
-        return channel_order == "bgr"
-    raise ValueError(
-        f"channel_order={channel_order!r}; expected 'rgb' or 'bgr' (OpenCV's arrays are BGR)"
-    )
-
-
-def _parse_max_pixels(max_pixels: int | None) -> int | None:
-    """``max_pixels`` as an int, or None for no limit.
-
-    Raises
-    ------
-    ValueError
-        For anything but None or a positive integer.
-    """
-    if max_pixels is None:
-        return None
-    is_integer = isinstance(max_pixels, (int, np.integer)) and not isinstance(max_pixels, bool)
-    if is_integer and max_pixels >= 1:
-        return int(max_pixels)
-    raise ValueError(f"max_pixels must be a positive integer or None, not {max_pixels!r}")
-
-
-def _check_size(size: tuple[int, int], limit: int | None, label: str) -> None:
-    width, height = size
-    if width <= 0 or height <= 0:
-        raise ImageError(f"{label}: image is {width}x{height}; expected at least one pixel")
-    if limit is not None and width * height > limit:
-        raise ImageError(
-            f"{label}: {width}x{height} pixels exceeds the limit of {limit}; "
-            "raise max_pixels to read it (emorec predict: --max-pixels)"
-        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -431,25 +365,7 @@ def _open(file: IO[bytes], limit: int | None, label: str) -> Image.Image:
     try:
         return Image.open(file, formats=IMAGE_FORMATS)
     except Image.DecompressionBombError as error:
-        raise _bomb_error(error, limit, label) from None
-
-
-def _bomb_error(error: Exception, limit: int | None, label: str) -> ImageError:
-    """The error for an image over Pillow's process-wide ``Image.MAX_IMAGE_PIXELS``, which
-    emorec never changes (another thread of the program may rely on it)."""
-    found = re.search(r"\((\d+) pixels\)", str(error))
-    size = f"{found.group(1)} pixels" if found else "its size"
-    pillow = Image.MAX_IMAGE_PIXELS
-    if limit is not None and pillow is not None and limit <= 2 * pillow:
-        return ImageError(
-            f"{label}: {size} exceeds the limit of {limit}; raise max_pixels to read it "
-            "(emorec predict: --max-pixels)"
-        )
-    return ImageError(
-        f"{label}: {size} exceeds Pillow's decompression-bomb limit (PIL.Image.MAX_IMAGE_PIXELS "
-        f"= {pillow}), a process-wide setting emorec leaves alone; raise it yourself to read "
-        "such images"
-    )
+        raise bomb_error(error, limit, label) from None
 
 
 def _decode(
@@ -466,124 +382,38 @@ def _decode(
     except _DECODE_ERRORS as error:
         raise ImageError(f"{label}: not a readable image ({error}); {_EXPECTED_FILE}") from error
     with image:  # closes nothing of ours: ``file`` belongs to the caller
-        _check_size(image.size, limit, label)
+        check_size(image.size, limit, label)
         kind = image.format or "image"
         try:
             image.load()
             ImageOps.exif_transpose(image, in_place=True)
         except Image.DecompressionBombError as error:  # GIF frames larger than the header
-            raise _bomb_error(error, limit, label) from None
+            raise bomb_error(error, limit, label) from None
         except _DECODE_ERRORS as error:
             raise ImageError(
                 f"{label}: corrupt or truncated {kind} data ({error}); expected a complete "
                 f"{kind} file"
             ) from error
-        return _pil_to_array(image, grayscale, label)
+        return pil_to_array(image, grayscale, label)
 
 
 def _convert_pil(
     image: Image.Image, grayscale: bool, limit: int | None, label: str
 ) -> npt.NDArray[np.uint8]:
-    _check_size(image.size, limit, label)
+    check_size(image.size, limit, label)
     try:
         # Loads a lazily opened image; returns a new image, leaving the caller's unchanged.
         oriented = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError as error:
-        raise _bomb_error(error, limit, label) from None
+        raise bomb_error(error, limit, label) from None
     except _DECODE_ERRORS as error:
         raise ImageError(f"{label}: corrupt or truncated image data ({error})") from error
-    return _pil_to_array(oriented, grayscale, label)
+    return pil_to_array(oriented, grayscale, label)
 
 
 # --------------------------------------------------------------------------------------------
-# Pixel conversion
+# Batches of arrays
 # --------------------------------------------------------------------------------------------
-
-
-def _pil_to_array(image: Image.Image, grayscale: bool, label: str) -> npt.NDArray[np.uint8]:
-    """Convert a loaded, oriented PIL image to an ``(H, W, 1)`` or ``(H, W, 3)`` array."""
-    if image.mode in _SCALAR_MODES:
-        # Pillow's convert() clips 16-bit and float data to 0..255 instead of scaling it.
-        grey = _scale_scalar_image(np.asarray(image))
-        return _finish(grey.reshape(image.height, image.width, 1), grayscale)
-    if image.mode == "P" and "transparency" in image.info:
-        # Converting P straight to L/RGB warns when the transparency is per palette entry.
-        image = image.convert("RGBA")
-    target = "L" if grayscale else "RGB"
-    try:
-        converted = image if image.mode == target else _convert(image, target)
-    except ValueError as error:
-        raise ImageError(
-            f"{label}: unsupported image mode {image.mode!r} ({error}); expected an L, LA, P, "
-            "RGB, RGBA, CMYK, YCbCr, LAB, 1, I, I;16 or F image"
-        ) from error
-    pixels = np.array(converted, dtype=np.uint8)
-    return np.ascontiguousarray(pixels.reshape(converted.height, converted.width, -1))
-
-
-def _convert(image: Image.Image, mode: str) -> Image.Image:
-    try:
-        return image.convert(mode)
-    except ValueError:
-        if mode != "L" or image.mode == "RGB":
-            raise
-        return image.convert("RGB").convert("L")  # e.g. LAB, which Pillow converts only to RGB
-
-
-def _scale_scalar_image(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
-    """Scale mode ``I;16*`` (0..65535), ``I`` (clipped to 0..65535) or ``F`` data to 8 bit."""
-    if values.dtype.kind == "f":
-        floats = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
-        if floats.size and floats.max() <= 1.0:
-            floats *= 255.0
-        return np.rint(np.clip(floats, 0.0, 255.0)).astype(np.uint8)
-    return _uint16_to_uint8(np.clip(values, 0, 65535))
-
-
-def _uint16_to_uint8(values: npt.NDArray[np.generic]) -> npt.NDArray[np.uint8]:
-    # floor((v + 128) / 257) == round(v / 257) for integers: v / 257 is never exactly n + 0.5.
-    return ((values.astype(np.uint32) + 128) // 257).astype(np.uint8)
-
-
-def _values_to_uint8(array: npt.NDArray[np.generic], label: str) -> npt.NDArray[np.uint8]:
-    """The documented dtypes (uint8, bool, uint16, float in [0, 1]) as uint8, any shape."""
-    dtype = array.dtype
-    if dtype == np.uint8:
-        return array.astype(np.uint8, copy=False)
-    if dtype.kind == "b":
-        return array.astype(np.uint8) * np.uint8(255)
-    if dtype.kind == "u" and dtype.itemsize == 2:
-        return _uint16_to_uint8(array)
-    if dtype.kind == "f":
-        floats = array.astype(np.float64)
-        _check_unit_range(floats, label)
-        return np.rint(floats * 255.0).astype(np.uint8)
-    raise ImageError(f"{label}: unsupported array dtype {dtype}; {_EXPECTED_DTYPE}")
-
-
-def _channels_to_mode(
-    pixels: npt.NDArray[np.uint8], grayscale: bool, bgr: bool
-) -> npt.NDArray[np.uint8]:
-    """``(..., 1 | 3 | 4)`` uint8 -> ``(..., 1)`` grey or ``(..., 3)`` RGB."""
-    if pixels.shape[-1] == 4:
-        pixels = pixels[..., :3]  # drop alpha without compositing, like Pillow's convert
-    if pixels.shape[-1] == 3 and bgr:
-        pixels = pixels[..., ::-1]
-    return np.ascontiguousarray(to_channels(pixels, 1 if grayscale else 3))
-
-
-def _array_to_uint8(
-    array: npt.NDArray[np.generic], grayscale: bool, label: str, *, bgr: bool = False
-) -> npt.NDArray[np.uint8]:
-    shape = array.shape
-    if array.ndim == 2:
-        array = array[:, :, np.newaxis]
-    elif array.ndim != 3 or shape[2] not in (1, 3, 4):
-        raise ImageError(f"{label}: unsupported array shape {shape}; {_EXPECTED_SHAPE}")
-    if shape[0] == 0 or shape[1] == 0:
-        raise ImageError(f"{label}: array of shape {shape} has no pixels; {_EXPECTED_SHAPE}")
-    result = _channels_to_mode(_values_to_uint8(array, label), grayscale, bgr)
-    return result.copy() if np.may_share_memory(result, array) else result
 
 
 def load_batch(
@@ -625,55 +455,6 @@ def load_batch(
     >>> load_batch([[[0, 128], [255, 7]]]).dtype
     dtype('uint8')
     """
-    grayscale = _parse_color_mode(color_mode)
-    bgr = _parse_channel_order(channel_order)
-    array = np.asarray(images)
-    if array.ndim == 3:
-        array = array[..., np.newaxis]
-    if array.ndim != 4 or array.shape[-1] not in (1, 3, 4):
-        raise ImageError(
-            f"{name}: batch of shape {array.shape}; expected (n, h, w) or (n, h, w, 1, 3 or 4)"
-        )
-    if 0 in array.shape:
-        raise ImageError(f"{name}: batch of shape {array.shape} holds no pixels")
-    if array.dtype.kind in "iu" and array.dtype not in (np.uint8, np.uint16):
-        array = _integers_to_uint8(array, name)
-    result = _channels_to_mode(_values_to_uint8(array, name), grayscale, bgr)
-    return result.copy() if np.may_share_memory(result, array) else result
-
-
-def _integers_to_uint8(array: npt.NDArray[np.generic], label: str) -> npt.NDArray[np.uint8]:
-    """Integers of any other width (``np.array`` of Python ints is int64) as 0..255 pixels;
-    values outside 0..255 are refused, not wrapped or clipped."""
-    low, high = int(array.min()), int(array.max())
-    if low < 0 or high > 255:
-        raise ImageError(
-            f"{label}: {array.dtype} values out of range (found min {low}, max {high}); "
-            "expected integer pixels in 0..255 (or uint16, or floats in [0, 1])"
-        )
-    return array.astype(np.uint8)
-
-
-def _check_unit_range(floats: npt.NDArray[np.float64], label: str) -> None:
-    finite = np.isfinite(floats)
-    if finite.all() and floats.min() >= 0.0 and floats.max() <= 1.0:
-        return
-    found = []
-    if np.isnan(floats).any():
-        found.append("NaN")
-    if np.isinf(floats).any():
-        found.append("infinity")
-    if finite.any():
-        values = floats[finite]
-        found.append(f"min {values.min():g}, max {values.max():g}")
-    raise ImageError(
-        f"{label}: float array values out of range (found {', '.join(found)}); "
-        "expected values in the range [0, 1]"
-    )
-
-
-def _finish(pixels: npt.NDArray[np.uint8], grayscale: bool) -> npt.NDArray[np.uint8]:
-    """Repeat a single grey channel to RGB if asked for; make the result C-contiguous."""
-    if pixels.shape[2] == 1 and not grayscale:
-        pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
+    grayscale = parse_color_mode(color_mode)
+    bgr = parse_channel_order(channel_order)
+    return batch_to_uint8(images, grayscale, name, bgr=bgr)

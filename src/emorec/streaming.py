@@ -18,8 +18,8 @@ Examples
 >>> import numpy as np
 >>> from types import SimpleNamespace
 >>> from emorec.streaming import stream
->>> def prepare(image, index):  # the record (with its source) and the face crops
-...     return SimpleNamespace(source=f"#{index}"), np.zeros((1, 48, 48, 1), np.uint8)
+>>> def prepare(image, index):  # the record: its source (and its face crops)
+...     return SimpleNamespace(source=f"#{index}", crops=np.zeros((1, 48, 48, 1), np.uint8))
 >>> def classify(prepared):  # one result per image: here, no faces
 ...     return [[] for _ in prepared]
 >>> list(stream(enumerate("abc"), prepare, classify, chunk_size=2, threads=2))
@@ -48,8 +48,8 @@ __all__ = ["Record", "stream", "video_stream"]
 
 
 class Record(Protocol):
-    """What ``prepare`` returns beside an image's face crops: at least the image's source
-    (its path, or ``<type #index>`` for an in-memory image).
+    """What ``prepare`` returns: at least the image's source (its path, or ``<type #index>``
+    for an in-memory image); :class:`emorec.pipeline.PreparedImage` is one.
 
     Examples
     --------
@@ -64,13 +64,12 @@ class Record(Protocol):
 
 
 R = TypeVar("R", bound=Record)
-Prepared = tuple[R, npt.NDArray[np.uint8]]
 
 
 def stream(
     sources: Iterator[tuple[int, Any]],
-    prepare: Callable[[Any, int], Prepared[R]],
-    classify: Callable[[Sequence[Prepared[R]]], list[list[FacePrediction] | SkippedImage]],
+    prepare: Callable[[Any, int], R],
+    classify: Callable[[Sequence[R]], list[list[FacePrediction] | SkippedImage]],
     *,
     chunk_size: int,
     threads: int,
@@ -83,8 +82,8 @@ def stream(
     sources : iterator of (int, image)
         The images and their indices, read as the results are consumed.
     prepare : callable
-        ``prepare(image, index)`` gives the image's record (a :class:`Record`) and its face
-        crops; it runs on the worker threads. What it raises is raised here once the results
+        ``prepare(image, index)`` gives the image's record (a :class:`Record`, holding its
+        face crops); it runs on the worker threads. What it raises is raised here once the results
         before its image have been yielded (to skip bad images, return a record instead).
     classify : callable
         ``classify(prepared)`` gives one result per prepared image, in one batched call.
@@ -105,14 +104,14 @@ def stream(
     >>> from types import SimpleNamespace
     >>> from emorec.streaming import stream
     >>> def prepare(image, index):  # runs on a worker thread
-    ...     return SimpleNamespace(source=f"#{index}"), np.zeros((0, 48, 48, 1), np.uint8)
+    ...     return SimpleNamespace(source=f"#{index}", crops=np.zeros((0, 48, 48, 1), np.uint8))
     >>> def classify(prepared):  # one batched call a chunk; here every image has no face
     ...     return [[] for _ in prepared]
     >>> [s for s, _ in stream(enumerate(range(5)), prepare, classify, chunk_size=2, threads=2)]
     ['#0', '#1', '#2', '#3', '#4']
     """
     pool = ThreadPoolExecutor(max(1, int(threads)), thread_name_prefix="emorec-predict")
-    pending: deque[Future[Prepared[R]]] = deque()
+    pending: deque[Future[R]] = deque()
     source_error: list[BaseException] = []  # the inputs themselves failed (a bad glob)
 
     def submit() -> None:
@@ -134,7 +133,7 @@ def stream(
                     break
             if failed is None and not source_error:
                 submit()  # the next chunk decodes while this one is classified
-            for (item, _), result in zip(chunk, classify(chunk)):
+            for item, result in zip(chunk, classify(chunk)):
                 yield item.source, result
             if failed is not None:
                 raise failed
@@ -148,8 +147,8 @@ def video_stream(
     reader: VideoReader,
     tracker: IoUTracker,
     writer: VideoWriter | None,
-    prepare: Callable[[Any, int], Prepared[R]],
-    classify: Callable[[Sequence[Prepared[R]]], list[list[FacePrediction] | SkippedImage]],
+    prepare: Callable[[Any, int], R],
+    classify: Callable[[Sequence[R]], list[list[FacePrediction] | SkippedImage]],
     labels: Sequence[str],
     *,
     chunk_size: int,
@@ -200,7 +199,7 @@ def video_stream(
     ...     for value in range(0, 100, 10):
     ...         out.write(np.full((48, 64, 3), value, np.uint8))
     >>> def prepare(image, index):
-    ...     return SimpleNamespace(source=f"#{index}"), np.zeros((0, 48, 48, 1), np.uint8)
+    ...     return SimpleNamespace(source=f"#{index}", crops=np.zeros((0, 48, 48, 1), np.uint8))
     >>> frames = video_stream(
     ...     VideoReader(path, every=4), IoUTracker(), None, prepare,
     ...     lambda prepared: [[] for _ in prepared], ["happy", "sad"], chunk_size=2, threads=1)

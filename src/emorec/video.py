@@ -39,7 +39,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ._files import _umask, partial_affixes, replace_durably
+from ._files import current_umask, partial_affixes, replace_durably
 from ._native import quiet_ffmpeg, quiet_native
 from ._optional import require
 from .images import DEFAULT_MAX_PIXELS
@@ -487,7 +487,7 @@ class VideoWriter:
             return None
         try:
             self._writer.release()
-            os.chmod(tmp, 0o666 & ~_umask())  # a new file's usual mode, not mkstemp's 0o600
+            os.chmod(tmp, 0o666 & ~current_umask())  # a new file's usual mode, not mkstemp's 0o600
             replace_durably(tmp, self.path)
             self._written = True
             return self.path

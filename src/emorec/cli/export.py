@@ -70,9 +70,9 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--representative-count {args.representative_count}; expected >= 1")
     crops = None
     if args.representative:
-        from . import _read_dataset
+        from .reading import read_dataset
 
-        train = _read_dataset(args.representative, args)["train"]
+        train = read_dataset(args.representative, args)["train"]
         rng = np.random.default_rng(0)
         count = min(args.representative_count, len(train))
         crops = np.asarray(train.images)[np.sort(rng.choice(len(train), count, replace=False))]

@@ -11,9 +11,9 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .._files import remove_partials_of
 from ..images import DEFAULT_MAX_PIXELS
@@ -26,6 +26,8 @@ from .inputs import (
     segments,
 )
 from .outputs import annotation_targets, check_output_path, check_timeline
+
+T = TypeVar("T")
 
 __all__ = ["add_predict_parser", "run"]
 
@@ -250,10 +252,15 @@ class _Job:
             "options it began with, or write another file"
         )
 
+    def bar(self, items: Iterable[T], total: int | None, desc: str, unit: str) -> Iterable[T]:
+        """``items``, with a tqdm progress bar on stderr when it is a terminal."""
+        from .._progress import progress
+
+        return progress(items, total, desc, unit, enabled=self.show_bar)
+
     def photos(self, todo: list[int]) -> None:
         """Predict a run of photos, streamed."""
         from .._files import atomic_file
-        from .._progress import progress
         from ..classifier import SkippedImage
         from ..plots import annotate
         from ..results import result_rows
@@ -264,9 +271,7 @@ class _Job:
             detect_faces=self.detect,
             errors=self.args.errors,
         )
-        for k, (_, result) in enumerate(
-            progress(stream, len(todo), "photos", enabled=self.show_bar)
-        ):
+        for k, (_, result) in enumerate(self.bar(stream, len(todo), "photos", "photo")):
             index = todo[k]
             label = self.labels[index]
             if self.writer is not None:
@@ -293,7 +298,6 @@ class _Job:
         """Predict the frames of one video, streamed, going on from a resumed file."""
         import warnings
 
-        from .._progress import progress
         from ..classifier import SkippedImage
         from ..results import result_rows
         from ..video import VideoError
@@ -339,7 +343,7 @@ class _Job:
         count = 0
         try:
             total = self._expected(label, start) if self.show_bar else 0
-            for frame in progress(frames, total, "frames", enabled=self.show_bar):
+            for frame in self.bar(frames, total or None, "frames", "frame"):
                 count += 1
                 if self.writer is not None:
                     self.writer.write(result_rows(label, frame, self.clf.labels))

@@ -4,11 +4,13 @@ A dataset holds, for each split (``train``, ``test``, ``public_test``...), a uin
 ``(N, H, W, C)`` and integer labels ``(N,)`` that index :attr:`EmotionDataset.label_names`.
 It is immutable: :meth:`EmotionDataset.split` returns a new dataset.
 
-This module is the container: construction from arrays, splits, class counts and weights,
-:meth:`~EmotionDataset.map_labels`, the summary. Reading and writing files is
-:mod:`emorec.data.readers`; feeding a model is :mod:`emorec.data.pipeline` (imported only when
-a feed is asked for, so that ``import emorec`` stays light). The classmethods and methods that
-delegate to them stay here, as the public way in.
+This module is the container and its public way in: the classmethods and methods stay here,
+and delegate the work. Building splits from arrays or a reader's result is
+:mod:`emorec.data.dataset_build`; carving, deduplicating and relabelling splits is
+:mod:`emorec.data.dataset_edits`; class counts, weights and the summary table are
+:mod:`emorec.data.dataset_summary`. Reading and writing files is :mod:`emorec.data.readers`
+(and :mod:`emorec.data.fer_csv`); feeding a model is :mod:`emorec.data.pipeline` (imported only
+when a feed is asked for, so that ``import emorec`` stays light).
 
 The Trainer reads data only through :meth:`EmotionDataset.to_tf` (or :meth:`to_keras`), so
 that a later dataset streamed from disk can stand in for this in-memory one.
@@ -17,8 +19,6 @@ that a later dataset streamed from disk can stand in for this in-memory one.
 from __future__ import annotations
 
 import os
-import warnings
-from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -27,10 +27,13 @@ import numpy as np
 
 from ..labels import LABELS
 from ..pixels import ColorMode
+from .dataset_build import check_label_names, split_from_arrays, splits_from_read, warn_about_skips
+from .dataset_edits import carve_split, drop_seen, relabel_splits
+from .dataset_summary import balanced_class_weights, count_classes, summary_table
 from .fer_csv import read_fer2013_csv, write_fer2013_csv
 from .ferplus import FerPlusMode
 from .readers import Errors, ReadResult, read_class_folders
-from .splits import DatasetSplit, held_out_indices, relabel_lookup
+from .splits import DatasetSplit
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -72,16 +75,7 @@ class EmotionDataset:
         *,
         skipped: Sequence[tuple[str, str]] = (),
     ) -> None:
-        self._label_names = tuple(label_names)
-        if not self._label_names:
-            raise ValueError("a dataset needs at least one label name")
-        if len(set(self._label_names)) != len(self._label_names):
-            raise ValueError(f"label names repeat: {self._label_names}")
-        for name, part in splits.items():
-            if part.label_names != self._label_names:
-                raise ValueError(
-                    f"split {name!r} has labels {part.label_names}, expected {self._label_names}"
-                )
+        self._label_names = check_label_names(splits, label_names)
         self._splits = dict(splits)
         #: ``(source, reason)`` for each image skipped with ``errors="skip"``.
         self.skipped: tuple[tuple[str, str], ...] = tuple(skipped)
@@ -145,36 +139,7 @@ class EmotionDataset:
         (2, 8, 8, 1)
         """
         names = tuple(LABELS if label_names is None else label_names)
-        arr = np.asarray(images)
-        if arr.ndim == 3:
-            arr = arr[..., None]
-        if arr.ndim != 4 or arr.shape[-1] not in (1, 3):
-            raise ValueError(
-                f"images have shape {arr.shape}; expected (N, H, W) or (N, H, W, C) with C 1 or 3"
-            )
-        if arr.dtype != np.uint8:
-            if not np.issubdtype(arr.dtype, np.number):
-                raise ValueError(f"images have dtype {arr.dtype}; expected uint8 or numbers")
-            if arr.size and (np.nanmin(arr) < 0 or np.nanmax(arr) > 255 or np.isnan(arr).any()):
-                raise ValueError("image values must lie in 0..255")
-            arr = np.rint(arr).astype(np.uint8)
-        lab = np.asarray(labels)
-        if lab.ndim != 1 or lab.shape[0] != arr.shape[0]:
-            raise ValueError(f"got {arr.shape[0]} images but labels of shape {lab.shape}")
-        if lab.size and not np.issubdtype(lab.dtype, np.integer):
-            raise ValueError(f"labels have dtype {lab.dtype}; expected integers")
-        lab = lab.astype(np.int64)
-        if lab.size and (lab.min() < 0 or lab.max() >= len(names)):
-            bad = lab[(lab < 0) | (lab >= len(names))][0]
-            raise ValueError(f"label {bad} is out of range for {len(names)} label names {names}")
-        part = DatasetSplit(
-            split,
-            np.ascontiguousarray(arr),
-            lab,
-            names,
-            tuple(f"<array>[{i}]" for i in range(len(lab))),
-        )
-        return cls({split: part}, names)
+        return cls({split: split_from_arrays(images, labels, names, split)}, names)
 
     @classmethod
     def from_directory(
@@ -248,18 +213,7 @@ class EmotionDataset:
             errors=errors,
             progress_bar=progress_bar,
         )
-        if read.not_images:
-            warnings.warn(
-                f"{path}: skipped {read.not_images} file(s) that are not images (by suffix)",
-                stacklevel=2,
-            )
-        if read.skipped:
-            (source, reason), n = read.skipped[0], len(read.skipped)
-            warnings.warn(
-                f"{path}: skipped {n} unreadable image(s), e.g. {source} ({reason}); see "
-                "dataset.skipped for the list",
-                stacklevel=2,
-            )
+        warn_about_skips(path, read, stacklevel=2)
         return cls._from_read(read)
 
     @classmethod
@@ -431,21 +385,7 @@ class EmotionDataset:
         >>> len(ds2["train"]), len(ds2["val"]), ds2["val"].class_counts()["happy"]
         (16, 4, 2)
         """
-        if name in self._splits:
-            raise ValueError(f"split {name!r} exists already; choose another name")
-        if not 0 < fraction < 1:
-            raise ValueError(f"fraction={fraction}; expected a number between 0 and 1")
-        part = self[source]
-        held = held_out_indices(part.labels, len(self._label_names), fraction, stratify, seed)
-        if len(held) == 0 or len(held) == len(part):
-            raise ValueError(
-                f"split {source!r} has {len(part)} images: too few to carve "
-                f"{fraction:.0%} out of it"
-            )
-        keep = np.setdiff1d(np.arange(len(part)), held)
-        splits = dict(self._splits)
-        splits[source] = part.take(keep, source)
-        splits[name] = part.take(held, name)
+        splits = carve_split(self, name, fraction, stratify, seed, source)
         return type(self)(splits, self._label_names, skipped=self.skipped)
 
     def drop_duplicates(self, split: str, *, of: str = "train") -> EmotionDataset:
@@ -465,13 +405,7 @@ class EmotionDataset:
         >>> len(both.drop_duplicates("test")["test"])
         1
         """
-        from .duplicates import seen_in
-
-        if split == of:
-            raise ValueError(f"split={split!r} and of={of!r}: name two different splits")
-        keep = np.flatnonzero(~seen_in(self, split, of))
-        splits = dict(self._splits)
-        splits[split] = self[split].take(keep)
+        splits = drop_seen(self, split, of)
         return type(self)(splits, self._label_names, skipped=self.skipped)
 
     def map_labels(
@@ -495,46 +429,13 @@ class EmotionDataset:
         >>> three.label_names, three["train"].labels.tolist()
         (('negative', 'positive', 'other'), [0, 1, 0, 2])
         """
-        lookup = relabel_lookup(self._label_names, mapping, drop_unmapped=drop_unmapped)
-        names = tuple(mapping)
-        splits = {}
-        for name, part in self._splits.items():
-            new = lookup[part.labels]
-            targets = None
-            if part.targets is not None:
-                # a new class's probability is the sum of its old ones; what no new class
-                # takes in is dropped and the rest renormalised
-                merged = np.zeros((len(part), len(names)), np.float32)
-                for old, new_index in enumerate(lookup.tolist()):
-                    if new_index >= 0:
-                        merged[:, new_index] += part.targets[:, old]
-                mass = merged.sum(axis=1, keepdims=True)
-                new = np.where(mass[:, 0] > 0, new, -1)
-                targets = merged / np.maximum(mass, 1e-12)
-            keep = np.flatnonzero(new >= 0)
-            taken = part.take(keep, name)
-            relabelled = {
-                key: np.where(values >= 0, lookup[np.maximum(values, 0)], -1)
-                for key, values in taken.label_sets.items()
-            }
-            splits[name] = DatasetSplit(
-                name,
-                taken.images,
-                new[keep],
-                names,
-                taken.sources,
-                None if targets is None else targets[keep],
-                relabelled,
-            )
+        splits, names = relabel_splits(self, mapping, drop_unmapped=drop_unmapped)
         return type(self)(splits, names, skipped=self.skipped)
 
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         """Images per class in one split, or over all splits (``split=None``)."""
         parts = [self[split]] if split is not None else list(self._splits.values())
-        total = Counter[str]()
-        for part in parts:
-            total.update(part.class_counts())
-        return {n: total[n] for n in self._label_names}
+        return count_classes(parts, self._label_names)
 
     def class_weights(self, split: str = "train") -> dict[int, float]:
         """Balanced class weights ``n / (k * count)`` for Keras ``fit(class_weight=...)``.
@@ -548,31 +449,13 @@ class EmotionDataset:
         >>> ds.class_weights()
         {0: 0.6666666666666666, 1: 2.0}
         """
-        counts = np.bincount(self[split].labels, minlength=len(self._label_names))
-        present = counts > 0
-        n, k = counts.sum(), present.sum()
-        return {i: (float(n / (k * c)) if c else 0.0) for i, c in enumerate(counts.tolist())}
+        return balanced_class_weights(self[split].labels, len(self._label_names))
 
     # ----------------------------------------------------------------------------- display
     def summary(self) -> str:
         """A table of image counts per class (rows) and split (columns), with totals."""
         splits = list(self._splits.values())
-        head = ["class", *[s.name for s in splits], "total"]
-        body = []
-        for i, label in enumerate(self._label_names):
-            counts = [int((s.labels == i).sum()) for s in splits]
-            body.append([label, *map(str, counts), str(sum(counts))])
-        body.append(["total", *[str(len(s)) for s in splits], str(len(self))])
-        widths = [max(len(r[j]) for r in [head, *body]) for j in range(len(head))]
-        fmt = lambda r: "  ".join(  # noqa: E731
-            c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths))
-        )
-        shapes = ", ".join(f"{s.name} {'x'.join(map(str, s.images.shape[1:]))}" for s in splits)
-        lines = [fmt(head), "  ".join("-" * w for w in widths), *map(fmt, body)]
-        lines.append(f"images: {shapes or 'none'} (height x width x channels), uint8")
-        if self.skipped:
-            lines.append(f"skipped: {len(self.skipped)} unreadable image(s)")
-        return "\n".join(lines)
+        return summary_table(splits, self._label_names, skipped=len(self.skipped))
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{s}={len(p)}" for s, p in self._splits.items())
@@ -705,17 +588,4 @@ class EmotionDataset:
 
     @classmethod
     def _from_read(cls, read: ReadResult) -> EmotionDataset:
-        names = read.label_names
-        splits = {
-            name: DatasetSplit(
-                name,
-                arrays.images,
-                arrays.labels,
-                names,
-                arrays.sources,
-                arrays.targets,
-                dict(arrays.label_sets),
-            )
-            for name, arrays in read.splits.items()
-        }
-        return cls(splits, names, skipped=read.skipped)
+        return cls(splits_from_read(read), read.label_names, skipped=read.skipped)

@@ -126,7 +126,7 @@ def read_fer2013_csv(
                 )
             i_emo, i_pix = header.index("emotion"), header.index("pixels")
             i_use = header.index("usage") if "usage" in header else None
-            reading = progress(lines, total, f"reading {path.name}", enabled=progress_bar)
+            reading = progress(lines, total, f"reading {path.name}", "row", progress_bar)
             for line, row in reading:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import IO
 
 from .._files import atomic_file
-from .._progress import progress
+from .._progress import progress_bytes
 from .._version import __version__
 from .ferplus import FERPLUS_COLUMNS, FERPLUS_FILE, read_ferplus_votes
 from .kaggle import default_cache_dir
@@ -258,19 +258,13 @@ def download_ferplus(
         digest = hashlib.sha256()
         got = 0
         with atomic_file(target) as tmp:
-            blocks = _blocks(response, url)
-            if length:
-                blocks = progress(
-                    blocks,
-                    -(-length // _BLOCK),
-                    f"downloading {FERPLUS_FILE} (64 KiB blocks)",
-                    enabled=progress_bar,
-                )
-            with tmp.open("wb") as out:
-                for block in blocks:
+            bar = progress_bytes(length, f"downloading {FERPLUS_FILE}", progress_bar)
+            with tmp.open("wb") as out, bar:
+                for block in _blocks(response, url):
                     out.write(block)
                     digest.update(block)
                     got += len(block)
+                    bar.update(len(block))
             if length is not None and got != length:
                 raise DownloadError(
                     f"the download of {url} ended after {got:,} of {length:,} bytes "

@@ -451,7 +451,7 @@ def _read_tree(
     out_sources: dict[str, list[str]] = {}
     skipped: list[tuple[str, str]] = []
     for split, klass, f in progress(
-        entries, len(entries), f"reading {Path(display).name}", enabled=progress_bar
+        entries, len(entries), f"reading {Path(display).name}", "image", progress_bar
     ):
         source = str(Path(display) / f) if is_folder else f"{display}:{f}"
         try:

@@ -5,9 +5,9 @@
 - :mod:`~emorec.faces.detectors`: the registry, :func:`get_detector` (``"blazeface"``, the
   default; ``"blazeface_short"``; ``"haar"``; plugins), :func:`register_detector`,
   :func:`list_detectors`.
-- :mod:`~emorec.faces.blazeface` (:class:`BlazeFaceDetector`, with
-  :mod:`~emorec.faces.tiling` for large photos) and :mod:`~emorec.faces.haar`
-  (:class:`HaarDetector`): the built-in detectors.
+- :mod:`~emorec.faces.blazeface` (:class:`BlazeFaceDetector`, with :mod:`~emorec.faces.ssd`
+  for its outputs' anchors, decoding and weighted NMS, and :mod:`~emorec.faces.tiling` for
+  large photos) and :mod:`~emorec.faces.haar` (:class:`HaarDetector`): the built-in detectors.
 - :mod:`~emorec.faces.crops`: :func:`crop_faces`, square, margin-padded, optionally aligned,
   fixed-size crops through the pixel contract (:mod:`emorec.pixels`).
 

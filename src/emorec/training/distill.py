@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..models.card import ModelCard, file_provenance, load_model, resolve_keras_model
+from ..models.bundle import load_bundle
 
 if TYPE_CHECKING:
     import keras
@@ -90,9 +90,8 @@ def load_teachers(
         if isinstance(item, keras.Model):
             model, provenance = item, {"model": item.name}
         else:
-            path = resolve_keras_model(item, "teacher")
-            model, provenance = load_model(path), file_provenance(path)
-            card = ModelCard.read_optional(path)
+            bundle = load_bundle(item, trains="teacher", fallback_labels=labels)
+            model, provenance, card = bundle.model, bundle.provenance, bundle.card
             if card is not None and tuple(card.labels) != labels:
                 raise ValueError(
                     f"teacher {provenance['file']}: its outputs are "

@@ -1,0 +1,200 @@
+"""``emorec train``: train a registered architecture; the same command resumes an unfinished run."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .reading import add_reading_arguments, data_source, read_dataset
+
+__all__ = ["add_train_parser", "run"]
+
+
+def add_train_parser(sub: Any) -> None:
+    """The ``train`` subcommand and its options."""
+    p = sub.add_parser(
+        "train",
+        help="train a model; the same command resumes an unfinished run",
+        description="Train a registered architecture on DATA and write the run into --output. "
+        "Started again after an interruption, the same command resumes where it stopped.",
+    )
+    p.add_argument(
+        "data", help="class folders, a .zip of them, fer2013.csv or the challenge's fer2013.tar.gz"
+    )
+    p.add_argument("--model", required=True, help="architecture name (see: emorec models)")
+    p.add_argument("--output", required=True, help="folder for the run's files")
+    p.add_argument("--epochs", type=int, default=30, help="training epochs")
+    p.add_argument("--batch-size", type=int, default=64, help="images per training step")
+    p.add_argument(
+        "--optimizer",
+        choices=["sgd", "adam", "adamw"],
+        default="sgd",
+        help="sgd: Nesterov momentum 0.9",
+    )
+    p.add_argument(
+        "--learning-rate",
+        "--lr",
+        type=float,
+        default=None,
+        help="default 0.05 for sgd, 0.001 for adam(w)",
+    )
+    p.add_argument(
+        "--schedule",
+        choices=["plateau", "cosine", "constant"],
+        default="plateau",
+        help="learning-rate schedule",
+    )
+    p.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear warm-up")
+    p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay")
+    p.add_argument(
+        "--label-smoothing", type=float, default=0.1, help="label smoothing of the targets"
+    )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=None,
+        metavar="MOMENTUM",
+        help="validate and save a moving average of the weights, e.g. --ema 0.999 (default: off)",
+    )
+    p.add_argument(
+        "--val-split",
+        default=0.1,
+        help="fraction of train to validate on (default 0.1), a split name, or 0",
+    )
+    p.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="weigh the loss by inverse class frequency (default: off)",
+    )
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument(
+        "--augment",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="augmentation option, e.g. --augment erasing=0.5 or --augment rotation=0 "
+        "(shift, flip, rotation, brightness, contrast, erasing, zoom, gamma, downscale, blur, "
+        "equalize)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["float32", "mixed_bfloat16", "mixed_float16"],
+        default="float32",
+        help="compute precision (mixed_bfloat16: about 1.6x faster on CPUs with AVX-512 BF16 "
+        "or AMX, but emulated and several times slower on others, which emorec warns about; "
+        "the saved models are float32 either way)",
+    )
+    p.add_argument("--jit-compile", action="store_true", help="compile the training step with XLA")
+    p.add_argument(
+        "--teacher",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="distil from this model (.keras file or bundled name; repeat for an ensemble)",
+    )
+    p.add_argument(
+        "--distill",
+        type=float,
+        default=0.5,
+        help="weight of the teachers' probabilities in the targets (default 0.5)",
+    )
+    p.add_argument(
+        "--init-from",
+        metavar="MODEL",
+        help="start from this model's weights (.keras file or bundled name; same architecture)",
+    )
+    p.add_argument(
+        "--early-stopping",
+        type=int,
+        default=None,
+        help="patience in epochs (0: off; default 10 with plateau, off otherwise)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="seed of weights, split and augmentation")
+    p.add_argument(
+        "--model-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="architecture option (JSON value), e.g. --model-arg dropout=0.4",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a finished run, or an unfinished one with other settings",
+    )
+    add_reading_arguments(p)
+    p.set_defaults(func=run)
+
+
+def parse_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--model-arg {pair!r}; expected KEY=VALUE, e.g. dropout=0.4")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or resume) the run; print where its files are."""
+    import shlex
+
+    from ..training import Trainer
+
+    ds = read_dataset(args.data, args)
+    command = "emorec " + " ".join(shlex.quote(a) for a in (args.argv or []))
+    val: float | str | None = args.val_split
+    if isinstance(val, str):
+        with contextlib.suppress(ValueError):
+            val = float(val)
+    trainer = Trainer(
+        args.model,
+        ds,
+        val_split=None if val in (0, 0.0, "none") else val,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
+        warmup_epochs=args.warmup_epochs,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        ema=args.ema,
+        augment=False if args.no_augment else (parse_kwargs(args.augment) or True),
+        class_weight=args.class_weight,
+        output_dir=args.output,
+        seed=args.seed,
+        model_kwargs=parse_kwargs(args.model_arg),
+        init_from=args.init_from,
+        early_stopping_patience=(None if args.early_stopping == 0 else args.early_stopping)
+        if args.early_stopping is not None
+        else "auto",
+        overwrite=args.overwrite,
+        data_source=data_source(args),
+        command=command,
+        precision=args.precision,
+        jit_compile=args.jit_compile,
+        teacher=args.teacher or None,
+        distill=args.distill,
+    )
+    print(
+        f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",
+        file=sys.stderr,
+    )
+    trainer.fit()
+    out = Path(args.output)
+    print(
+        f"done: {out / 'best.keras'} (best on validation), {out / 'final.keras'}, "
+        f"{out / 'history.csv'}, {out / 'training_curves.png'}"
+    )
+    return 0
