@@ -1,11 +1,18 @@
-"""Tests for emorec.data.kaggle; the network boundary (``_kaggle_api``) is faked."""
+"""Tests for emorec.data.kaggle.
+
+The network boundary is faked twice: most tests replace ``kagglehub.dataset_download`` and
+``kagglehub.competition_download`` with fakes that write into ``output_dir`` as kagglehub does, or
+raise kagglehub's own exceptions; the ``real kagglehub`` tests run kagglehub itself against a fake
+Kaggle server (``requests.Session.send``), to check what it really does and raises.
+"""
 
 from __future__ import annotations
 
-import doctest
+import errno
 import io
-import json
+import logging
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -16,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from emorec._optional import MissingDependencyError
 from emorec.data import kaggle as kg
 from emorec.data.kaggle import (
     FER2013_COMPETITION,
@@ -26,27 +34,27 @@ from emorec.data.kaggle import (
     download_fer2013,
 )
 
+kagglehub = pytest.importorskip("kagglehub")
 requests = pytest.importorskip("requests")
+from kagglehub.exceptions import KaggleApiHTTPError, UnauthenticatedError  # noqa: E402
 
 CSV_TEXT = "emotion,pixels,Usage\n3," + " ".join(["128"] * 48 * 48) + ",Training\n"
+COMPETITION_DATA = f"https://www.kaggle.com/c/{FER2013_COMPETITION}/data"
+DATASET_PAGE = f"https://www.kaggle.com/datasets/{FER2013_DATASET}"
+ICML_TEXT = "emotion, Usage, pixels\n3,Training," + " ".join(["7"] * 48 * 48) + "\n"
 
 
 # ------------------------------------------------------------------------------ fixtures
-def _png_bytes() -> bytes:
+def png_bytes(shade: int = 128) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.new("L", (48, 48), color=128).save(buf, format="PNG")
+    Image.new("L", (48, 48), color=shade).save(buf, format="PNG")
     return buf.getvalue()
 
 
-def images_zip() -> bytes:
-    """A tiny stand-in for msambare/fer2013's fer2013.zip."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("train/happy/x.png", _png_bytes())
-        zf.writestr("test/sad/y.png", _png_bytes())
-    return buf.getvalue()
+#: A tiny stand-in for msambare/fer2013's image folders.
+TREE = {"train/happy/x.png": png_bytes(100), "test/sad/y.png": png_bytes(200)}
 
 
 def tar_gz(members: dict[str, bytes]) -> bytes:
@@ -59,106 +67,127 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-def make_zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
+FER2013_TAR = tar_gz({"fer2013/README": b"readme", "fer2013/fer2013.csv": CSV_TEXT.encode()})
 
 
-def competition_zip(
-    tar_members: dict[str, bytes] | None = None, extra: dict[str, bytes] | None = None
-) -> bytes:
-    """Like the challenge's download: fer2013.tar.gz plus the icml/train/test csvs."""
-    if tar_members is None:
-        tar_members = {
-            "fer2013/fer2013.csv": CSV_TEXT.encode(),
-            "fer2013/README": b"readme",
-        }
-    members = {
-        "example_submission.csv": b"Id,Emotion\n",
-        "fer2013.tar.gz": tar_gz(tar_members),
-        "train.csv": b"emotion,pixels\n",
-        "test.csv": b"pixels\n",
-    }
-    members.update(extra or {})
-    return make_zip(members)
-
-
-def http_error(status: int) -> Exception:
-    """An HTTPError as kagglesdk raises it (``raise_for_status`` with the response)."""
+def http_error(status: int) -> KaggleApiHTTPError:
+    """An HTTP error as kagglehub's ``handle_call`` raises it."""
     response = requests.Response()
     response.status_code = status
-    response.url = "https://api.kaggle.com/v1/competitions.CompetitionApiService/DownloadDataFiles"
-    return requests.exceptions.HTTPError(f"{status} Client Error", response=response)
+    response.url = "https://api.kaggle.com/v1/competitions.CompetitionApiService/DownloadDataFile"
+    return KaggleApiHTTPError(f"{status} Client Error.\n\nsomething", response=response)
 
 
 def offline_error() -> Exception:
     return requests.exceptions.ConnectionError(
-        "HTTPSConnectionPool(host='api.kaggle.com', port=443): Max retries exceeded "
+        "HTTPSConnectionPool(host='api.kaggle.com', port=443): Max retries exceeded\n"
         "(Caused by NameResolutionError: Failed to resolve 'api.kaggle.com')"
     )
 
 
-class FakeKaggleApi:
-    """Writes files as KaggleApi does (``<path>/<slug>.zip``) or raises, and records calls."""
+class FakeHub:
+    """kagglehub's two download functions: they write what kagglehub would into ``output_dir``
+    (extracted image folders and its ``.complete`` marker; one competition file) and return its
+    path, or raise; a competition file not in ``files`` is an HTTP 404."""
 
     def __init__(
         self,
-        payload: bytes | None = None,
+        tree: dict[str, bytes] | None = None,
+        files: dict[str, bytes] | None = None,
         *,
         error: BaseException | None = None,
-        partial: bytes | None = None,
+        before_error: Callable[[Path], None] | None = None,
+        returns: Path | None = None,
+        mtime: float | None = None,
     ) -> None:
-        self.payload = payload
+        self.tree = TREE if tree is None else tree
+        self.files = {} if files is None else files
         self.error = error
-        self.partial = partial
-        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.before_error = before_error
+        self.returns = returns
+        self.mtime = mtime
+        self.calls: list[tuple[str, str, str | None, str | None]] = []
 
-    def _write(self, outfile: Path) -> None:
-        outfile.parent.mkdir(parents=True, exist_ok=True)
-        if self.partial is not None:  # an interrupted stream: half a file, then the error
-            outfile.write_bytes(self.partial)
-            Path(str(outfile) + ".kaggle-partial").write_text("{}")
+    def _fail(self, out: Path) -> None:
+        if self.before_error is not None:
+            self.before_error(out)
         if self.error is not None:
             raise self.error
-        assert self.payload is not None
-        outfile.write_bytes(self.payload)
 
-    def dataset_download_files(
+    def dataset_download(
         self,
-        dataset: str,
+        handle: str,
         path: str | None = None,
-        force: bool = False,
-        quiet: bool = True,
-        unzip: bool = False,
-    ) -> None:
-        self.calls.append(("dataset", dataset, {"path": path, "force": force, "quiet": quiet}))
-        assert path is not None
-        self._write(Path(path) / (dataset.split("/")[1] + ".zip"))
+        *,
+        force_download: bool | None = False,
+        output_dir: str | None = None,
+    ) -> str:
+        assert output_dir is not None, "emorec must not use kagglehub's own cache"
+        self.calls.append(("dataset", handle, path, output_dir))
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self._fail(out)
+        for name, data in self.tree.items():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            (out / name).write_bytes(data)
+            if self.mtime is not None:
+                os.utime(out / name, (self.mtime, self.mtime))
+        marker = out / ".complete" / "datasets" / "msambare" / "fer2013" / "1" / "bundle.complete"
+        marker.parent.mkdir(parents=True)
+        marker.touch()
+        return str(self.returns or out)
 
-    def competition_download_files(
-        self, competition: str, path: str | None = None, force: bool = False, quiet: bool = True
-    ) -> None:
-        self.calls.append(("competition", competition, {"path": path, "force": force}))
+    def competition_download(
+        self,
+        handle: str,
+        path: str | None = None,
+        *,
+        force_download: bool | None = False,
+        output_dir: str | None = None,
+    ) -> str:
+        assert output_dir is not None, "emorec must not use kagglehub's own cache"
+        self.calls.append(("competition", handle, path, output_dir))
+        out = Path(output_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self._fail(out)
         assert path is not None
-        self._write(Path(path) / (competition + ".zip"))
+        if path not in self.files:
+            raise http_error(404)
+        if self.returns is not None:
+            return str(self.returns / path)
+        (out / path).write_bytes(self.files[path])
+        return str(out / path)
+
+
+def use_hub(monkeypatch: pytest.MonkeyPatch, hub: FakeHub) -> FakeHub:
+    monkeypatch.setattr(kagglehub, "dataset_download", hub.dataset_download)
+    monkeypatch.setattr(kagglehub, "competition_download", hub.competition_download)
+    return hub
+
+
+def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("kagglehub must not be called")
+
+    monkeypatch.setattr(kagglehub, "dataset_download", boom)
+    monkeypatch.setattr(kagglehub, "competition_download", boom)
 
 
 @pytest.fixture
 def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty HOME and config dir, no KAGGLE_* variables; returns the fake HOME."""
+    """An empty HOME and config dir, no KAGGLE_* variables, no kagglehub.login(); returns
+    the fake HOME."""
     home = tmp_path / "home"
     home.mkdir()
     for key in list(os.environ):
-        if key.startswith("KAGGLE_"):
+        if key.startswith("KAGGLE"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(home / ".kaggle"))
-    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path / "kagglehub-cache"))
     monkeypatch.delenv("EMOREC_CACHE_DIR", raising=False)
+    monkeypatch.setattr(kagglehub.config, "_kaggle_credentials", None)
     return home
 
 
@@ -173,16 +202,9 @@ def dest(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def use_api(monkeypatch: pytest.MonkeyPatch, api: FakeKaggleApi) -> FakeKaggleApi:
-    monkeypatch.setattr(kg, "_kaggle_api", lambda: api)
-    return api
-
-
-def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    def boom() -> None:
-        raise AssertionError("the network boundary must not be reached")
-
-    monkeypatch.setattr(kg, "_kaggle_api", boom)
+def listing(folder: Path) -> list[str]:
+    """Every path under ``folder``, hidden temporaries included."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
 
 
 # ---------------------------------------------------------------------------- cache dir
@@ -210,24 +232,9 @@ def test_default_download_folder(
     credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("EMOREC_CACHE_DIR", str(tmp_path / "cache"))
-    use_api(monkeypatch, FakeKaggleApi(images_zip()))
+    use_hub(monkeypatch, FakeHub())
     assert download_fer2013() == tmp_path / "cache" / "datasets" / "fer2013" / "fer2013.zip"
-
-
-# --------------------------------------------------------------------------------- cache
-@pytest.mark.parametrize(
-    ("source", "name"),
-    [("images", "fer2013.zip"), ("csv", "fer2013.csv"), ("csv", "icml_face_data.csv")],
-)
-def test_cached_file_returned_without_network(
-    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str, name: str
-) -> None:
-    forbid_network(monkeypatch)
-    dest.mkdir()
-    (dest / name).write_bytes(b"user data")
-    assert download_fer2013(source, path=dest) == dest / name  # type: ignore[arg-type]
-    assert (dest / name).read_bytes() == b"user data"
-    assert sorted(p.name for p in dest.iterdir()) == [name]
+    assert not (tmp_path / "kagglehub-cache").exists()
 
 
 def test_invalid_source(dest: Path) -> None:
@@ -235,266 +242,243 @@ def test_invalid_source(dest: Path) -> None:
         download_fer2013("pixels", path=dest)  # type: ignore[arg-type]
 
 
-# ------------------------------------------------------------------------------ images
-def test_images_download(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
-    api = use_api(monkeypatch, FakeKaggleApi(images_zip()))
-    result = download_fer2013("images", path=dest, quiet=True)
-    assert result == dest / "fer2013.zip"
-    with zipfile.ZipFile(result) as zf:
-        assert "train/happy/x.png" in zf.namelist()
-    assert [p.name for p in dest.iterdir()] == ["fer2013.zip"]  # temporary folder removed
-    [(kind, name, kwargs)] = api.calls
-    assert (kind, name) == ("dataset", FER2013_DATASET)
-    assert Path(kwargs["path"]).parent == dest  # a sibling temporary folder
-    assert kwargs["quiet"] is True
+# --------------------------------------------------------------------------------- cache
+@pytest.mark.parametrize(
+    ("source", "name"),
+    [("images", "fer2013.zip"), ("csv", "fer2013.csv"), ("csv", "icml_face_data.csv")],
+)
+def test_cached_file_returned_without_kagglehub(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str, name: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "kagglehub", None)  # not even imported
+    dest.mkdir()
+    (dest / name).write_bytes(b"user data")
+    assert download_fer2013(source, path=dest) == dest / name  # type: ignore[arg-type]
+    assert (dest / name).read_bytes() == b"user data"
+    assert listing(dest) == [name]
 
 
-def test_images_download_then_cached(
+def test_second_call_is_a_cache_hit(
     credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
 ) -> None:
-    api = use_api(monkeypatch, FakeKaggleApi(images_zip()))
+    hub = use_hub(monkeypatch, FakeHub())
     first = download_fer2013(path=dest)
     second = download_fer2013(path=dest)
-    assert first == second
-    assert len(api.calls) == 1
+    assert first == second == dest / "fer2013.zip"
+    assert len(hub.calls) == 1
 
 
-def test_force_redownloads(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
-    dest.mkdir()
-    (dest / "fer2013.zip").write_bytes(b"old")
-    api = use_api(monkeypatch, FakeKaggleApi(images_zip()))
-    result = download_fer2013(path=dest, force=True)
-    assert len(api.calls) == 1
-    assert zipfile.is_zipfile(result)
-    assert [p.name for p in dest.iterdir()] == ["fer2013.zip"]
-
-
-def test_corrupt_images_download(
+def test_force_downloads_again(
     credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
 ) -> None:
-    use_api(monkeypatch, FakeKaggleApi(b"<html>not a zip</html>"))
-    with pytest.raises(KaggleError, match="not a valid zip"):
+    dest.mkdir()
+    (dest / "fer2013.zip").write_bytes(b"old")
+    hub = use_hub(monkeypatch, FakeHub())
+    result = download_fer2013(path=dest, force=True)
+    assert len(hub.calls) == 1
+    with zipfile.ZipFile(result) as zf:
+        assert sorted(zf.namelist()) == sorted(TREE)
+    assert listing(dest) == ["fer2013.zip"]
+
+
+# ------------------------------------------------------------------------------ images
+def test_images_download(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    hub = use_hub(monkeypatch, FakeHub())
+    result = download_fer2013("images", path=dest)
+    assert result == dest / "fer2013.zip"
+    with zipfile.ZipFile(result) as zf:  # the folders as they are; kagglehub's marker left out
+        assert sorted(zf.namelist()) == ["test/sad/y.png", "train/happy/x.png"]
+        assert zf.read("train/happy/x.png") == TREE["train/happy/x.png"]
+    assert listing(dest) == ["fer2013.zip"]  # the temporary folder is gone
+    [(kind, handle, path, output_dir)] = hub.calls
+    assert (kind, handle, path) == ("dataset", FER2013_DATASET, None)
+    assert output_dir is not None and Path(output_dir).parent.parent == dest
+
+    from emorec import EmotionDataset
+
+    ds = EmotionDataset.from_directory(result)
+    assert sorted(ds.split_names) == ["test", "train"]
+    assert ds.label_names[ds["train"].labels[0]] == "happy"
+
+
+def test_images_need_no_credentials(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    hub = use_hub(monkeypatch, FakeHub())
+    assert download_fer2013(path=dest) == dest / "fer2013.zip"
+    assert len(hub.calls) == 1
+
+
+def test_images_zip_is_deterministic(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    tree = {f"train/{c}/{i}.png": png_bytes(i) for c in ("sad", "angry") for i in (9, 1, 5)}
+    use_hub(monkeypatch, FakeHub(tree, mtime=1e9))
+    first = download_fer2013(path=tmp_path / "a")
+    with zipfile.ZipFile(first) as zf:
+        assert zf.namelist() == sorted(tree)
+    reordered = dict(reversed(list(tree.items())))  # written in another order, at another time
+    use_hub(monkeypatch, FakeHub(reordered, mtime=1.5e9))
+    second = download_fer2013(path=tmp_path / "b")
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_empty_images_download(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    use_hub(monkeypatch, FakeHub(tree={}))
+    with pytest.raises(KaggleError, match="holds no files"):
         download_fer2013(path=dest)
-    assert list(dest.iterdir()) == []
+    assert listing(dest) == []
+
+
+def test_returned_folder_elsewhere_is_read_not_written(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dest: Path
+) -> None:
+    """In a Kaggle notebook kagglehub ignores output_dir and returns a mounted input folder."""
+    mounted = tmp_path / "kaggle" / "input" / "fer2013"
+    for name, data in TREE.items():
+        (mounted / name).parent.mkdir(parents=True, exist_ok=True)
+        (mounted / name).write_bytes(data)
+    before = listing(mounted)
+    use_hub(monkeypatch, FakeHub(tree={}, returns=mounted))
+    with zipfile.ZipFile(download_fer2013(path=dest)) as zf:
+        assert sorted(zf.namelist()) == sorted(TREE)
+    assert listing(mounted) == before
+    assert listing(dest) == ["fer2013.zip"]
+
+
+def test_symlink_in_download_refused_and_nothing_left(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dest: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+
+    def add_link(out: Path) -> None:
+        (out / "train" / "happy").mkdir(parents=True)
+        (out / "train" / "happy" / "zz.png").symlink_to(secret)
+
+    use_hub(monkeypatch, FakeHub(before_error=add_link))  # packing fails after some members
+    with pytest.raises(KaggleError, match="refusing to pack .*symbolic link"):
+        download_fer2013(path=dest)
+    assert listing(dest) == []  # no fer2013.zip, no temporary zip, no temporary folder
 
 
 # --------------------------------------------------------------------------------- csv
 def test_csv_download_from_tar_gz(
     credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
 ) -> None:
-    api = use_api(monkeypatch, FakeKaggleApi(competition_zip()))
+    hub = use_hub(monkeypatch, FakeHub(files={"fer2013.tar.gz": FER2013_TAR}))
     result = download_fer2013("csv", path=dest)
     assert result == dest / "fer2013.csv"
     assert result.read_text() == CSV_TEXT
-    assert [p.name for p in dest.iterdir()] == ["fer2013.csv"]
-    assert api.calls[0][:2] == ("competition", FER2013_COMPETITION)
+    assert listing(dest) == ["fer2013.csv"]
+    assert [c[:3] for c in hub.calls] == [("competition", FER2013_COMPETITION, "fer2013.tar.gz")]
 
 
-def test_csv_download_plain_member(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param({"icml_face_data.csv": ICML_TEXT.encode()}, id="no-tar"),
+        pytest.param(
+            {"fer2013.tar.gz": tar_gz({"README": b"x"}), "icml_face_data.csv": ICML_TEXT.encode()},
+            id="tar-without-csv",
+        ),
+    ],
+)
+def test_csv_falls_back_to_icml_face_data(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, files: dict[str, bytes]
 ) -> None:
-    payload = make_zip({"fer2013/fer2013.csv": CSV_TEXT.encode(), "README": b"x"})
-    use_api(monkeypatch, FakeKaggleApi(payload))
-    assert download_fer2013("csv", path=dest).read_text() == CSV_TEXT
-
-
-def test_csv_download_icml_only(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
-) -> None:
-    payload = make_zip({"icml_face_data.csv": b"emotion, Usage, pixels\n", "train.csv": b""})
-    use_api(monkeypatch, FakeKaggleApi(payload))
+    hub = use_hub(monkeypatch, FakeHub(files=files))
     result = download_fer2013("csv", path=dest)
     assert result == dest / "icml_face_data.csv"
-    assert result.read_bytes() == b"emotion, Usage, pixels\n"
+    assert result.read_text() == ICML_TEXT
+    assert listing(dest) == ["icml_face_data.csv"]
+    assert [c[2] for c in hub.calls] == ["fer2013.tar.gz", "icml_face_data.csv"]
 
 
-def test_csv_download_without_csv(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
-) -> None:
-    use_api(monkeypatch, FakeKaggleApi(make_zip({"train.csv": b""})))
-    with pytest.raises(KaggleError, match=r"no fer2013\.csv"):
+def test_csv_neither_file(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    use_hub(monkeypatch, FakeHub(files={"train.csv": b""}))
+    with pytest.raises(KaggleError, match="neither fer2013.tar.gz .* nor icml_face_data.csv"):
         download_fer2013("csv", path=dest)
-    assert list(dest.iterdir()) == []
+    assert listing(dest) == []
+
+
+def test_csv_from_a_read_only_mount_is_copied(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dest: Path
+) -> None:
+    mounted = tmp_path / "kaggle" / "input" / "challenge"
+    mounted.mkdir(parents=True)
+    (mounted / "icml_face_data.csv").write_text(ICML_TEXT)
+    use_hub(monkeypatch, FakeHub(files={"icml_face_data.csv": b""}, returns=mounted))
+    assert download_fer2013("csv", path=dest).read_text() == ICML_TEXT
+    assert (mounted / "icml_face_data.csv").read_text() == ICML_TEXT  # copied, not moved
 
 
 @pytest.mark.parametrize(
-    "payload",
-    [
-        pytest.param(competition_zip(extra={"../evil.csv": b"pwned"}), id="zip-dotdot"),
-        pytest.param(make_zip({"/tmp/fer2013.csv": b"pwned"}), id="zip-absolute"),
-        pytest.param(
-            competition_zip({"fer2013/../../fer2013.csv": CSV_TEXT.encode()}), id="tar-dotdot"
-        ),
-        pytest.param(competition_zip({"/etc/fer2013.csv": b"pwned"}), id="tar-absolute"),
-    ],
+    "member",
+    ["fer2013/../../fer2013.csv", "../evil.csv", "/etc/fer2013.csv", "C:/fer2013.csv"],
 )
-def test_zip_slip_refused(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, payload: bytes
+def test_path_traversal_refused(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, member: str
 ) -> None:
     dest = tmp_path / "a" / "b" / "data"
-    use_api(monkeypatch, FakeKaggleApi(payload))
-    with pytest.raises(KaggleError, match=r"refusing to extract.*'\.\.'"):
+    tar = tar_gz({member: b"pwned", "fer2013/fer2013.csv": CSV_TEXT.encode()})
+    use_hub(monkeypatch, FakeHub(files={"fer2013.tar.gz": tar}))
+    with pytest.raises(KaggleError, match=r"refusing to extract .*absolute path or a '\.\.'"):
         download_fer2013("csv", path=dest)
-    assert list(dest.iterdir()) == []
-    written = {p.name for p in tmp_path.rglob("*")}
-    assert "evil.csv" not in written
-    assert "fer2013.csv" not in written
+    assert listing(dest) == []
+    assert {p.name for p in tmp_path.rglob("*")}.isdisjoint({"evil.csv", "fer2013.csv"})
 
 
-# ------------------------------------------------------------------------------ errors
-def test_no_credentials(no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
-    forbid_network(monkeypatch)
-    with pytest.raises(KaggleError) as info:
-        download_fer2013(path=dest)
-    message = str(info.value)
-    assert "kaggle.json" in message
-    assert "chmod 600" in message
-    assert "KAGGLE_USERNAME" in message and "KAGGLE_KEY" in message
-    assert "KAGGLE_API_TOKEN" in message
-    assert "EmotionDataset.from_directory('path/to/fer2013.zip')" in message
-    assert "EmotionDataset.from_csv('path/to/fer2013.csv')" in message
-    assert not dest.exists()
-
-
-@pytest.mark.parametrize(
-    "setup",
-    [
-        pytest.param(lambda home, mp: mp.setenv("KAGGLE_API_TOKEN", "KGAT_x"), id="token-env"),
-        pytest.param(
-            lambda home, mp: (home / ".kaggle" / "access_token").write_text("KGAT_x\n"),
-            id="token-file",
-        ),
-        pytest.param(
-            lambda home, mp: (home / ".kaggle" / "kaggle.json").write_text(
-                json.dumps({"username": "u", "key": "k"})
-            ),
-            id="kaggle.json",
-        ),
-        pytest.param(
-            lambda home, mp: (
-                mp.setenv("KAGGLE_USERNAME", "u"),
-                (home / ".kaggle" / "kaggle.json").write_text(json.dumps({"key": "k"})),
-            ),
-            id="mixed",
-        ),
-        pytest.param(
-            lambda home, mp: (home / ".kaggle" / "credentials.json").write_text(
-                json.dumps({"refresh_token": "r", "username": "u"})
-            ),
-            id="oauth",
-        ),
-    ],
-)
-def test_credential_sources(
-    no_credentials: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    dest: Path,
-    setup: Callable[[Path, pytest.MonkeyPatch], object],
-) -> None:
-    (no_credentials / ".kaggle").mkdir()
-    setup(no_credentials, monkeypatch)
-    assert kg._find_kaggle_credentials() is not None
-    api = use_api(monkeypatch, FakeKaggleApi(images_zip()))
-    download_fer2013(path=dest)
-    assert len(api.calls) == 1
-
-
-@pytest.mark.parametrize(
-    "setup",
-    [
-        pytest.param(lambda home, mp: mp.setenv("KAGGLE_USERNAME", "u"), id="username-only"),
-        pytest.param(
-            lambda home, mp: (home / ".kaggle" / "kaggle.json").write_text("{not json"),
-            id="bad-json",
-        ),
-        pytest.param(
-            lambda home, mp: (home / ".kaggle" / "access_token").write_text("  \n"),
-            id="empty-token",
-        ),
-    ],
-)
-def test_incomplete_credentials(
-    no_credentials: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    setup: Callable[[Path, pytest.MonkeyPatch], object],
-) -> None:
-    (no_credentials / ".kaggle").mkdir()
-    setup(no_credentials, monkeypatch)
-    assert kg._find_kaggle_credentials() is None
-
-
-@pytest.mark.parametrize("source", ["images", "csv"])
-def test_offline(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
-) -> None:
-    error = offline_error()
-    use_api(monkeypatch, FakeKaggleApi(error=error))
-    with pytest.raises(KaggleError) as info:
-        download_fer2013(source, path=dest)  # type: ignore[arg-type]
-    message = str(info.value)
-    assert "could not reach kaggle.com" in message
-    assert "network connection" in message
-    assert "from_directory" in message
-    assert info.value.__cause__ is error
-    assert list(dest.iterdir()) == []
-
-
-def test_competition_rules_not_accepted(
+def test_truncated_tar_leaves_nothing(
     credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
 ) -> None:
-    use_api(monkeypatch, FakeKaggleApi(error=http_error(403)))
-    with pytest.raises(KaggleError) as info:
+    big = tar_gz({"fer2013/fer2013.csv": os.urandom(1 << 16)})
+    use_hub(monkeypatch, FakeHub(files={"fer2013.tar.gz": big[: len(big) // 2]}))
+    with pytest.raises(KaggleError, match="not a readable tar archive"):
         download_fer2013("csv", path=dest)
-    message = str(info.value)
-    assert f"https://www.kaggle.com/c/{FER2013_COMPETITION}/rules" in message
-    assert "rules must be accepted" in message
-    assert "logged in" in message
-    assert "retry" in message
+    assert listing(dest) == []  # no fer2013.csv, not even a partial temporary one
 
 
-def test_dataset_forbidden(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
-    use_api(monkeypatch, FakeKaggleApi(error=http_error(403)))
-    with pytest.raises(KaggleError, match="HTTP 403") as info:
-        download_fer2013("images", path=dest)
-    assert "/rules" not in str(info.value)
-
-
-@pytest.mark.parametrize("source", ["images", "csv"])
-def test_credentials_rejected(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
-) -> None:
-    use_api(monkeypatch, FakeKaggleApi(error=http_error(401)))
-    with pytest.raises(KaggleError, match="rejected the credentials") as info:
-        download_fer2013(source, path=dest)  # type: ignore[arg-type]
-    assert "KAGGLE_USERNAME" in str(info.value)
-    assert list(dest.iterdir()) == []
-
-
-def test_other_errors_propagate(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
-) -> None:
-    use_api(monkeypatch, FakeKaggleApi(error=ZeroDivisionError("bug")))
-    with pytest.raises(ZeroDivisionError):
-        download_fer2013(path=dest)
-    assert list(dest.iterdir()) == []
-
-
+# ------------------------------------------------------------------------- atomicity
 @pytest.mark.parametrize(
     "error",
-    [
-        pytest.param(requests.exceptions.ChunkedEncodingError("connection broken"), id="network"),
-        pytest.param(KeyboardInterrupt(), id="ctrl-c"),
-    ],
+    [pytest.param(offline_error(), id="network"), pytest.param(KeyboardInterrupt(), id="ctrl-c")],
 )
-def test_interrupted_download_leaves_no_file(
-    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, error: BaseException
+@pytest.mark.parametrize("source", ["images", "csv"])
+def test_interrupted_download_leaves_nothing(
+    credentials: None,
+    monkeypatch: pytest.MonkeyPatch,
+    dest: Path,
+    error: BaseException,
+    source: str,
 ) -> None:
-    api = use_api(monkeypatch, FakeKaggleApi(error=error, partial=images_zip()[:100]))
+    def half_written(out: Path) -> None:
+        (out / "fer2013.tar.gz").write_bytes(FER2013_TAR[:50])
+        (out / "train").mkdir()
+        (out / "train" / "x.png").write_bytes(b"\x89PNG")
+
+    hub = use_hub(monkeypatch, FakeHub(error=error, before_error=half_written))
     with pytest.raises((KaggleError, KeyboardInterrupt)):
-        download_fer2013(path=dest)
-    assert len(api.calls) == 1
-    assert not (dest / "fer2013.zip").exists()
-    assert list(dest.iterdir()) == []  # no temporary folder or partial file left
+        download_fer2013(source, path=dest)  # type: ignore[arg-type]
+    assert len(hub.calls) == 1
+    assert listing(dest) == []
+
+
+@pytest.mark.parametrize("source", ["images", "csv"])
+def test_disk_full_while_writing_leaves_nothing(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
+) -> None:
+    def half_then_full(src: Any, dst: Any, length: int = 0) -> None:
+        dst.write(src.read(10))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    use_hub(monkeypatch, FakeHub(files={"fer2013.tar.gz": FER2013_TAR}))
+    monkeypatch.setattr(shutil, "copyfileobj", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        download_fer2013(source, path=dest)  # type: ignore[arg-type]
+    assert listing(dest) == []  # no partial fer2013.zip / fer2013.csv, no temporary
 
 
 def test_failed_forced_download_keeps_existing_file(
@@ -502,55 +486,305 @@ def test_failed_forced_download_keeps_existing_file(
 ) -> None:
     dest.mkdir()
     (dest / "fer2013.csv").write_text("mine")
-    use_api(monkeypatch, FakeKaggleApi(error=offline_error(), partial=b"PK\x03\x04"))
+    use_hub(monkeypatch, FakeHub(error=offline_error()))
     with pytest.raises(KaggleError):
         download_fer2013("csv", path=dest, force=True)
     assert (dest / "fer2013.csv").read_text() == "mine"
-    assert [p.name for p in dest.iterdir()] == ["fer2013.csv"]
+    assert listing(dest) == ["fer2013.csv"]
 
 
-# ----------------------------------------------------------------- the real kaggle package
-def test_kaggle_not_installed(
+# ------------------------------------------------------------------------------ errors
+def assert_says_how_to_get_credentials(message: str) -> None:
+    assert "KAGGLE_API_TOKEN" in message
+    assert "KAGGLE_USERNAME" in message and "KAGGLE_KEY" in message
+    assert "kaggle.json" in message
+    assert "https://www.kaggle.com/settings/api" in message
+
+
+def test_no_credentials(no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    use_hub(monkeypatch, FakeHub(error=UnauthenticatedError()))
+    with pytest.raises(KaggleError, match="no Kaggle API credentials found") as info:
+        download_fer2013("csv", path=dest)
+    message = str(info.value)
+    assert_says_how_to_get_credentials(message)
+    assert str(no_credentials / ".kaggle" / "kaggle.json") in message
+    assert f"fer2013.tar.gz by hand from {COMPETITION_DATA}" in message
+    assert "\n" not in message
+    assert listing(dest) == []
+
+
+def test_malformed_kaggle_json(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    forbid_network(monkeypatch)
+    (no_credentials / ".kaggle").mkdir()
+    (no_credentials / ".kaggle" / "kaggle.json").write_text('{"username": "u"}')
+    with pytest.raises(KaggleError, match=r"kaggle\.json is missing 'key'.*fix or delete it"):
+        download_fer2013(path=dest)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("source", ["images", "csv"])
+def test_offline(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
+) -> None:
+    error = offline_error()
+    use_hub(monkeypatch, FakeHub(error=error))
+    with pytest.raises(KaggleError) as info:
+        download_fer2013(source, path=dest)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith("could not reach Kaggle (ConnectionError: ")
+    assert "\n" not in message
+    if source == "csv":
+        assert f"fer2013.tar.gz by hand from {COMPETITION_DATA} and pass its path" in message
+    else:
+        assert f"fer2013.zip by hand from {DATASET_PAGE} and pass its path" in message
+    assert info.value.__cause__ is error
+    assert listing(dest) == []
+
+
+def test_competition_rules_not_accepted(
     credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
 ) -> None:
-    for name in ("kaggle", "kaggle.api", "kaggle.api.kaggle_api_extended"):
-        monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(KaggleNotInstalledError, match="pip install kaggle") as info:
+    use_hub(monkeypatch, FakeHub(error=http_error(403)))
+    with pytest.raises(KaggleError, match="rules must be accepted") as info:
+        download_fer2013("csv", path=dest)
+    assert f"https://www.kaggle.com/c/{FER2013_COMPETITION}/rules" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_dataset_forbidden_with_credentials(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    use_hub(monkeypatch, FakeHub(error=http_error(403)))
+    with pytest.raises(KaggleError, match="HTTP 403") as info:
+        download_fer2013("images", path=dest)
+    assert "/rules" not in str(info.value)
+    assert "KAGGLE_KEY" not in str(info.value)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_refused_without_credentials_says_how_to_sign_in(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path, status: int
+) -> None:
+    use_hub(monkeypatch, FakeHub(error=http_error(status)))
+    with pytest.raises(KaggleError, match=f"without credentials \\(HTTP {status}\\)") as info:
+        download_fer2013("images", path=dest)
+    assert_says_how_to_get_credentials(str(info.value))
+
+
+@pytest.mark.parametrize("source", ["images", "csv"])
+def test_credentials_rejected(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
+) -> None:
+    use_hub(monkeypatch, FakeHub(error=http_error(401)))
+    with pytest.raises(KaggleError, match="rejected your API credentials") as info:
+        download_fer2013(source, path=dest)  # type: ignore[arg-type]
+    assert_says_how_to_get_credentials(str(info.value))
+    assert listing(dest) == []
+
+
+def test_other_http_error(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    use_hub(monkeypatch, FakeHub(error=http_error(500)))
+    with pytest.raises(KaggleError, match="failed with HTTP 500.*retry later"):
         download_fer2013(path=dest)
+
+
+def test_corrupted_download(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    from kagglehub.exceptions import DataCorruptionError
+
+    use_hub(monkeypatch, FakeHub(error=DataCorruptionError("md5 mismatch")))
+    with pytest.raises(KaggleError, match="corrupted in transit; retry"):
+        download_fer2013(path=dest)
+
+
+def test_other_errors_propagate(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    use_hub(monkeypatch, FakeHub(error=ZeroDivisionError("bug")))
+    with pytest.raises(ZeroDivisionError):
+        download_fer2013(path=dest)
+    assert listing(dest) == []
+
+
+def test_kagglehub_not_installed(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "kagglehub", None)
+    with pytest.raises(KaggleNotInstalledError) as info:
+        download_fer2013(path=dest)
+    assert str(info.value) == (
+        "downloading FER2013 from Kaggle needs kagglehub, which is not installed: "
+        'pip install "emorec[kaggle]"'
+    )
     assert isinstance(info.value, ImportError)
+    assert isinstance(info.value, MissingDependencyError)
     assert isinstance(info.value, KaggleError)
-    assert "from_directory" in str(info.value)
+    assert not dest.exists()
 
 
-needs_kaggle = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("kaggle") is None,
-    reason="the kaggle package is not installed",
-)
+# -------------------------------------------------------------------------------- output
+def test_kagglehub_output_goes_to_the_log_not_stdout(
+    credentials: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    dest: Path,
+) -> None:
+    hub_logger = logging.getLogger("kagglehub")
+    handlers = [h for h in hub_logger.handlers if type(h) is logging.StreamHandler]
+    assert handlers, "kagglehub logs to stdout through its own handler"
+    for handler in handlers:  # to the stdout capsys reads
+        monkeypatch.setattr(handler, "stream", sys.stdout)
+
+    def chatty(out: Path) -> None:
+        hub_logger.info("Downloading to %s...", out)
+        sys.stdout.write("Warning: Looks like you're using an outdated `kagglehub` version")
+        print("progress bar", file=sys.stderr)
+
+    use_hub(monkeypatch, FakeHub(before_error=chatty))
+    with caplog.at_level(logging.INFO, logger="emorec"):
+        download_fer2013(path=dest, quiet=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert "kagglehub: Downloading to" in caplog.text
+    assert "outdated `kagglehub`" in caplog.text
+
+    hub_logger.info("after")  # the handler writes to stdout again
+    assert capsys.readouterr().out == "after\n"
+
+    use_hub(monkeypatch, FakeHub(before_error=chatty))
+    download_fer2013(path=dest, force=True)  # not quiet: the progress bar shows
+    assert capsys.readouterr().err == "progress bar\n"
 
 
-@needs_kaggle
-def test_real_api_authenticates_offline_with_legacy_key(credentials: None) -> None:
-    api = kg._kaggle_api()  # KAGGLE_USERNAME/KAGGLE_KEY: no network call needed
-    assert callable(api.dataset_download_files)
-    assert callable(api.competition_download_files)
-    assert api.config_values["username"] == "someone"  # type: ignore[attr-defined]
+def test_cli_prints_only_the_path(
+    no_credentials: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    dest: Path,
+) -> None:
+    from emorec.cli import main
+
+    for handler in logging.getLogger("kagglehub").handlers:
+        if type(handler) is logging.StreamHandler:
+            monkeypatch.setattr(handler, "stream", sys.stdout)
+    use_hub(
+        monkeypatch,
+        FakeHub(before_error=lambda out: logging.getLogger("kagglehub").info("Extracting...")),
+    )
+    assert main(["download", "fer2013", "--dir", str(dest)]) == 0
+    assert capsys.readouterr().out == f"{dest / 'fer2013.zip'}\n"
 
 
-@needs_kaggle
-def test_real_api_without_credentials(no_credentials: Path) -> None:
-    with pytest.raises(KaggleError, match=r"kaggle\.json") as info:  # not SystemExit
-        kg._kaggle_api()
-    assert "from_directory" in str(info.value)
-
-
-def test_import_does_not_import_kaggle() -> None:
+def test_import_does_not_import_kagglehub() -> None:
     src = Path(kg.__file__).resolve().parents[2]
-    code = "import sys, emorec.data.kaggle; assert 'kaggle' not in sys.modules, 'imported'"
+    code = "import sys, emorec.data.kaggle; assert 'kagglehub' not in sys.modules, 'imported'"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(src), *sys.path])}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
 
 
-def test_doctests() -> None:
-    result = doctest.testmod(kg, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0
+# ------------------------------------------------------------------------ real kagglehub
+class FakeKaggle:
+    """A fake Kaggle server behind ``requests.Session.send``: ``routes`` maps an API method's
+    name (``GetDataset``, ``DownloadDataset``, ...) to ``(status, content type, body)``, or to an
+    exception to raise (offline)."""
+
+    def __init__(self, routes: dict[str, tuple[int, str, bytes] | BaseException]) -> None:
+        self.routes = routes
+        self.calls: list[str] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:  # bound: the session is not passed
+        method = request.url.rsplit("/", 1)[-1]
+        self.calls.append(method)
+        route = self.routes[method]
+        if isinstance(route, BaseException):
+            raise route
+        status, content_type, body = route
+        response = requests.Response()
+        response.status_code = status
+        response.reason = "OK" if status == 200 else "Error"
+        response.headers = requests.structures.CaseInsensitiveDict(
+            {"Content-Type": content_type, "Content-Length": str(len(body))}
+        )
+        response.raw = io.BytesIO(body)
+        response.url = f"https://storage.googleapis.com/bucket/{method}/archive"
+        response.request = request
+        return response
+
+
+def serve(monkeypatch: pytest.MonkeyPatch, server: FakeKaggle) -> FakeKaggle:
+    monkeypatch.setattr(requests.Session, "send", server.send)
+    return server
+
+
+def zip_bytes(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+JSON = "application/json"
+OCTETS = "application/octet-stream"
+
+
+def test_real_kagglehub_images(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, dest: Path
+) -> None:
+    server = serve(
+        monkeypatch,
+        FakeKaggle(
+            {
+                "GetDataset": (200, JSON, b'{"currentVersionNumber": 7}'),
+                "DownloadDataset": (200, OCTETS, zip_bytes(TREE)),
+            }
+        ),
+    )
+    result = download_fer2013(path=dest, quiet=True)
+    with zipfile.ZipFile(result) as zf:
+        assert sorted(zf.namelist()) == sorted(TREE)
+    assert server.calls == ["GetDataset", "DownloadDataset"]
+    assert listing(dest) == ["fer2013.zip"]
+    assert not (tmp_path / "kagglehub-cache").exists()  # nothing in kagglehub's cache
+
+
+def test_real_kagglehub_csv(credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path) -> None:
+    server = serve(monkeypatch, FakeKaggle({"DownloadDataFile": (200, OCTETS, FER2013_TAR)}))
+    assert download_fer2013("csv", path=dest, quiet=True).read_text() == CSV_TEXT
+    assert server.calls == ["DownloadDataFile"]
+    assert listing(dest) == ["fer2013.csv"]
+
+
+def test_real_kagglehub_csv_without_credentials(
+    no_credentials: Path, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    server = serve(monkeypatch, FakeKaggle({}))
+    with pytest.raises(KaggleError, match="no Kaggle API credentials found"):
+        download_fer2013("csv", path=dest)
+    assert server.calls == []  # refused before any request
+    assert listing(dest) == []
+
+
+def test_real_kagglehub_rules_not_accepted(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path
+) -> None:
+    body = b'{"code": 403, "message": "You must accept this competition\'s rules"}'
+    serve(monkeypatch, FakeKaggle({"DownloadDataFile": (403, JSON, body)}))
+    with pytest.raises(KaggleError, match="rules must be accepted") as info:
+        download_fer2013("csv", path=dest)
+    assert isinstance(info.value.__cause__, KaggleApiHTTPError)
+    assert listing(dest) == []
+
+
+@pytest.mark.parametrize("source", ["images", "csv"])
+def test_real_kagglehub_offline(
+    credentials: None, monkeypatch: pytest.MonkeyPatch, dest: Path, source: str
+) -> None:
+    offline = offline_error()
+    serve(monkeypatch, FakeKaggle({"GetDataset": offline, "DownloadDataFile": offline}))
+    with pytest.raises(KaggleError, match="^could not reach Kaggle") as info:
+        download_fer2013(source, path=dest)  # type: ignore[arg-type]
+    assert info.value.__cause__ is offline
+    assert listing(dest) == []

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_import_does_not_load_tensorflow_or_kaggle():
     code = (
         "import sys, emorec; "
-        "heavy = [m for m in ('tensorflow', 'keras', 'kaggle', 'cv2', 'matplotlib') "
+        "heavy = [m for m in ('tensorflow', 'keras', 'kaggle', 'kagglehub', 'cv2', 'matplotlib') "
         "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

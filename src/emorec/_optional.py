@@ -20,7 +20,7 @@ EXTRAS = {
     "tensorflow": "train",
     "keras": "train",
     "matplotlib": "plots",
-    "kaggle": "kaggle",
+    "kagglehub": "kaggle",
     "pyarrow": "tables",
     "pandas": "tables",
     "cv2": "video",

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             (v for v in map(installed_version, OPENCV) if v != "not installed"), "not installed"
         ),
         "onnxruntime": installed_version("onnxruntime"),
-        "kaggle": installed_version("kaggle"),
+        "kagglehub": installed_version("kagglehub"),
         "package_dir": str(Path(__file__).resolve().parent.parent),  # emorec/, not emorec/cli/
     }
     if args.json:

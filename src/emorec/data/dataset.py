@@ -306,13 +306,15 @@ class EmotionDataset:
         force: bool = False,
         **read_kwargs: Any,
     ) -> EmotionDataset:
-        """Download FER2013 through the Kaggle API (once, into a cache) and read it.
+        """Download FER2013 from Kaggle with kagglehub (once, into a cache) and read it.
 
         ``source="images"`` gets the image-folder dataset ``msambare/fer2013`` (splits ``train``
         and ``test``); ``source="csv"`` gets the original challenge's ``fer2013.csv`` (splits
         ``train``, ``public_test``, ``private_test``), which requires accepting the challenge's
-        rules on kaggle.com first. Needs Kaggle API credentials; without them, or offline, it
-        fails at once with a message saying how to set them or how to read a manual download.
+        rules on kaggle.com first. Needs ``pip install "emorec[kaggle]"``; ``source="csv"``
+        also needs Kaggle API credentials (the images are public). Without them, or offline,
+        it fails at once with a message saying how to set them or how to read a manual
+        download.
 
         Parameters
         ----------

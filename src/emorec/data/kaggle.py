@@ -1,42 +1,44 @@
-"""Download FER2013 from Kaggle into a local cache, atomically, with errors that say what to do.
+"""Download FER2013 from Kaggle with ``kagglehub`` into emorec's cache, atomically.
 
 Two Kaggle sources hold FER2013:
 
-* :data:`FER2013_DATASET` (``msambare/fer2013``), an image-folder dataset
-  (``train/<class>/*.jpg``, ``test/<class>/*.jpg``), kept as the downloaded ``fer2013.zip``
-  because :meth:`EmotionDataset.from_directory` reads zips directly;
-* :data:`FER2013_COMPETITION`, the original ICML 2013 challenge, whose download holds
-  ``fer2013.tar.gz`` (with ``fer2013/fer2013.csv``), ``icml_face_data.csv``, ``train.csv`` and
-  ``test.csv``; only ``fer2013.csv`` (or, failing that, ``icml_face_data.csv``) is kept.
+* :data:`FER2013_DATASET` (``msambare/fer2013``), a public image-folder dataset
+  (``train/<class>/*.jpg``, ``test/<class>/*.jpg``); kagglehub hands it over extracted, and it is
+  packed again, deterministically, into one ``fer2013.zip`` (what
+  :meth:`EmotionDataset.from_directory` reads, and what a browser download gives), so that the
+  cache holds one file that appears whole or not at all;
+* :data:`FER2013_COMPETITION`, the original ICML 2013 challenge (credentials and accepted rules
+  needed); only its ``fer2013.tar.gz`` is downloaded and its ``fer2013.csv`` kept, or, failing
+  that, its ``icml_face_data.csv``.
 
-Notes on the ``kaggle`` package (read from version 2.2.5, with ``kagglesdk`` 0.1.38)
-------------------------------------------------------------------------------------
-* ``import kaggle`` (and so ``import kaggle.api.kaggle_api_extended``, which runs the
-  package ``__init__``) builds a ``KaggleApi`` and calls ``authenticate()`` inside
-  ``try/except (Exception, SystemExit)``: it prints the authentication help to stdout when
-  no credentials exist, and makes a network call when an access token is set. The class
-  body also creates the config directory. The import is therefore done lazily, in
-  :func:`_kaggle_api`, with stdout captured.
-* ``KaggleApi.authenticate()`` tries, in order: an access token (env ``KAGGLE_API_TOKEN``, a
-  token or a path to a token file, or ``~/.kaggle/access_token[.txt]``; verified by a network
-  call), a legacy key (``username`` and ``key`` from ``kaggle.json`` in the config directory,
-  overridden by ``KAGGLE_USERNAME`` / ``KAGGLE_KEY``; no network call), OAuth credentials from
-  ``kaggle auth login`` (``~/.kaggle/credentials.json``). Without any it prints help and calls
-  ``exit(1)``: it raises ``SystemExit``, not an ``Exception``. (kaggle 1.x raised ``OSError``.)
-* The config directory is ``$KAGGLE_CONFIG_DIR``, else ``~/.kaggle``, else (Linux, when
-  ``~/.kaggle`` does not exist) ``$XDG_CONFIG_HOME/kaggle`` or ``~/.config/kaggle``; it is a
-  class attribute fixed at import time, so :func:`_kaggle_api` sets it again per instance.
-* ``dataset_download_files(dataset, path=None, force=False, quiet=True, unzip=False,
-  licenses=[])`` writes ``<path>/<dataset-slug>.zip`` (``fer2013.zip``) and always prints the
-  dataset URL; ``competition_download_files(competition, path=None, force=False, quiet=True,
-  unzip=False)`` writes ``<path>/<competition>.<extension of the signed URL>`` (a ``.zip``).
-  Both show a tqdm progress bar (stderr) unless ``quiet``, and keep a ``<file>.kaggle-partial``
-  resume marker beside an unfinished file.
-* HTTP errors are ``requests.exceptions.HTTPError`` with ``.response.status_code`` (401: bad
-  credentials, 403: e.g. competition rules not accepted); offline (DNS, refused connection) is
-  ``requests.exceptions.ConnectionError`` (a subclass of ``OSError``); an interrupted stream is
-  retried 5 times, then the last ``ConnectionError``/``ChunkedEncodingError``/urllib3
-  ``ProtocolError``/``ReadTimeoutError`` is raised; a size mismatch raises ``ValueError``.
+Everything is downloaded into a temporary folder beside the target (never into kagglehub's own
+cache) and only the final file is moved into place.
+
+Notes on ``kagglehub`` (read from version 1.0.3, with ``kagglesdk`` 0.1.38; ``output_dir``
+exists since 0.4.3)
+------------------------------------------------------------------------------------------------
+* ``dataset_download(handle, path=None, *, force_download=False, output_dir=None)`` asks for the
+  current version, downloads the dataset's archive, extracts it (``zipfile.extractall``, which
+  drops ``..`` and absolute parts of member names; tars with ``filter="data"``) into
+  ``output_dir`` (default ``$KAGGLEHUB_CACHE``, else ``~/.cache/kagglehub``), deletes the archive,
+  leaves a completion marker under ``<output_dir>/.complete/`` and returns the folder. Public
+  datasets need no credentials.
+* ``competition_download(handle, path=None, *, ...)`` raises
+  ``kagglehub.exceptions.UnauthenticatedError`` without credentials, before any network call;
+  with ``path`` it downloads that one file and returns its path.
+* Inside a Kaggle notebook ``output_dir`` is ignored and a read-only mounted path is returned:
+  only the returned path is read, never written.
+* Credentials (``kagglehub.config.get_kaggle_credentials``): ``kagglehub.login()``, then
+  ``KAGGLE_API_TOKEN`` (a token or a token file's path), ``~/.kaggle/access_token[.txt]``,
+  ``KAGGLE_USERNAME`` with ``KAGGLE_KEY``, ``$KAGGLE_CONFIG_DIR/kaggle.json`` (default
+  ``~/.kaggle/kaggle.json``; a malformed one raises ``ValueError``), Colab secrets.
+* HTTP errors are ``kagglehub.exceptions.KaggleApiHTTPError`` (a ``requests.HTTPError``;
+  ``.response.status_code``: 401, 403 for competition rules not accepted, 404); offline is
+  ``requests.exceptions.ConnectionError``, unwrapped; a checksum mismatch is
+  ``DataCorruptionError``.
+* It logs to stdout through its own handler on the ``kagglehub`` logger (``propagate=False``) and
+  may ``sys.stdout.write`` an outdated-version warning; both go to emorec's log during a download,
+  so that stdout keeps only what the caller prints. Its tqdm bar goes to stderr.
 
 Examples
 --------
@@ -49,20 +51,22 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
-import json
 import logging
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import IO, Any, Literal, Protocol
+from types import ModuleType
+from typing import Literal
 
-from .._files import replace_durably
+from .._files import atomic_file, replace_durably
+from .._optional import MissingDependencyError
 
 __all__ = [
     "FER2013_COMPETITION",
@@ -81,17 +85,12 @@ FER2013_DATASET = "msambare/fer2013"
 FER2013_COMPETITION = (
     "challenges-in-representation-learning-facial-expression-recognition-challenge"
 )
-"""The original Kaggle challenge; its download holds ``fer2013.tar.gz`` with ``fer2013.csv``."""
+"""The original Kaggle challenge; its files hold ``fer2013.tar.gz`` with ``fer2013.csv``."""
 
 _DATASET_URL = f"https://www.kaggle.com/datasets/{FER2013_DATASET}"
 _COMPETITION_URL = f"https://www.kaggle.com/c/{FER2013_COMPETITION}"
 _TOKEN_URL = "https://www.kaggle.com/settings/api"
-_MANUAL_READ = (
-    "EmotionDataset.from_directory('path/to/fer2013.zip') / "
-    "EmotionDataset.from_csv('path/to/fer2013.csv')"
-)
 _CSV_NAMES = ("fer2013.csv", "icml_face_data.csv")  # in order of preference
-_TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 
 
 class KaggleError(RuntimeError):
@@ -108,8 +107,9 @@ class KaggleError(RuntimeError):
     """
 
 
-class KaggleNotInstalledError(KaggleError, ImportError):
-    """The ``kaggle`` package is not installed (also an :class:`ImportError`).
+class KaggleNotInstalledError(KaggleError, MissingDependencyError):
+    """``kagglehub`` is not installed (also a :class:`~emorec._optional.MissingDependencyError`,
+    so an :class:`ImportError`); the message names the extra that installs it.
 
     Examples
     --------
@@ -118,18 +118,6 @@ class KaggleNotInstalledError(KaggleError, ImportError):
     ...     KaggleNotInstalledError, ImportError)
     (True, True)
     """
-
-
-class _KaggleApiLike(Protocol):
-    """The part of ``kaggle.api.kaggle_api_extended.KaggleApi`` used here (tests fake it)."""
-
-    def dataset_download_files(
-        self, dataset: str, path: str | None = ..., force: bool = ..., quiet: bool = ...
-    ) -> Any: ...
-
-    def competition_download_files(
-        self, competition: str, path: str | None = ..., force: bool = ..., quiet: bool = ...
-    ) -> Any: ...
 
 
 # --------------------------------------------------------------------------------- cache dir
@@ -164,221 +152,159 @@ def default_cache_dir() -> Path:
     return base / "emorec"
 
 
-# ------------------------------------------------------------------------------- credentials
-def _kaggle_config_dir() -> Path:
-    """The folder where the kaggle package looks for ``kaggle.json`` (as kaggle 2.x does)."""
-    explicit = os.environ.get("KAGGLE_CONFIG_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    legacy = Path.home() / ".kaggle"
-    if sys.platform.startswith("linux") and not legacy.exists():
-        xdg = os.environ.get("XDG_CONFIG_HOME")
-        return (Path(xdg).expanduser() if xdg else Path.home() / ".config") / "kaggle"
-    return legacy
-
-
-def _read_nonempty(path: Path) -> bool:
-    try:
-        return path.is_file() and bool(path.read_text(encoding="utf-8").strip())
-    except (OSError, UnicodeDecodeError):
-        return False
-
-
-def _find_kaggle_credentials() -> str | None:
-    """Say where Kaggle credentials would come from, or None; reads files only, no network.
-
-    Mirrors the sources that ``KaggleApi.authenticate()`` of kaggle 2.x accepts.
-    """
-    home_kaggle = Path.home() / ".kaggle"
-    token = os.environ.get("KAGGLE_API_TOKEN", "").strip()
-    if token:
-        return "the KAGGLE_API_TOKEN environment variable"
-    for name in ("access_token", "access_token.txt"):
-        if _read_nonempty(home_kaggle / name):
-            return str(home_kaggle / name)
-    notebook_token = os.environ.get("KAGGLE_API_V1_TOKEN")
-    if (
-        notebook_token
-        and os.environ.get("KAGGLE_KERNEL_RUN_TYPE")
-        and _read_nonempty(Path(notebook_token))
-    ):
-        return "the Kaggle notebook environment"
-
-    config_file = _kaggle_config_dir() / "kaggle.json"
-    values: dict[str, Any] = {}
-    with contextlib.suppress(OSError, ValueError):
-        loaded = json.loads(config_file.read_text(encoding="utf-8"))
-        if isinstance(loaded, dict):
-            values = loaded
-    user = os.environ.get("KAGGLE_USERNAME") or values.get("username")
-    key = os.environ.get("KAGGLE_KEY") or values.get("key")
-    if user and key:
-        if os.environ.get("KAGGLE_USERNAME") and os.environ.get("KAGGLE_KEY"):
-            return "the KAGGLE_USERNAME and KAGGLE_KEY environment variables"
-        return str(config_file)
-
-    oauth = home_kaggle / "credentials.json"
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(oauth.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("refresh_token"):
-            return f"{oauth} (kaggle auth login)"
-    return None
-
-
+# ---------------------------------------------------------------------------------- messages
 def _manual_hint(source: str) -> str:
-    url = _COMPETITION_URL if source == "csv" else _DATASET_URL
-    return f"download the dataset in a browser from {url} and read it with {_MANUAL_READ}"
+    if source == "csv":
+        return (
+            f"download fer2013.tar.gz by hand from {_COMPETITION_URL}/data and pass its path "
+            "(EmotionDataset.from_csv reads it as it is)"
+        )
+    return (
+        f"download fer2013.zip by hand from {_DATASET_URL} and pass its path "
+        "(EmotionDataset.from_directory('path/to/fer2013.zip'))"
+    )
 
 
 def _credentials_help(source: str) -> str:
-    config_file = _kaggle_config_dir() / "kaggle.json"
+    config = Path(os.environ.get("KAGGLE_CONFIG_DIR") or Path.home() / ".kaggle") / "kaggle.json"
     return (
-        f"To download from Kaggle, create an API token on kaggle.com -> Settings -> API "
-        f"({_TOKEN_URL}) and either set KAGGLE_API_TOKEN=<token> or save the token in "
-        f"~/.kaggle/access_token; or, with a legacy API key, save the kaggle.json file as "
-        f"~/.kaggle/kaggle.json (here: {config_file}) and run 'chmod 600' on it, or set "
-        f"KAGGLE_USERNAME and KAGGLE_KEY; or run 'kaggle auth login'. "
-        f"Or {_manual_hint(source)}."
+        f"Create an API token at {_TOKEN_URL} and set KAGGLE_API_TOKEN=<token> or save it in "
+        f"~/.kaggle/access_token; or, with a legacy API key, set KAGGLE_USERNAME and KAGGLE_KEY "
+        f"or save kaggle.json as {config} (chmod 600). Or {_manual_hint(source)}."
     )
 
 
-# -------------------------------------------------------------------------- network boundary
-@contextlib.contextmanager
-def _stdout_to_log(level: int = logging.DEBUG) -> Iterator[None]:
-    """Capture what the kaggle package prints to stdout and log it instead."""
-    buffer = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(buffer):
-            yield
-    finally:
-        for line in buffer.getvalue().splitlines():
-            if line.strip():
-                lvl = logging.WARNING if line.startswith("Warning") else level
-                logger.log(lvl, "kaggle: %s", line.strip())
+def _what(source: str) -> str:
+    if source == "csv":
+        return f"the competition {FER2013_COMPETITION!r}"
+    return f"the dataset {FER2013_DATASET!r}"
 
 
-def _kaggle_api() -> _KaggleApiLike:
-    """Import the kaggle package and return an authenticated ``KaggleApi``.
-
-    This is the network boundary: tests replace it with a fake.
-
-    Raises
-    ------
-    KaggleNotInstalledError
-        If the ``kaggle`` package is not installed.
-    KaggleError
-        If authentication fails (no or rejected credentials, or kaggle.com unreachable).
-    """
-    try:
-        with _stdout_to_log():
-            from kaggle.api.kaggle_api_extended import KaggleApi
-    except ImportError as exc:
-        raise KaggleNotInstalledError(
-            "downloading from Kaggle needs the 'kaggle' package: pip install kaggle; "
-            f"or {_manual_hint('images')}"
-        ) from exc
-    except (Exception, SystemExit) as exc:  # kaggle 1.x authenticates (and raises) at import
-        raise _translate_error(exc, "images") or KaggleError(
-            f"the kaggle package failed to load ({exc!r}). {_credentials_help('images')}"
-        ) from exc
-
-    api = KaggleApi()
-    # KaggleApi fixes its config path when first imported; follow the environment of now.
-    config_dir = _kaggle_config_dir()
-    api.config_dir = str(config_dir)
-    api.config = str(config_dir / "kaggle.json")
-    try:
-        with _stdout_to_log():
-            api.authenticate()
-    except (Exception, SystemExit) as exc:  # 2.x: SystemExit(1) without credentials
-        translated = _translate_error(exc, "images")
-        if translated is not None:
-            raise translated from exc
-        found = _find_kaggle_credentials()
-        what = f"with the credentials in {found}" if found else "(no credentials found)"
-        raise KaggleError(
-            f"could not authenticate with Kaggle {what}. {_credentials_help('images')}"
-        ) from exc
-    return api
-
-
-# ------------------------------------------------------------------------ error translation
-def _http_status(exc: BaseException) -> int | None:
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None)
-    if status is None:
-        status = getattr(exc, "status", None)  # kaggle 1.x ApiException
-    return status if isinstance(status, int) else None
-
-
-def _is_network_error(exc: BaseException) -> bool:
-    import socket
-
-    types: list[type[BaseException]] = [ConnectionError, TimeoutError, socket.gaierror]
-    with contextlib.suppress(ImportError):
-        import requests
-
-        types += [
-            requests.exceptions.ConnectionError,
-            requests.exceptions.Timeout,
-            requests.exceptions.ChunkedEncodingError,
-        ]
-    with contextlib.suppress(ImportError):
-        import urllib3
-
-        types.append(urllib3.exceptions.HTTPError)
-    return isinstance(exc, tuple(types))
-
-
-def _short(exc: BaseException, limit: int = 200) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _translate_error(exc: BaseException, source: str) -> KaggleError | None:
-    """Turn an exception from the kaggle package into a KaggleError, or None if unknown."""
-    status = _http_status(exc)
-    what = (
-        f"the competition {FER2013_COMPETITION!r}"
-        if source == "csv"
-        else f"the dataset {FER2013_DATASET!r}"
+# -------------------------------------------------------------------------- network boundary
+def _kagglehub() -> ModuleType:
+    """Import kagglehub, or raise :class:`KaggleNotInstalledError` naming the extra."""
+    try:
+        import kagglehub
+    except ImportError as exc:
+        raise KaggleNotInstalledError(
+            "downloading FER2013 from Kaggle needs kagglehub, which is not installed: "
+            'pip install "emorec[kaggle]"'
+        ) from exc
+    return kagglehub
+
+
+def _has_credentials(source: str) -> bool:
+    """Whether kagglehub finds credentials (no network); a malformed kaggle.json is an error."""
+    from kagglehub.config import get_kaggle_credentials
+
+    try:
+        return get_kaggle_credentials() is not None
+    except ValueError as exc:  # kaggle.json is not JSON or lacks "username"/"key"
+        raise KaggleError(f"{exc}: fix or delete it. {_credentials_help(source)}") from exc
+
+
+@contextlib.contextmanager
+def _kagglehub_output_to_log(quiet: bool) -> Iterator[None]:
+    """Send what kagglehub writes to stdout (its log handler, its version warning) to emorec's
+    log while the block runs, and with ``quiet`` drop its progress bar (stderr)."""
+    buffer = io.StringIO()
+    handlers = [
+        h for h in logging.getLogger("kagglehub").handlers if type(h) is logging.StreamHandler
+    ]
+    streams = [h.setStream(buffer) for h in handlers]
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(contextlib.redirect_stdout(buffer))
+            if quiet:
+                stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+            yield
+    finally:
+        for handler, stream in zip(handlers, streams, strict=True):
+            if stream is not None:
+                handler.setStream(stream)
+        for line in buffer.getvalue().splitlines():
+            if line.strip():
+                logger.info("kagglehub: %s", line.strip())
+
+
+def _translate(exc: BaseException, source: str, has_credentials: bool) -> KaggleError | None:
+    """A KaggleError for a known kagglehub (or requests) exception, None for any other."""
+    import requests
+    from kagglehub.exceptions import DataCorruptionError, UnauthenticatedError
+
+    what, manual = _what(source), _manual_hint(source)
+    if isinstance(exc, UnauthenticatedError):
+        return KaggleError(
+            f"no Kaggle API credentials found; {what} needs them. {_credentials_help(source)}"
+        )
+    if isinstance(exc, requests.HTTPError):
+        status = getattr(exc.response, "status_code", None)
+        if status in (401, 403) and not has_credentials:
+            return KaggleError(
+                f"Kaggle refused {what} without credentials (HTTP {status}). "
+                f"{_credentials_help(source)}"
+            )
+        if status == 401:
+            return KaggleError(
+                "Kaggle rejected your API credentials (HTTP 401): the token or key is wrong, "
+                f"expired or revoked. {_credentials_help(source)}"
+            )
+        if status == 403 and source == "csv":
+            return KaggleError(
+                f"Kaggle refused {what} (HTTP 403): its rules must be accepted first. Open "
+                f"{_COMPETITION_URL}/rules while logged in to the account whose credentials you "
+                f"use, accept them, then retry. Or {manual}."
+            )
+        if status == 403:
+            return KaggleError(
+                f"Kaggle refused {what} (HTTP 403): check that your account can open "
+                f"{_DATASET_URL} while logged in, then retry. Or {manual}."
+            )
+        return KaggleError(
+            f"downloading {what} failed with HTTP {status} ({_one_line(exc)}); retry later, "
+            f"or {manual}."
+        )
+    network = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
     )
-    if status == 401:
-        found = _find_kaggle_credentials() or "your Kaggle configuration"
+    if isinstance(exc, network):
         return KaggleError(
-            f"Kaggle rejected the credentials from {found} (HTTP 401): the token or key is "
-            f"wrong, expired or revoked. {_credentials_help(source)}"
+            f"could not reach Kaggle ({_one_line(exc)}); check your network connection, "
+            f"or {manual}."
         )
-    if status == 403 and source == "csv":
-        return KaggleError(
-            f"Kaggle refused to serve {what} (HTTP 403): its rules must be accepted first. "
-            f"Open {_COMPETITION_URL}/rules while logged in to the Kaggle account whose "
-            f"credentials you use, accept the rules ('I Understand and Accept'), then retry. "
-            f"Or {_manual_hint(source)}."
-        )
-    if status == 403:
-        return KaggleError(
-            f"Kaggle refused to serve {what} (HTTP 403): check that your account can open "
-            f"{_DATASET_URL} while logged in, then retry. Or {_manual_hint(source)}."
-        )
-    if status == 404:
-        return KaggleError(f"Kaggle has no {what} (HTTP 404). Or {_manual_hint(source)}.")
-    if status == 429:
-        return KaggleError(
-            f"Kaggle is rate-limiting requests (HTTP 429); wait a while and retry, "
-            f"or {_manual_hint(source)}."
-        )
-    if status is not None:
-        return KaggleError(
-            f"downloading {what} failed with HTTP {status} ({_short(exc)}); retry later, "
-            f"or {_manual_hint(source)}."
-        )
-    if _is_network_error(exc):
-        return KaggleError(
-            f"could not reach kaggle.com ({_short(exc)}); check your network connection "
-            f"(and proxy settings), or {_manual_hint(source)}."
-        )
+    if isinstance(exc, DataCorruptionError):
+        return KaggleError(f"the download of {what} was corrupted in transit; retry, or {manual}.")
     return None
+
+
+def _fetch(
+    download: Callable[..., str],
+    handle: str,
+    source: str,
+    has_credentials: bool,
+    *,
+    missing_ok: bool = False,
+    **kwargs: object,
+) -> Path | None:
+    """Call a kagglehub download function; its errors become KaggleError (and an HTTP 404
+    None, with ``missing_ok``)."""
+    try:
+        return Path(download(handle, **kwargs))
+    except Exception as exc:
+        response = getattr(exc, "response", None)
+        if missing_ok and getattr(response, "status_code", None) == 404:
+            return None
+        translated = _translate(exc, source, has_credentials)
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 # ------------------------------------------------------------------------------- archives
@@ -390,91 +316,60 @@ def _is_safe_member(name: str) -> bool:
     return ".." not in PurePosixPath(posix).parts
 
 
-def _check_members(archive: str, names: list[str]) -> None:
-    bad = [n for n in names if not _is_safe_member(n)]
-    if bad:
-        raise KaggleError(
-            f"refusing to extract from {archive}: member {bad[0]!r} has an absolute path or a "
-            f"'..' component (the archive is corrupt or tampered with); delete it and retry, or "
-            f"{_manual_hint('csv')}."
-        )
-
-
-def _copy_out(src: IO[bytes], dest: Path) -> Path:
-    with open(dest, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
-    return dest
-
-
-def _basename(member: str) -> str:
-    return PurePosixPath(member.replace("\\", "/")).name
-
-
-def _csv_from_tar(tar_path: Path, workdir: Path, label: str) -> Path | None:
-    """Extract the preferred FER2013 csv of a tar archive into ``workdir``."""
+def _csv_from_tar(tar_path: Path, dest: Path) -> Path | None:
+    """Write ``fer2013.csv`` of a tar archive to ``dest`` atomically; None if it has none."""
     try:
         with tarfile.open(tar_path, "r:*") as tar:
             members = tar.getmembers()
-            _check_members(label, [m.name for m in members])
-            for wanted in _CSV_NAMES:
-                for member in members:
-                    if _basename(member.name) == wanted and member.isreg():
-                        src = tar.extractfile(member)
-                        if src is not None:
-                            logger.info("Extracting %s from %s", member.name, label)
-                            with src:
-                                return _copy_out(src, workdir / wanted)
-    except tarfile.TarError as exc:
+            bad = next((m.name for m in members if not _is_safe_member(m.name)), None)
+            if bad is not None:
+                raise KaggleError(
+                    f"refusing to extract from {tar_path.name}: member {bad!r} has an absolute "
+                    f"path or a '..' component (a corrupt or tampered archive); "
+                    f"{_manual_hint('csv')}."
+                )
+            for member in members:
+                if member.isreg() and PurePosixPath(member.name).name == "fer2013.csv":
+                    src = tar.extractfile(member)
+                    if src is None:  # pragma: no cover - a regular member always has data
+                        continue
+                    logger.info("Extracting %s from %s", member.name, tar_path.name)
+                    with src, atomic_file(dest / "fer2013.csv") as tmp, open(tmp, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                    return dest / "fer2013.csv"
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:  # damaged
         raise KaggleError(
-            f"{label} is not a readable tar archive ({exc}); retry with force=True"
+            f"{tar_path.name} from Kaggle is not a readable tar archive ({exc}); retry, "
+            f"or {_manual_hint('csv')}."
         ) from exc
     return None
 
 
-def _extract_fer2013_csv(archive: Path, workdir: Path) -> Path:
-    """Extract ``fer2013.csv`` (or ``icml_face_data.csv``) of a competition download."""
-    if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-            _check_members(archive.name, [i.filename for i in zf.infolist()])
-            by_name = {_basename(i.filename): i for i in infos}
-            if "fer2013.csv" in by_name:
-                logger.info("Extracting %s from %s", by_name["fer2013.csv"].filename, archive.name)
-                with zf.open(by_name["fer2013.csv"]) as src:
-                    return _copy_out(src, workdir / "fer2013.csv")
-            fallback: Path | None = None
-            for info in infos:
-                if info.filename.lower().endswith(_TAR_SUFFIXES):
-                    inner = workdir / ("inner-" + _basename(info.filename))
-                    with zf.open(info) as src:
-                        _copy_out(src, inner)
-                    found = _csv_from_tar(inner, workdir, f"{archive.name}:{info.filename}")
-                    inner.unlink()
-                    if found is not None and found.name == "fer2013.csv":
-                        return found
-                    fallback = fallback or found
-            if fallback is not None:
-                return fallback
-            if "icml_face_data.csv" in by_name:
-                info = by_name["icml_face_data.csv"]
-                logger.info("Extracting %s from %s", info.filename, archive.name)
-                with zf.open(info) as src:
-                    return _copy_out(src, workdir / "icml_face_data.csv")
-            names = sorted(by_name)
-    elif tarfile.is_tarfile(archive):
-        found = _csv_from_tar(archive, workdir, archive.name)
-        if found is not None:
-            return found
-        names = []
-    else:
-        raise KaggleError(
-            f"the Kaggle download {archive.name} is neither a zip nor a tar archive (corrupt or "
-            f"interrupted download?); retry with force=True, or {_manual_hint('csv')}."
-        )
-    raise KaggleError(
-        f"the Kaggle download {archive.name} holds no fer2013.csv or icml_face_data.csv "
-        f"(found: {', '.join(names) or 'nothing usable'}); {_manual_hint('csv')}."
+def _zip_folder(root: Path, out: Path) -> int:
+    """Pack the files under ``root`` into the zip ``out``, the same bytes for the same files:
+    sorted names, fixed dates and modes, stored (JPEGs do not shrink). Hidden names (such as
+    kagglehub's ``.complete`` marker folder) are left out; a symbolic link is refused.
+    Returns the number of files."""
+    files = sorted(
+        (p.relative_to(root).as_posix(), p)
+        for p in root.rglob("*")
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        and (p.is_symlink() or p.is_file())
     )
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for name, path in files:
+            if path.is_symlink():
+                raise KaggleError(
+                    f"refusing to pack {path}: a symbolic link in the Kaggle download of "
+                    f"{FER2013_DATASET}; {_manual_hint('images')}."
+                )
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.create_system = 3  # Unix, whatever the platform, for the same bytes
+            info.external_attr = 0o100644 << 16
+            info.file_size = path.stat().st_size
+            with open(path, "rb") as src, zf.open(info, "w") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    return len(files)
 
 
 # -------------------------------------------------------------------------------- download
@@ -483,30 +378,52 @@ def _cached(dest: Path, source: str) -> Path | None:
     return next((dest / n for n in names if (dest / n).is_file()), None)
 
 
-def _downloaded_file(workdir: Path, expected: str) -> Path:
-    if (workdir / expected).is_file():
-        return workdir / expected
-    files = [p for p in workdir.iterdir() if p.is_file() and not p.name.endswith(".kaggle-partial")]
-    if len(files) == 1:
-        return files[0]
-    raise KaggleError(
-        f"the Kaggle download did not produce {expected} (found: "
-        f"{', '.join(sorted(p.name for p in files)) or 'nothing'}); retry with force=True"
+def _download_images(hub: ModuleType, workdir: Path, dest: Path, has_creds: bool) -> Path:
+    folder = _fetch(
+        hub.dataset_download, FER2013_DATASET, "images", has_creds, output_dir=str(workdir)
     )
+    assert folder is not None
+    final = dest / "fer2013.zip"
+    with atomic_file(final) as tmp:
+        if _zip_folder(folder, tmp) == 0:
+            raise KaggleError(
+                f"the Kaggle download of {FER2013_DATASET} holds no files; retry, "
+                f"or {_manual_hint('images')}."
+            )
+    return final
 
 
-def _call(method: Any, name: str, workdir: Path, quiet: bool, source: str) -> None:
-    """Call a kaggle download method, turning its known errors into KaggleError."""
-    try:
-        with _stdout_to_log(logging.INFO) if quiet else contextlib.nullcontext():
-            method(name, path=str(workdir), force=True, quiet=quiet)
-    except KaggleError:
-        raise
-    except Exception as exc:
-        translated = _translate_error(exc, source)
-        if translated is None:
-            raise
-        raise translated from exc
+def _download_csv(hub: ModuleType, workdir: Path, dest: Path, has_creds: bool) -> Path:
+    def fetch(name: str) -> Path | None:  # None if the competition has no such file
+        return _fetch(
+            hub.competition_download,
+            FER2013_COMPETITION,
+            "csv",
+            has_creds,
+            missing_ok=True,
+            path=name,
+            output_dir=str(workdir),
+        )
+
+    tar = fetch("fer2013.tar.gz")
+    if tar is not None:
+        found = _csv_from_tar(tar, dest)
+        if found is not None:
+            return found
+        logger.info("fer2013.tar.gz holds no fer2013.csv; downloading icml_face_data.csv")
+    icml = fetch("icml_face_data.csv")
+    if icml is None:
+        raise KaggleError(
+            f"Kaggle's {_what('csv')} has neither fer2013.tar.gz (with fer2013.csv) nor "
+            f"icml_face_data.csv; {_manual_hint('csv')}."
+        )
+    final = dest / "icml_face_data.csv"
+    if icml.resolve().is_relative_to(workdir.resolve()):
+        replace_durably(icml, final)
+    else:  # a read-only path kagglehub returned (a Kaggle notebook's mounted input)
+        with atomic_file(final) as tmp:
+            shutil.copyfile(icml, tmp)
+    return final
 
 
 def download_fer2013(
@@ -518,16 +435,17 @@ def download_fer2013(
 ) -> Path:
     """Download FER2013 from Kaggle once and return the local file.
 
-    ``source="images"`` downloads :data:`FER2013_DATASET` and returns ``fer2013.zip`` (kept
-    zipped; read it with ``EmotionDataset.from_directory``). ``source="csv"`` downloads
-    :data:`FER2013_COMPETITION` (whose rules must be accepted on kaggle.com first) and returns
-    the extracted ``fer2013.csv``, or ``icml_face_data.csv`` if the download has no
-    ``fer2013.csv`` (read either with ``EmotionDataset.from_csv``).
+    ``source="images"`` downloads the public dataset :data:`FER2013_DATASET` (no credentials
+    needed) and returns ``fer2013.zip``: its image folders packed as a browser download gives
+    them (read it with ``EmotionDataset.from_directory``). ``source="csv"`` downloads the
+    ``fer2013.tar.gz`` of :data:`FER2013_COMPETITION` (credentials needed, and its rules accepted
+    on kaggle.com) and returns the extracted ``fer2013.csv``, or ``icml_face_data.csv`` if
+    there is no ``fer2013.csv`` (read either with ``EmotionDataset.from_csv``).
 
-    If the file is already there it is returned without credentials or network, unless
-    ``force``. Downloads go to a temporary folder beside the target and are moved into place
-    only once complete, so an interrupted download never leaves a partial file at the target;
-    an existing file is replaced only with ``force=True``.
+    If the file is already there it is returned without network (or kagglehub), unless
+    ``force``. Downloads go to a temporary folder beside the target and the file is moved into
+    place only once complete, so an interrupted download never leaves a partial file at the
+    target, and a failed forced download keeps the old file.
 
     Parameters
     ----------
@@ -538,7 +456,7 @@ def download_fer2013(
     force : bool
         Download again even if the file exists, replacing it.
     quiet : bool
-        Hide the kaggle package's progress bar and messages (they are logged instead).
+        Hide kagglehub's progress bar.
 
     Returns
     -------
@@ -551,10 +469,10 @@ def download_fer2013(
     ValueError
         If ``source`` is not ``"images"`` or ``"csv"``.
     KaggleError
-        Without credentials (checked before any network call), offline, on HTTP 401 (rejected
-        credentials) or 403 (competition rules not accepted), for an unusable or unsafe
-        archive, or if the ``kaggle`` package is missing (:class:`KaggleNotInstalledError`).
-        The message says what to do, including how to use a manual download instead.
+        Without credentials where they are needed, with rejected ones (HTTP 401), with the
+        competition's rules not accepted (HTTP 403), offline, for an unusable or unsafe
+        archive, or without kagglehub (:class:`KaggleNotInstalledError`). The message says what
+        to do, including how to download the file by hand instead.
 
     Examples
     --------
@@ -573,35 +491,18 @@ def download_fer2013(
             logger.info("Using FER2013 already downloaded at %s", cached)
             return cached
 
-    if _find_kaggle_credentials() is None:
-        raise KaggleError(f"no Kaggle API credentials found. {_credentials_help(source)}")
-    api = _kaggle_api()
-
+    hub = _kagglehub()
+    has_creds = _has_credentials(source)
     dest.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix=".emorec-download-", suffix=".part", dir=dest))
     try:
-        if source == "images":
-            logger.info("Downloading Kaggle dataset %s into %s", FER2013_DATASET, dest)
-            _call(api.dataset_download_files, FER2013_DATASET, workdir, quiet, source)
-            result = _downloaded_file(workdir, FER2013_DATASET.split("/")[-1] + ".zip")
-            if not zipfile.is_zipfile(result):
-                raise KaggleError(
-                    f"the Kaggle download {result.name} is not a valid zip archive (corrupt or "
-                    f"interrupted download?); retry, or {_manual_hint(source)}."
-                )
-            final = dest / "fer2013.zip"
-        else:
-            logger.info("Downloading Kaggle competition %s into %s", FER2013_COMPETITION, dest)
-            _call(api.competition_download_files, FER2013_COMPETITION, workdir, quiet, source)
-            archive = _downloaded_file(workdir, FER2013_COMPETITION + ".zip")
-            extract_dir = workdir / "extracted"
-            extract_dir.mkdir()
-            result = _extract_fer2013_csv(archive, extract_dir)
-            final = dest / result.name
-        if not force and final.exists():  # appeared meanwhile (another process): keep it
-            logger.info("Keeping %s, which appeared during the download", final)
-            return final
-        replace_durably(result, final)
+        what = FER2013_DATASET if source == "images" else FER2013_COMPETITION
+        logger.info("Downloading %s from Kaggle into %s", what, dest)
+        with _kagglehub_output_to_log(quiet):
+            if source == "images":
+                final = _download_images(hub, workdir / "files", dest, has_creds)
+            else:
+                final = _download_csv(hub, workdir / "files", dest, has_creds)
         logger.info("Saved %s (%.1f MB)", final, final.stat().st_size / 1e6)
         return final
     finally:
