@@ -7,7 +7,7 @@ Exports ``--source`` with :meth:`emorec.EmotionClassifier.export` (``format="tfl
 ``quantize="int8"``, the source's calibrated temperature divided into its logits), calibrated
 on ``--representative`` crops drawn (seed 0) from the training part of FER2013 Training, the
 part left when the validation split (10 %, stratified, seed 0) is carved out: never from val
-or PublicTest. Writes ``src/emorec/weights/NAME.tflite`` and its card ``NAME.card.json``: the
+or PublicTest. Writes ``src/emorec/weights/NAME.tflite`` with its card inside: the
 source's labels, input, architecture and training record, the file and SHA-256 it was
 exported from, the licence and data notice, and ``tta="none"`` (the fast model's default: one
 view a face). Then measure it and store its metrics in the card with::
@@ -30,7 +30,6 @@ import numpy as np
 from _machine import FER2013_ZIP
 
 from emorec import EmotionClassifier, EmotionDataset
-from emorec.lite import card_path
 from emorec.models import ModelCard, file_provenance, resolve_model
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "src" / "emorec" / "weights"
@@ -47,7 +46,7 @@ def main() -> None:
     if not Path(args.data).exists():
         sys.exit(f"{args.data}: not found; pass the path of FER2013's fer2013.zip")
     target = WEIGHTS / f"{args.name}.tflite"
-    if (target.exists() or card_path(target).exists()) and not args.overwrite:
+    if target.exists() and not args.overwrite:
         sys.exit(f"{target} exists; pass --overwrite to replace it (git keeps the old one)")
     source = resolve_model(args.source, keras=True)
     clf = EmotionClassifier.load(source, tta="none")
@@ -72,7 +71,7 @@ def main() -> None:
         card.extra.setdefault("license", source_card.extra.get("license"))
     card.write(target)
     size = target.stat().st_size / 1e6
-    print(f"wrote {target} ({size:.2f} MB) and {card_path(target).name} from {source.name}")
+    print(f"wrote {target} ({size:.2f} MB, its card inside) from {source.name}")
 
 
 if __name__ == "__main__":

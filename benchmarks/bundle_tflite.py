@@ -9,7 +9,7 @@ and export start from the ``.keras`` (:func:`emorec.models.pretrained_path`). So
 must give the Keras model's answers: it is converted at temperature 1 (the card's calibration
 is applied by the classifier, as for the Keras file), checked on 256 crops (uniform random
 pixels, seed 0, and their mirror images) to a maximum absolute difference of probabilities
-of 1e-4, and gets the Keras file's model card beside it (``NAME.card.json``) with a
+of 1e-4, and gets the Keras file's model card inside it (the flatbuffer's metadata) with a
 ``serving`` record: format, precision, the Keras file's SHA-256, the measured difference and
 this command. ``tests/test_bundled_model.py`` checks that the SHA-256 still matches, so a
 Keras file changed (new weights, ``accuracy.py --write-card``) without its twin made again
@@ -31,7 +31,7 @@ import numpy as np
 
 from emorec._files import write_atomic
 from emorec.export import to_tflite
-from emorec.lite import LiteModel, card_path
+from emorec.lite import LiteModel
 from emorec.models import ModelCard, file_provenance, load_model
 from emorec.models.card import WEIGHTS_DIR, keras_pretrained, resolve_model
 
@@ -40,10 +40,10 @@ TOLERANCE = 1e-4
 
 
 def make_twin(name: str, *, overwrite: bool) -> str:
-    """Write ``NAME.tflite`` and ``NAME.card.json``; return a line saying what was done."""
+    """Write ``NAME.tflite`` with its card inside; return a line saying what was done."""
     source = resolve_model(name, keras=True)
     target = WEIGHTS_DIR / f"{name}.tflite"
-    if (target.exists() or card_path(target).exists()) and not overwrite:
+    if target.exists() and not overwrite:
         sys.exit(f"{target} exists; pass --overwrite to replace it (git keeps the old one)")
     model = load_model(source)
     card = ModelCard.read(source)

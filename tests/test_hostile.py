@@ -214,11 +214,21 @@ def test_json_nested_200000_deep_in_a_model_file_is_refused_naming_it(tmp_path, 
 
 
 def test_a_tflite_card_nested_too_deeply_is_refused_naming_it(tmp_path):
+    from emorec.models import pretrained_path
+    from emorec.tflite_card import with_tflite_card
+
+    deep = b"[" * 200_000 + b"]" * 200_000
+    flat = pretrained_path("fer2013_mini_xception").read_bytes()
+    inside = tmp_path / "inside.tflite"
+    inside.write_bytes(with_tflite_card(flat, deep))
+    with pytest.raises(ValueError, match=r"inside.tflite: the model card is nested too deeply"):
+        read_card(inside)
+
+
+def test_a_damaged_tflite_file_is_refused_naming_it(tmp_path):
     model = tmp_path / "m.tflite"
     model.write_bytes(b"")
-    sidecar = tmp_path / "m.card.json"
-    sidecar.write_text("[" * 200_000 + "]" * 200_000)
-    with pytest.raises(ValueError, match=r"m.card.json: the model card is nested too deeply"):
+    with pytest.raises(ValueError, match=r"m.tflite: not a TensorFlow Lite model"):
         read_card(model)
 
 

@@ -20,8 +20,10 @@ from emorec import (
     read_card,
 )
 from emorec.cli import main
+from emorec.export import serving_model, to_tflite
 from emorec.lite import LiteModel, _dequantize, _quantize, card_path
 from emorec.models import ModelCard, load_model
+from emorec.tflite_card import read_tflite_card
 
 ROOT = Path(__file__).resolve().parents[1]
 ASTRONAUT = ROOT / "examples" / "photos" / "astronaut.jpg"
@@ -42,20 +44,39 @@ def faces():
     return np.random.default_rng(0).integers(0, 256, (20, 48, 48), np.uint8)
 
 
-def test_export_writes_a_card_beside_the_file(small):
+def test_export_writes_the_card_inside_the_file(small, tmp_path):
     _, path = small
-    card = read_card(path)
-    assert card_path(path).is_file() and card_path(path).name == "small.card.json"
-    assert card.labels == ("yes", "no", "maybe") and card.input_shape == (48, 48, 1)
-    assert card.tta == "none" and card.architecture_name == "mini_xception"
+    assert not card_path(path).exists() and read_tflite_card(path.read_bytes()) is not None
+    alone = tmp_path / "copied" / "model.tflite"  # the file copied alone keeps its card
+    alone.parent.mkdir()
+    alone.write_bytes(path.read_bytes())
+    for card in (read_card(path), read_card(alone)):
+        assert card.labels == ("yes", "no", "maybe") and card.input_shape == (48, 48, 1)
+        assert card.tta == "none" and card.architecture_name == "mini_xception"
     # the temperature is divided into the file's logits, so inference must not apply it again
     assert card.temperature == 1.0
     assert card.extra["exported"]["temperature_in_model"] == 1.5
     assert card.extra["exported"]["quantize"] == "none"
     umask = os.umask(0o022)
     os.umask(umask)
-    for written in (path, card_path(path)):  # not mkstemp's owner-only 0o600
-        assert stat.S_IMODE(os.stat(written).st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~umask  # not mkstemp's 0o600
+
+
+def test_writing_a_card_again_replaces_it_in_place(small, tmp_path):
+    _, path = small
+    copy = tmp_path / "again.tflite"
+    copy.write_bytes(path.read_bytes())
+    card = read_card(copy)
+    card.metrics["mine"] = {"accuracy": 0.5}
+    card.write(copy)
+    card.write(copy)  # the old card's buffer is reused: the file does not grow
+    assert read_card(copy).metrics["mine"] == {"accuracy": 0.5}
+    grown = copy.stat().st_size - path.stat().st_size
+    assert 0 < grown < 200
+    np.testing.assert_array_equal(
+        LiteModel(copy).predict_on_batch(np.zeros((1, 48, 48, 1), np.float32)),
+        LiteModel(path).predict_on_batch(np.zeros((1, 48, 48, 1), np.float32)),
+    )
 
 
 def test_a_tflite_file_predicts_as_its_keras_model(small, faces):
@@ -96,11 +117,11 @@ def test_export_refuses_to_overwrite_and_checks_the_name(small, tmp_path):
     clf, path = small
     with pytest.raises(FileExistsError, match="small.tflite exists"):
         clf.export(path, "tflite")
-    lone_card = tmp_path / "other.card.json"
+    lone_card = tmp_path / "other.card.json"  # a stale card beside it: left, and not read
     lone_card.write_text("{}")
-    with pytest.raises(FileExistsError, match="other.card.json exists"):
-        clf.export(tmp_path / "other.tflite", "tflite")
-    assert lone_card.read_text() == "{}" and not (tmp_path / "other.tflite").exists()
+    clf.export(tmp_path / "other.tflite", "tflite")
+    assert lone_card.read_text() == "{}"
+    assert read_card(tmp_path / "other.tflite").labels == ("yes", "no", "maybe")
     with pytest.raises(ValueError, match="must end in .tflite"):
         clf.export(tmp_path / "model.bin", "tflite")
 
@@ -114,15 +135,16 @@ def test_lite_model_errors_name_the_file(small, tmp_path):
     model = LiteModel(path)
     with pytest.raises(ValueError, match=r"input of shape \(2, 40, 40, 1\)"):
         model.predict_on_batch(np.zeros((2, 40, 40, 1), np.float32))
-    # a tflite file without its card still runs (7 outputs would get FER2013's labels)
+    # a tflite file without a card still runs (7 outputs would get FER2013's labels)
     bare = tmp_path / "bare.tflite"
-    bare.write_bytes(path.read_bytes())
+    clf, _ = small
+    bare.write_bytes(to_tflite(serving_model(clf.model, 1.0)))
     assert ModelCard.read_optional(bare) is None
     with pytest.raises(ValueError, match="3 outputs but no model card"):
         EmotionClassifier.load(bare)
     assert EmotionClassifier.load(bare, labels=["a", "b", "c"]).labels == ("a", "b", "c")
-    broken = tmp_path / "broken.tflite"
-    broken.write_bytes(path.read_bytes())
+    broken = tmp_path / "broken.tflite"  # a card beside a file with none inside is read
+    broken.write_bytes(bare.read_bytes())
     card_path(broken).write_text("[1, 2]")
     with pytest.raises(ValueError, match="broken.card.json: the model card is list"):
         EmotionClassifier.load(broken)

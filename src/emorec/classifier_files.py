@@ -95,10 +95,10 @@ class ModelFiles:
         The exported model takes ``(n, h, w, c)`` float32 pixels in 0..255 and returns
         probabilities over :attr:`labels`, at :attr:`temperature` (what :meth:`predict_proba`
         gives with ``tta="none"``; the temperature itself was fitted with the classifier's
-        default TTA). A SavedModel folder gets ``labels.json``; a TFLite file gets its model
-        card beside it (``model.card.json`` for ``model.tflite``: labels, input, training
-        record, quantization), so that ``EmotionClassifier.load("model.tflite")`` runs it
-        (:class:`emorec.lite.LiteModel`). See :mod:`emorec.export`.
+        default TTA). A SavedModel folder gets ``labels.json``; a TFLite file carries its
+        model card inside (labels, input, training record, quantization; in the
+        flatbuffer's metadata), so that ``EmotionClassifier.load("model.tflite")`` runs it
+        (:class:`emorec.lite.LiteModel`), even copied alone. See :mod:`emorec.export`.
 
         Parameters
         ----------
@@ -120,7 +120,7 @@ class ModelFiles:
         Raises
         ------
         FileExistsError
-            If ``path`` (or the card beside a TFLite file) exists and ``overwrite`` is False.
+            If ``path`` exists and ``overwrite`` is False.
         ValueError
             For ``quantize`` with the SavedModel format, an unknown ``quantize``,
             ``quantize="int8"`` without ``representative`` crops, a path whose suffix

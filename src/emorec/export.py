@@ -4,12 +4,13 @@
 ``(n, h, w, c)`` float32 pixels in 0..255 (the pixel contract, :mod:`emorec.pixels`) and
 returns probabilities over the classifier's labels at its temperature (the built-in heads
 divide the logits, so an int8 file quantizes calibrated scores and no logarithm). A TFLite file
-gets its model card beside it (:func:`emorec.lite.card_path`), so that
+carries its model card in its flatbuffer's metadata (:mod:`emorec.tflite_card`), so that
 ``EmotionClassifier.load("model.tflite")`` runs it (:class:`emorec.lite.LiteModel`) with its
-labels; an ONNX file carries its card in its metadata (:mod:`emorec.onnx_model`); a
-SavedModel folder gets ``labels.json``. Each TFLite and ONNX export is run beside the Keras
-model on 256 crops before it is kept (:func:`check_export`): a float export must agree within
-1e-4, and the card records the difference and the agreement of the top labels.
+labels, even copied alone; an ONNX file carries its card in its metadata
+(:mod:`emorec.onnx_model`); a SavedModel folder gets ``labels.json``. Each TFLite and ONNX
+export is run beside the Keras model on 256 crops before it is kept (:func:`check_export`): a
+float export must agree within 1e-4, and the card records the difference and the agreement of
+the top labels.
 """
 
 from __future__ import annotations
@@ -171,17 +172,13 @@ def export(
         raise ValueError(f"quantize={quantize!r}; expected None, 'int8' or 'float16'")
     if quantize is not None and format != "tflite":
         raise ValueError(f"quantize={quantize!r} is for format='tflite', not {format!r}")
-    from .lite import card_path
-
     if not is_keras_model(clf.model):
         raise ValueError(
             f"{getattr(clf.model, 'path', clf.model)} is already an exported model; export the "
             "Keras model (.keras) it came from instead"
         )
-    sidecar = card_path(out)
-    for target in (out, sidecar) if format == "tflite" else (out,):
-        if target.exists() and not overwrite:
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
     if format == "keras":
         return clf.save(out, overwrite=overwrite)
     model = serving_model(clf.model, clf.temperature)
@@ -197,13 +194,16 @@ def export(
         tmp.write_bytes(flat)
         card = _export_card(clf, format, quantize, samples)
         card.extra["exported"]["check"] = check_export(clf, model, tmp, format, quantize)
+        card.emorec_version = __version__
         if format == "onnx":
             from .onnx_model import write_onnx_card
 
-            card.emorec_version = __version__
             write_onnx_card(tmp, card.to_dict())
-    if format == "tflite":
-        card.write(out)
+        else:  # the card inside the file, written with it (one rename for both)
+            from .tflite_card import with_tflite_card
+
+            text = json.dumps(card.to_dict(), indent=2).encode()
+            tmp.write_bytes(with_tflite_card(tmp.read_bytes(), text, str(out)))
     return out
 
 

@@ -4,7 +4,8 @@ emorec's inference runs like a Keras model.
 A classifier exported by :meth:`emorec.EmotionClassifier.export` with ``format="tflite"`` (or
 the bundled ``fer2013_vgg_m_int8``) takes float32 0..255 pixels of the model's input, as every
 emorec model does (the pixel contract, :mod:`emorec.pixels`), and returns probabilities. Its
-model card sits beside it as ``<name>.card.json`` (:func:`card_path`), so that
+model card is inside it, in the flatbuffer's metadata (:mod:`emorec.tflite_card`; files
+exported before that have it beside them, ``<name>.card.json``: :func:`card_path`), so that
 ``EmotionClassifier.load("model.tflite")`` knows the labels, the input and the test-time
 augmentation the figures were measured with.
 
@@ -33,7 +34,8 @@ logger = logging.getLogger(__name__)
 
 
 def card_path(model_file: str | os.PathLike[str]) -> Path:
-    """Where the model card of a ``.tflite`` file is: beside it, ``<stem>.card.json``.
+    """Where a ``.tflite`` file's model card was before it went inside the file: beside it,
+    ``<stem>.card.json`` (still read when the file has no card of its own).
 
     Examples
     --------

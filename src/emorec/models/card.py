@@ -18,6 +18,10 @@ A trained emorec model is a standard Keras ``.keras`` archive (a zip) with one e
       "calibration": {"temperature": 1.6, "split": "val", "tta": "flip", "...": "..."}
     }
 
+Exported files carry the same card: a ``.tflite`` file in its flatbuffer's metadata
+(:mod:`emorec.tflite_card`), an ``.onnx`` file in its metadata properties
+(:mod:`emorec.onnx_model`).
+
 Because the rescaling is inside the network, anything that loads the file predicts correctly
 from plain 0..255 pixels of its input shape (:mod:`emorec.pixels` makes them); the card says in
 which order the outputs are and what input the model expects.
@@ -271,7 +275,7 @@ class ModelCard:
         """:meth:`read`, but None for a model file that has no card."""
         file = resolve_model(path)
         if file.suffix.lower() == ".tflite":
-            return _read_sidecar(file)
+            return _read_tflite(file)
         if file.suffix.lower() == ".onnx":
             from ..onnx_model import read_onnx_card
 
@@ -306,9 +310,10 @@ class ModelCard:
         return {**out, **extra}
 
     def write(self, path: str | os.PathLike[str]) -> None:
-        """Put (or replace) this card inside a ``.keras`` file, or beside a ``.tflite`` file
-        (:func:`emorec.lite.card_path`), atomically (a temporary copy, flushed and renamed
-        over the file), as the running emorec's version.
+        """Put (or replace) this card inside a ``.keras``, ``.tflite`` or ``.onnx`` file,
+        atomically (a temporary copy, flushed and renamed over the file), as the running
+        emorec's version. A ``.tflite`` file holds it in its flatbuffer's metadata
+        (:mod:`emorec.tflite_card`).
 
         Raises
         ------
@@ -319,7 +324,10 @@ class ModelCard:
         self.emorec_version = __version__
         text = json.dumps(self.to_dict(), indent=2)
         if file.suffix.lower() == ".tflite":
-            write_atomic(card_path(file), text + "\n")
+            from ..tflite_card import with_tflite_card
+
+            flat = with_tflite_card(file.read_bytes(), text.encode(), str(file))
+            write_atomic(file, flat)
             return
         if file.suffix.lower() == ".onnx":
             from ..onnx_model import write_onnx_card
@@ -359,8 +367,23 @@ def _parse_card(raw: bytes, file: Path) -> Any:
         ) from None
 
 
-def _read_sidecar(file: Path) -> ModelCard | None:
-    """The card beside a ``.tflite`` file, None without one."""
+def _read_tflite(file: Path) -> ModelCard | None:
+    """The card inside a ``.tflite`` file (:mod:`emorec.tflite_card`), else the one beside it
+    (``<name>.card.json``, as files exported before it was inside were written), else None."""
+    from ..tflite_card import read_tflite_card
+
+    try:
+        with open(file, "rb") as fh:
+            flat = fh.read()
+    except OSError as exc:
+        raise ValueError(f"{file}: unreadable ({exc})") from None
+    raw = read_tflite_card(flat, str(file))
+    if raw is not None:
+        if len(raw) > MAX_CARD_BYTES:
+            raise ValueError(
+                f"{file}: a model card over {MAX_CARD_BYTES} bytes; refusing to read it"
+            )
+        return ModelCard.from_dict(_parse_card(raw, file), str(file))
     card = card_path(file)
     try:
         with open(card, "rb") as fh:
