@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import subprocess
 import sys
@@ -40,6 +41,19 @@ def test_info_json(capsys):
     package = Path(info["package_dir"])
     assert package.name == "emorec" and (package / "__init__.py").is_file()
     assert package == Path(emorec.__file__).resolve().parent
+    deps = info["dependencies"]
+    assert deps["numpy"]["extra"] is None and deps["tensorflow"]["extra"] == "train"
+    assert deps["numpy"]["installed"] == importlib.metadata.version("numpy")
+    assert "CPU:0" in info["tensorflow_devices"]  # the test install has TensorFlow
+
+
+def test_info_text_names_every_dependency_and_its_extra(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "package_dir" in out and "devices" in out
+    assert any(
+        line.split()[:1] == ["keras"] and "emorec[train]" in line for line in out.splitlines()
+    )
 
 
 def test_dataset_summary(tiny_tree, tmp_path, capsys):
