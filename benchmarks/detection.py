@@ -12,10 +12,11 @@ ground-truth face a miss. Prints, per photo and over all photos, recall (found /
 precision (true / detections), the mean IoU of the matches, and the median time of one
 ``detect`` call (after a warm-up; the JPEG is decoded beforehand).
 
-Detectors: emorec's ``blazeface`` (the default), ``blazeface_short`` and ``haar``, each with its
-default settings, and the ``fer`` package's detector (``FER(mtcnn=False).find_faces``: OpenCV's
-Haar cascade with a 50 px minimum face), run by ``benchmarks/_fer_peer.py`` in fer's own
-virtualenv (``--fer-python``; skipped with a message when it is absent).
+Detectors: emorec's ``blazeface`` (the default), ``blazeface_short``, ``haar`` and ``yunet``
+(OpenCV's YuNet), each with its default settings, and the ``fer`` package's detector
+(``FER(mtcnn=False).find_faces``: OpenCV's Haar cascade with a 50 px minimum face), run by
+``benchmarks/_fer_peer.py`` in fer's own virtualenv (``--fer-python``; skipped with a message
+when it is absent).
 
 Boxes differ in convention (BlazeFace: squares from the forehead to the chin; Haar: squares
 from the forehead to just below the mouth); the ground truth runs from the eyebrows to the chin
@@ -25,6 +26,11 @@ detector's boxes agree with it.
 The output in ``benchmarks/results/detection.txt`` comes from::
 
     python benchmarks/detection.py > benchmarks/results/detection.txt
+
+and the BlazeFace-against-YuNet table in ``benchmarks/results/detectors.txt`` from::
+
+    python benchmarks/detection.py --detectors blazeface yunet --no-fer --repeat 9 \
+        > benchmarks/results/detectors.txt
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from emorec.faces import get_detector
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTOS = ROOT / "examples" / "photos"
-DETECTORS = ["blazeface", "blazeface_short", "haar"]
+DETECTORS = ["blazeface", "blazeface_short", "haar", "yunet"]
 
 Box = tuple[float, float, float, float]
 

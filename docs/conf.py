@@ -39,7 +39,13 @@ import numpy as np
 import emorec
 from emorec import *
 EXAMPLES = pathlib.Path({os.path.join(REPO, "examples")!r})
+import os as _os
+_emorec_cwd = _os.getcwd()
+_os.chdir({REPO!r})
 """
+# The pages' examples use paths relative to a clone of the repository, as a reader pastes them
+# ("examples/photos/astronaut.jpg"): each group runs in the repository root, then goes back.
+doctest_global_cleanup = "_os.chdir(_emorec_cwd)"
 # Docstring examples run under `pytest --doctest-modules src/emorec` (nox -s docs), each with
 # its module's names in scope; this builder runs the examples of the .rst pages.
 doctest_test_doctest_blocks = ""

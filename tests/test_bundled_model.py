@@ -48,6 +48,7 @@ def test_bundled_file_and_card():
     assert 0.5 < card.metrics["cross_domain"]["accuracy"] < card.metrics["public_test"]["accuracy"]
 
 
+@pytest.mark.smoke
 def test_bundled_model_predicts_probabilities():
     model = load_model(DEFAULT_PRETRAINED)
     x = np.random.default_rng(0).integers(0, 256, (3, 48, 48, 1)).astype("float32")

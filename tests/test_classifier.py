@@ -46,12 +46,14 @@ def crops():
     return np.concatenate([*faces, np.stack(extra)])
 
 
+@pytest.mark.smoke
 def test_load_default(clf):
     assert clf.labels == LABELS and clf.input_size == (48, 48) and clf.color_mode == "grayscale"
     assert clf.card.metrics["public_test"]["accuracy"] > 0.6
     assert "vgg_m" in repr(clf)
 
 
+@pytest.mark.smoke
 def test_a_crop_is_one_face_and_matches_predict_proba(clf, crops):
     face = crops[0][..., 0]
     [pred] = clf.predict(face)
@@ -106,6 +108,7 @@ def test_batch_arrays_and_bgr(clf):
         clf.predict(rgb, channel_order="brg")
 
 
+@pytest.mark.smoke
 def test_photo_detects_the_face(clf):
     faces = clf.predict(str(ASTRONAUT))
     assert len(faces) == 1
@@ -254,6 +257,7 @@ def test_predict_emotion_and_annotate(tmp_path):
     assert tuple(pixel) != tuple(np.asarray(Image.open(ASTRONAUT))[10, 30])  # box drawn
 
 
+@pytest.mark.smoke
 def test_cli_predict(tmp_path, capsys):
     out = tmp_path / "annotated.jpg"
     assert main(["predict", str(ASTRONAUT), "--annotate", str(out)]) == 0

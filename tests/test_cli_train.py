@@ -52,7 +52,10 @@ def test_train_then_evaluate(data_zip, tmp_path, capsys):
     )
     assert config["config"]["model_kwargs"] == {"dropout": 0.1}
     assert config["config"]["labels"] == ["happy", "sad", "surprise"]
-    capsys.readouterr()
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"done: {out / 'best.keras'} (best on validation), {out / 'final.keras'}, "
+        f"{out / 'history.csv'}, {out / 'training_curves.png'}"
+    )
     assert (
         main(
             [

@@ -24,6 +24,7 @@ def test_from_arrays_errors(images, labels, message):
         EmotionDataset.from_arrays(images, labels)
 
 
+@pytest.mark.smoke
 def test_split_is_stratified_and_reproducible():
     labels = [0] * 50 + [3] * 30 + [6] * 20
     ds = EmotionDataset.from_arrays(np.arange(100, dtype=np.uint8)[:, None, None], labels)

@@ -115,6 +115,7 @@ def test_exporting_an_exported_file_is_refused(clf, tmp_path):
         lite.export(tmp_path / "again.onnx")
 
 
+@pytest.mark.smoke
 def test_a_bundled_model_exports_from_its_keras_file(tmp_path, crops):
     clf = EmotionClassifier.load("fer2013_mini_xception")
     assert clf.model.path.suffix == ".tflite"  # predictions run its TFLite twin
@@ -124,6 +125,7 @@ def test_a_bundled_model_exports_from_its_keras_file(tmp_path, crops):
     assert (back.predict_proba(crops).argmax(1) == clf.predict_proba(crops).argmax(1)).mean() > 0.9
 
 
+@pytest.mark.smoke
 def test_command_line_export(tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     pytest.importorskip("tf2onnx")

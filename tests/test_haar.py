@@ -11,7 +11,11 @@ from PIL import Image
 
 from emorec.faces import FaceDetector, HaarDetector, get_detector
 
-pytest.importorskip("cv2")
+cv2 = pytest.importorskip("cv2")
+# OpenCV 5 without its contrib modules has no Haar cascades (the error is tested below).
+needs_haar = pytest.mark.skipif(
+    not hasattr(cv2, "CascadeClassifier"), reason=f"OpenCV {cv2.__version__} has no Haar cascades"
+)
 
 ASTRONAUT_JPG = Path(__file__).resolve().parents[1] / "examples" / "photos" / "astronaut.jpg"
 # The astronaut's face in the astronaut photo (512x512), as (x, y, width, height).
@@ -26,6 +30,8 @@ def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return w * h / (aw * ah + bw * bh - w * h)
 
 
+@needs_haar
+@pytest.mark.smoke
 def test_haar_finds_the_astronaut() -> None:
     astronaut = np.asarray(Image.open(ASTRONAUT_JPG).convert("RGB"))
     detector = get_detector("haar")
@@ -40,6 +46,7 @@ def test_haar_finds_the_astronaut() -> None:
     assert copy.detect(astronaut) == [face]
 
 
+@needs_haar
 def test_haar_options_and_errors(tmp_path: Path) -> None:
     assert repr(HaarDetector(min_neighbors=3)) == (
         "HaarDetector(scale_factor=1.1, min_neighbors=3, min_size=(24, 24))"
@@ -54,3 +61,48 @@ def test_haar_options_and_errors(tmp_path: Path) -> None:
         HaarDetector(cascade="nope.xml").detect(np.zeros((64, 64, 3), np.uint8))
     with pytest.raises(ValueError, match="dtype float64"):
         HaarDetector().detect(np.zeros((64, 64, 3)))
+
+
+class _Cv2WithoutHaar:
+    """A cv2 as OpenCV 5 without its contrib modules: no CascadeClassifier, no cascade files."""
+
+    __version__ = "5.0.0"
+
+    def __init__(self, *, classifier: bool, data: object) -> None:
+        if classifier:
+            self.CascadeClassifier = lambda path: pytest.fail("no cascade should be loaded")
+        if data is not None:
+            self.data = data
+
+
+@pytest.mark.parametrize(
+    ("classifier", "data", "missing"),
+    [
+        (False, None, "needs cv2.CascadeClassifier"),
+        (True, None, "needs the cascade files of cv2.data.haarcascades"),
+        (True, type("data", (), {"haarcascades": "/no/such/folder"})(), "needs the cascade files"),
+    ],
+)
+def test_an_opencv_without_haar_says_what_to_install(monkeypatch, classifier, data, missing):
+    import emorec.faces.haar as haar
+
+    fake = _Cv2WithoutHaar(classifier=classifier, data=data)
+    monkeypatch.setattr(haar, "require", lambda module, purpose: fake)
+    with pytest.raises(ImportError, match=missing) as error:
+        haar.HaarDetector()._ensure_classifier()
+    message = str(error.value)
+    assert "OpenCV 5.0.0" in message and "opencv-contrib-python-headless" in message
+    assert '"opencv-python-headless<5"' in message and 'detector="blazeface"' in message
+
+
+@needs_haar
+def test_a_cascade_path_needs_no_cascade_folder(monkeypatch, tmp_path):
+    import emorec.faces.haar as haar
+
+    cascade = tmp_path / "mine.xml"
+    cascade.write_bytes(
+        Path(cv2.data.haarcascades, "haarcascade_frontalface_default.xml").read_bytes()
+    )
+    fake = type("cv2", (), {"CascadeClassifier": cv2.CascadeClassifier})()  # no cv2.data
+    monkeypatch.setattr(haar, "require", lambda module, purpose: fake)
+    assert not haar.HaarDetector(cascade=str(cascade))._ensure_classifier().empty()

@@ -49,6 +49,7 @@ def run_light(code: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.smoke
 def test_default_model_predicts_a_photo_without_tensorflow():
     out = run_light(
         f"""

@@ -79,6 +79,7 @@ def test_writing_a_card_again_replaces_it_in_place(small, tmp_path):
     )
 
 
+@pytest.mark.smoke
 def test_a_tflite_file_predicts_as_its_keras_model(small, faces):
     clf, path = small
     lite = EmotionClassifier.load(path)

@@ -22,6 +22,7 @@ from emorec.pixels import resize
 
 
 # ----------------------------------------------------------------------------- from_directory
+@pytest.mark.smoke
 def test_split_folders(tiny_tree):
     ds = EmotionDataset.from_directory(tiny_tree)
     assert ds.split_names == ("train", "test")
@@ -43,6 +44,7 @@ def test_class_folders_only_make_train(tmp_path):
     assert ds.label_names == ("cat", "dog")  # custom label set, sorted
 
 
+@pytest.mark.smoke
 def test_zip_equals_folder(tiny_tree, tmp_path):
     z = zip_tree(tiny_tree, tmp_path / "faces.zip")
     a, b = EmotionDataset.from_directory(tiny_tree), EmotionDataset.from_directory(z)

@@ -33,6 +33,7 @@ def make(tiny_ds, tmp_path, **kw):
     return Trainer(kw.pop("model", "mini_xception"), tiny_ds, **kw)
 
 
+@pytest.mark.smoke
 def test_fit_writes_the_run_folder(tiny_ds, tmp_path):
     trainer = make(tiny_ds, tmp_path)
     history = trainer.fit()

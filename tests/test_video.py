@@ -47,6 +47,7 @@ def moving_face_video(
 
 
 # ------------------------------------------------------------------ reading and writing
+@pytest.mark.smoke
 def test_frames_are_sampled_by_index_or_rate_with_their_times(tmp_path, face):
     path = moving_face_video(tmp_path / "v.mp4", face, frames=50, fps=25)
     info = video_info(path)

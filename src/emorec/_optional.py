@@ -27,6 +27,10 @@ EXTRAS = {
     "onnxruntime": "onnx",
     "onnx": "onnx",
     "tf2onnx": "onnx",
+    "fastapi": "serve",
+    "uvicorn": "serve",
+    "multipart": "serve",
+    "python_multipart": "serve",
 }
 
 

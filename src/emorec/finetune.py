@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -74,9 +73,9 @@ def fine_tune(
         **trainer_kwargs,
     )
     trainer.fit()
-    best = Path(output_dir) / "best.keras"
+    run = trainer.run_folder
     tuned = type(clf).load(
-        best if best.exists() else Path(output_dir) / "final.keras",
+        run.best_model if run.best_model.exists() else run.final_model,
         detector=clf.detector_spec,
         tta=clf.tta,
         margin=clf.margin,

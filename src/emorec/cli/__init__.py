@@ -40,6 +40,7 @@ from .export import add_export_parser
 from .info import add_info_parser
 from .models import add_models_parser
 from .predict import add_predict_parser
+from .serve import add_serve_parser
 from .train import add_train_parser
 
 __all__ = ["main"]
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_models_parser,
         add_train_parser,
         add_evaluate_parser,
+        add_serve_parser,
     ):
         add(sub)
     _dress(parser)

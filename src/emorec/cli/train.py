@@ -7,16 +7,26 @@ import contextlib
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from ..training.precision import PRECISIONS
+from ..training.settings import (
+    DEFAULT_LEARNING_RATES,
+    OPTIMIZERS,
+    PLATEAU_PATIENCE,
+    SCHEDULES,
+    TrainerSettings,
+)
 from .reading import add_reading_arguments, data_source, read_dataset
 
 __all__ = ["add_train_parser", "run"]
 
 
 def add_train_parser(sub: Any) -> None:
-    """The ``train`` subcommand and its options."""
+    """The ``train`` subcommand and its options (their defaults are the Trainer's:
+    :meth:`TrainerSettings.defaults`)."""
+    default = TrainerSettings.defaults()
+    patience = PLATEAU_PATIENCE  # EarlyStopping's with early_stopping_patience="auto"
     p = sub.add_parser(
         "train",
         help="train a model; the same command resumes an unfinished run",
@@ -28,48 +38,61 @@ def add_train_parser(sub: Any) -> None:
     )
     p.add_argument("--model", required=True, help="architecture name (see: emorec models)")
     p.add_argument("--output", required=True, help="folder for the run's files")
-    p.add_argument("--epochs", type=int, default=30, help="training epochs")
-    p.add_argument("--batch-size", type=int, default=64, help="images per training step")
+    p.add_argument("--epochs", type=int, default=default["epochs"], help="training epochs")
+    p.add_argument(
+        "--batch-size", type=int, default=default["batch_size"], help="images per training step"
+    )
     p.add_argument(
         "--optimizer",
-        choices=["sgd", "adam", "adamw"],
-        default="sgd",
+        choices=OPTIMIZERS,
+        default=default["optimizer"],
         help="sgd: Nesterov momentum 0.9",
     )
     p.add_argument(
         "--learning-rate",
         "--lr",
         type=float,
-        default=None,
-        help="default 0.05 for sgd, 0.001 for adam(w)",
+        default=default["learning_rate"],
+        help="default "
+        + ", ".join(f"{rate:g} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()),
     )
     p.add_argument(
         "--schedule",
-        choices=["plateau", "cosine", "constant"],
-        default="plateau",
+        choices=SCHEDULES,
+        default=default["schedule"],
         help="learning-rate schedule",
     )
-    p.add_argument("--warmup-epochs", type=int, default=0, help="epochs of linear warm-up")
-    p.add_argument("--weight-decay", type=float, default=5e-4, help="L2 weight decay")
     p.add_argument(
-        "--label-smoothing", type=float, default=0.1, help="label smoothing of the targets"
+        "--warmup-epochs",
+        type=int,
+        default=default["warmup_epochs"],
+        help="epochs of linear warm-up",
+    )
+    p.add_argument(
+        "--weight-decay", type=float, default=default["weight_decay"], help="L2 weight decay"
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=default["label_smoothing"],
+        help="label smoothing of the targets",
     )
     p.add_argument(
         "--ema",
         type=float,
-        default=None,
+        default=default["ema"],
         metavar="MOMENTUM",
         help="validate and save a moving average of the weights, e.g. --ema 0.999 (default: off)",
     )
     p.add_argument(
         "--val-split",
-        default=0.1,
-        help="fraction of train to validate on (default 0.1), a split name, or 0",
+        default=default["val_split"],
+        help="fraction of train to validate on (default %(default)s), a split name, or 0",
     )
     p.add_argument(
         "--class-weight",
         choices=["balanced"],
-        default=None,
+        default=default["class_weight"],
         help="weigh the loss by inverse class frequency (default: off)",
     )
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
@@ -84,8 +107,8 @@ def add_train_parser(sub: Any) -> None:
     )
     p.add_argument(
         "--precision",
-        choices=["float32", "mixed_bfloat16", "mixed_float16"],
-        default="float32",
+        choices=PRECISIONS,
+        default=default["precision"],
         help="compute precision (mixed_bfloat16: about 1.6x faster on CPUs with AVX-512 BF16 "
         "or AMX, but emulated and several times slower on others, which emorec warns about; "
         "the saved models are float32 either way)",
@@ -101,8 +124,8 @@ def add_train_parser(sub: Any) -> None:
     p.add_argument(
         "--distill",
         type=float,
-        default=0.5,
-        help="weight of the teachers' probabilities in the targets (default 0.5)",
+        default=default["distill"],
+        help="weight of the teachers' probabilities in the targets (default %(default)s)",
     )
     p.add_argument(
         "--init-from",
@@ -113,9 +136,11 @@ def add_train_parser(sub: Any) -> None:
         "--early-stopping",
         type=int,
         default=None,
-        help="patience in epochs (0: off; default 10 with plateau, off otherwise)",
+        help=f"patience in epochs (0: off; default {patience} with plateau, off otherwise)",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed of weights, split and augmentation")
+    p.add_argument(
+        "--seed", type=int, default=default["seed"], help="seed of weights, split and augmentation"
+    )
     p.add_argument(
         "--model-arg",
         action="append",
@@ -192,9 +217,9 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     trainer.fit()
-    out = Path(args.output)
+    run = trainer.run_folder
     print(
-        f"done: {out / 'best.keras'} (best on validation), {out / 'final.keras'}, "
-        f"{out / 'history.csv'}, {out / 'training_curves.png'}"
+        f"done: {run.best_model} (best on validation), {run.final_model}, "
+        f"{run.history_file}, {run.curves}"
     )
     return 0

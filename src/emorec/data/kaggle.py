@@ -14,9 +14,10 @@ Two Kaggle sources hold FER2013:
 Everything is downloaded into a temporary folder beside the target (never into kagglehub's own
 cache) and only the final file is moved into place.
 
-Notes on ``kagglehub`` (read from version 1.0.3, with ``kagglesdk`` 0.1.38; ``output_dir``
-exists since 0.4.3)
-------------------------------------------------------------------------------------------------
+Notes on ``kagglehub``
+----------------------
+Read from version 1.0.3, with ``kagglesdk`` 0.1.38; ``output_dir`` exists since 0.4.3.
+
 * ``dataset_download(handle, path=None, *, force_download=False, output_dir=None)`` asks for the
   current version, downloads the dataset's archive, extracts it (``zipfile.extractall``, which
   drops ``..`` and absolute parts of member names; tars with ``filter="data"``) into

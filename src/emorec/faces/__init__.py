@@ -3,11 +3,12 @@
 - :mod:`~emorec.faces.boxes`: the :class:`FaceBox` detectors return (box, score, keypoints),
   the :class:`FaceDetector` protocol and :func:`check_box` for boxes given by the user.
 - :mod:`~emorec.faces.detectors`: the registry, :func:`get_detector` (``"blazeface"``, the
-  default; ``"blazeface_short"``; ``"haar"``; plugins), :func:`register_detector`,
+  default; ``"blazeface_short"``; ``"haar"``; ``"yunet"``; plugins), :func:`register_detector`,
   :func:`list_detectors`.
 - :mod:`~emorec.faces.blazeface` (:class:`BlazeFaceDetector`, with :mod:`~emorec.faces.ssd`
   for its outputs' anchors, decoding and weighted NMS, and :mod:`~emorec.faces.tiling` for
-  large photos) and :mod:`~emorec.faces.haar` (:class:`HaarDetector`): the built-in detectors.
+  large photos), :mod:`~emorec.faces.haar` (:class:`HaarDetector`) and
+  :mod:`~emorec.faces.yunet` (:class:`YuNetDetector`): the built-in detectors.
 - :mod:`~emorec.faces.crops`: :func:`crop_faces`, square, margin-padded, optionally aligned,
   fixed-size crops through the pixel contract (:mod:`emorec.pixels`).
 
@@ -34,6 +35,7 @@ from .detectors import (
     register_detector,
 )
 from .haar import HaarDetector
+from .yunet import YuNetDetector
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -42,6 +44,7 @@ __all__ = [
     "FaceBox",
     "FaceDetector",
     "HaarDetector",
+    "YuNetDetector",
     "check_box",
     "crop_faces",
     "get_detector",

@@ -6,9 +6,10 @@ with the options given to :func:`get_detector`, returns an object with
 ``detect(image) -> list[FaceBox]``; see :class:`~emorec.faces.FaceDetector`). Factories come
 from three places: emorec's own detectors, which register themselves in their modules
 (``"blazeface"`` and ``"blazeface_short"`` in :mod:`emorec.faces.blazeface`, ``"haar"`` in
-:mod:`emorec.faces.haar`); the user's ``@register_detector``; and installed packages through the
-entry-point group ``emorec.detectors`` (loaded on the first lookup; a plugin that fails to load
-is a warning naming it, not a crash). An entry point may name a factory (registered under the
+:mod:`emorec.faces.haar`, ``"yunet"`` in :mod:`emorec.faces.yunet`); the user's
+``@register_detector``; and installed packages through the entry-point group
+``emorec.detectors`` (loaded on the first lookup; a plugin that fails to load is a warning
+naming it, not a crash). An entry point may name a factory (registered under the
 entry point's name) or a module that registers its detectors itself::
 
     [project.entry-points."emorec.detectors"]
@@ -43,7 +44,7 @@ F = TypeVar("F", bound=Factory)
 DETECTORS: Registry[Factory] = Registry(
     "detector",
     "emorec.detectors",
-    builtins=["emorec.faces.blazeface", "emorec.faces.haar"],
+    builtins=["emorec.faces.blazeface", "emorec.faces.haar", "emorec.faces.yunet"],
     reserved=["default"],
 )
 

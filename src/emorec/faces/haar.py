@@ -1,6 +1,9 @@
 """OpenCV's Viola-Jones Haar cascade, registered as ``"haar"`` (needs ``opencv-python``).
 
-OpenCV is imported on the first ``detect``, not with this module.
+OpenCV is imported on the first ``detect``, not with this module. OpenCV 5 moved
+``CascadeClassifier`` and its cascade files to the contrib modules; where the installed OpenCV
+lacks them, the first ``detect`` raises an ImportError naming what to install. Nothing else in
+emorec needs them.
 """
 
 from __future__ import annotations
@@ -19,12 +22,24 @@ from .detectors import register_detector
 __all__ = ["HaarDetector"]
 
 
+def _missing_haar_support(cv2: Any, *, need_data: bool) -> str | None:
+    """What the Haar detector needs and this ``cv2`` lacks, or None when it has everything."""
+    if not hasattr(cv2, "CascadeClassifier"):
+        return "cv2.CascadeClassifier"
+    if need_data:
+        folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
+        if not folder or not os.path.isdir(folder):
+            return "the cascade files of cv2.data.haarcascades"
+    return None
+
+
 @register_detector("haar")
 class HaarDetector:
     """OpenCV's Viola-Jones Haar cascade face detector (frontal faces).
 
-    Needs OpenCV (``pip install opencv-python-headless``), imported on the first
-    :meth:`detect`. The image is converted to grey and scanned with
+    Needs OpenCV with its Haar cascades (``pip install "opencv-python-headless<5"`` or
+    ``opencv-contrib-python-headless``), imported on the first :meth:`detect`. The image is
+    converted to grey and scanned with
     ``CascadeClassifier.detectMultiScale3(..., outputRejectLevels=True)``.
 
     Parameters
@@ -92,10 +107,18 @@ class HaarDetector:
     def _ensure_classifier(self) -> Any:
         if self._classifier is None:
             cv2 = require("cv2", "the haar face detector")
-
+            missing = _missing_haar_support(cv2, need_data=not os.path.exists(self.cascade))
+            if missing:
+                raise ImportError(
+                    f"the haar face detector needs {missing}, which OpenCV "
+                    f"{getattr(cv2, '__version__', '?')} does not have (OpenCV 5 moved the Haar "
+                    "cascades to its contrib modules); pip install "
+                    '"opencv-contrib-python-headless" or "opencv-python-headless<5", or use '
+                    'detector="blazeface"'
+                )
             path = self.cascade
             if not os.path.exists(path):
-                path = os.path.join(getattr(cv2, "data").haarcascades, self.cascade)  # noqa: B009
+                path = os.path.join(cv2.data.haarcascades, self.cascade)
             classifier = cv2.CascadeClassifier(path)
             if classifier.empty():
                 raise FileNotFoundError(

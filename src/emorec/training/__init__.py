@@ -2,6 +2,8 @@
 
 - :mod:`~emorec.training.trainer`: the :class:`Trainer` (checks, build, ``init_from``, compile,
   fit);
+- :mod:`~emorec.training.settings`: :class:`TrainerSettings`, the Trainer's settings as one
+  validated record (what ``config.json`` records, the ``emorec train`` defaults);
 - :mod:`~emorec.training.distill`: knowledge distillation (``teacher=``, ``distill=``): the
   teachers, and their probabilities mixed into the training targets;
 - :mod:`~emorec.training.callbacks`: every callback emorec adds, and the default list
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .run_folder import TrainingDiverged
+from .settings import TrainerSettings
 from .trainer import Trainer
 
 __all__ = [
@@ -22,6 +25,7 @@ __all__ = [
     "RestoreBestSoFar",
     "RunBackup",
     "Trainer",
+    "TrainerSettings",
     "TrainingDiverged",
     "default_callbacks",
     "restore_callback_state",

@@ -41,6 +41,7 @@ import keras
 import numpy as np
 
 from .._files import atomic_file, check_free_space, remove_partials
+from .run_folder import RunFolder
 
 __all__ = [
     "AverageWeights",
@@ -119,7 +120,7 @@ def default_callbacks(
     TerminateOnNaN
     RunBackup
     """
-    out = Path(output_dir)
+    run = RunFolder(output_dir)
     mode = monitor_mode(monitor)
     loss_monitor = "val_loss" if monitor.startswith("val_") else "loss"
     callbacks: list[keras.callbacks.Callback] = []
@@ -136,7 +137,7 @@ def default_callbacks(
     average = AverageWeights() if average_weights else None
     if average is not None:
         callbacks.append(average)
-    backup = RunBackup(out / "backup", best_model=out / "best.keras", average=average)
+    backup = RunBackup(run.backup_dir, best_model=run.best_model, average=average)
     callbacks.append(
         keras.callbacks.ModelCheckpoint(
             str(backup.candidate_pattern), monitor=monitor, mode=mode, save_best_only=True
@@ -149,7 +150,7 @@ def default_callbacks(
             )
         )
     callbacks += [
-        keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        keras.callbacks.CSVLogger(str(run.history_file), append=True),
         keras.callbacks.TerminateOnNaN(),
         backup,
     ]

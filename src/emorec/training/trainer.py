@@ -1,6 +1,7 @@
 """`Trainer`: Keras ``fit`` with good defaults, automatic resume, and a complete output folder.
 
-The Trainer adds no training loop of its own: it checks the settings, builds (or takes) a model,
+The Trainer adds no training loop of its own: it checks the settings
+(:class:`~emorec.training.settings.TrainerSettings`), builds (or takes) a model,
 optionally starts it from another model's weights (``init_from``), compiles it with the chosen
 optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and calls
 ``model.fit`` with :attr:`Trainer.callbacks`, an ordinary list of Keras callbacks
@@ -42,13 +43,17 @@ import numpy as np
 from .._optional import require
 from .._version import __version__
 from ..data.augment import make_augmenter
-from ..models.card import ModelCard, file_provenance, load_model, resolve_keras_model
+from ..models.bundle import load_bundle
 from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
 from .distill import load_teachers, with_teacher_targets
 from .machine import describe_machine
-from .precision import as_float32, check_precision, precision_scope, precision_warning
+from .precision import as_float32, precision_scope, precision_warning
 from .run_folder import RunFolder, TrainingDiverged, join_history, now
+from .settings import DEFAULT_LEARNING_RATES as DEFAULT_LEARNING_RATES  # its home was here
+from .settings import OPTIMIZERS as OPTIMIZERS  # its home was here
+from .settings import SCHEDULES as SCHEDULES  # its home was here
+from .settings import TrainerSettings, settings_from_arguments
 
 if TYPE_CHECKING:
     import keras
@@ -58,10 +63,6 @@ if TYPE_CHECKING:
 __all__ = ["Trainer"]
 
 logger = logging.getLogger("emorec")
-
-SCHEDULES = ("plateau", "cosine", "constant")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-DEFAULT_LEARNING_RATES = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
 
 
 class Trainer:
@@ -79,82 +80,22 @@ class Trainer:
         A split with soft targets (:attr:`~emorec.DatasetSplit.targets`, FER+'s vote
         distributions) is trained on them: the cross-entropy to the distribution, class weights
         by the most likely class, and a validation accuracy against it.
-    val_split : float, str or None
-        Fraction of the training split to hold out for validation (default 0.1, ignored when the
-        dataset has a ``"val"`` split), the name of an existing split to validate on, or None
-        for no validation (the callbacks then monitor training accuracy).
-    train_split : str
-        The split to train on.
-    batch_size : int
-        Images per step.
-    epochs : int
-        Epochs to train (EarlyStopping may stop sooner).
-    optimizer : {"sgd", "adam", "adamw"} or keras.optimizers.Optimizer
-        ``"sgd"`` is SGD with Nesterov momentum 0.9. A Keras optimizer is used as given
-        (``learning_rate``, ``schedule`` and ``weight_decay`` then do not apply).
-    learning_rate : float, optional
-        Initial (peak) learning rate; default 0.05 for SGD, 0.001 for Adam(W).
-    schedule : {"plateau", "cosine", "constant"}
-        ``"plateau"`` halves the learning rate when validation loss stalls
-        (``ReduceLROnPlateau`` in the callbacks); ``"cosine"`` decays it to zero over the run
-        (after ``warmup_epochs`` of linear warm-up), and leaves ReduceLROnPlateau out.
-    warmup_epochs : int
-        Linear warm-up epochs for the cosine schedule.
-    weight_decay : float
-        Decoupled weight decay (not applied to biases and batch-norm parameters).
-    label_smoothing : float
-        Label smoothing of the cross-entropy loss.
-    ema : float, optional
-        Keep an exponential moving average of the weights (Polyak averaging) with this momentum,
-        for example ``0.999`` (an average over about the last 1,000 steps), and validate,
-        checkpoint and save the averaged weights: Keras' ``use_ema`` optimizer option with its
-        :class:`~emorec.training.callbacks.AverageWeights` callback in :attr:`callbacks`. It
-        smooths out the last steps' noise, most with a constant or plateau schedule. Batch-norm
-        statistics are the running ones of the raw weights. A Keras optimizer passed as
-        ``optimizer`` brings its own ``use_ema`` setting instead (the default callbacks then
-        include AverageWeights too).
-    augment : bool, dict or callable
-        Augment the training images (:func:`emorec.data.augment.default_augmentation`), with
-        the options in a dict (for example ``{"erasing": 0.5}``), or a Keras layer / callable
-        to apply to each batch instead.
-    class_weight : {"balanced", None} or dict
-        Weight the loss by class: ``"balanced"`` uses :meth:`EmotionDataset.class_weights`.
+    val_split, train_split, batch_size, epochs, optimizer, learning_rate, ..., verbose
+        The run's settings, the fields of :class:`~emorec.training.TrainerSettings` with the
+        same defaults, documented there: ``val_split``, ``train_split``, ``batch_size``,
+        ``epochs``, ``optimizer``, ``learning_rate``, ``schedule``, ``warmup_epochs``,
+        ``weight_decay``, ``label_smoothing``, ``ema``, ``augment``, ``class_weight``,
+        ``output_dir``, ``seed``, ``model_kwargs``, ``init_from``,
+        ``early_stopping_patience``, ``overwrite``, ``data_source``, ``command``,
+        ``precision``, ``jit_compile``, ``distill`` and ``verbose``. They become
+        :attr:`settings`.
     callbacks : list of keras.callbacks.Callback, optional
         Replaces the default callbacks (:func:`emorec.training.default_callbacks`). The list is
         :attr:`callbacks`: append to it, remove from it or replace it before :meth:`fit`
         (which adds one callback of its own after them when it resumes a run:
         :class:`~emorec.training.callbacks.RestoreBestSoFar`).
-    output_dir : str or path-like
-        Folder for the run's files.
-    seed : int, optional
-        Makes a run reproducible on one machine: data order, augmentation, initial weights.
     strategy : tf.distribute.Strategy, optional
         Build and compile the model inside this strategy's scope (several GPUs or workers).
-    model_kwargs : dict, optional
-        Options for the architecture when ``model`` is a name.
-    init_from : str or path-like, optional
-        Start from the weights of this model: a ``.keras`` file (a Trainer's ``best.keras``, for
-        example) or a bundled model's name (:func:`emorec.list_pretrained`). Its architecture
-        must match the one built here, head included (for a new label set use
-        :meth:`emorec.EmotionClassifier.fine_tune`). The learning-rate schedule starts again.
-        The config and the cards record the file's name and SHA-256 (never its path), and the
-        card keeps the donor's own training record (``training.started_from``).
-    early_stopping_patience : int or None
-        Epochs without improvement before EarlyStopping ends the run; None for no early
-        stopping. Default: 10 with the plateau schedule, None with the others.
-    overwrite : bool
-        Replace a finished run, or an unfinished one with other settings, in ``output_dir``.
-    data_source : str, optional
-        Where the data came from (recorded in the config and the model card).
-    command : str, optional
-        The command line that started the run (recorded likewise).
-    precision : {"float32", "mixed_bfloat16", "mixed_float16"}
-        Keras mixed precision for a model built here by name: ``"mixed_bfloat16"`` computes in
-        bfloat16 with float32 weights, about twice as fast on CPUs with AVX-512 BF16 (measured
-        in ``benchmarks/training_throughput.py``). ``best.keras`` and ``final.keras`` are saved
-        in float32 either way (:func:`emorec.training.precision.as_float32`).
-    jit_compile : bool
-        Compile the training step with XLA (Keras ``compile(jit_compile=True)``).
     teacher : str, path-like, keras.Model or a list of them, optional
         Knowledge distillation: train towards the teachers' probabilities as well as the labels.
         Each training batch, augmented, goes through every teacher (a bundled model's name, a
@@ -164,11 +105,15 @@ class Trainer:
         smoothed by ``label_smoothing``, which you may want at 0 here). Several teachers are an
         ensemble distilled into one network. Class weights follow the true labels, as sample
         weights. TensorFlow backend only.
-    distill : float
-        Weight of the teachers' probabilities in the target (0 to 1).
-    verbose : int or "auto"
-        Keras ``fit`` verbosity; ``"auto"``: a progress bar on a terminal, one line per epoch
-        otherwise.
+    settings : TrainerSettings, optional
+        All the settings at once, instead of the keyword settings above (which must then be
+        left at their defaults: ``dataclasses.replace(settings, epochs=60)`` changes one).
+
+    Raises
+    ------
+    ValueError
+        If a setting is out of range (:class:`~emorec.training.TrainerSettings`), the training
+        split is empty or lacks a class, or the model does not fit the data.
 
     Examples
     --------
@@ -181,6 +126,8 @@ class Trainer:
     ...                   output_dir=tempfile.mkdtemp(), verbose=0)
     >>> [type(c).__name__ for c in trainer.callbacks][-3:]
     ['CSVLogger', 'TerminateOnNaN', 'RunBackup']
+    >>> trainer.settings.epochs, trainer.settings.patience  # plateau schedule: EarlyStopping 10
+    (1, 10)
     >>> history = trainer.fit()
     >>> sorted(p.name for p in trainer.output_dir.iterdir())  # doctest: +NORMALIZE_WHITESPACE
     ['.emorec-run.json', 'best.keras', 'config.json', 'final.keras', 'history.csv',
@@ -220,95 +167,56 @@ class Trainer:
         teacher: Any = None,
         distill: float = 0.5,
         verbose: int | str = "auto",
+        settings: TrainerSettings | None = None,
     ) -> None:
+        # every keyword setting, as given: the fields of TrainerSettings are its names
+        arguments = dict(locals())
         require("keras", "training")
         import keras
 
-        _check(
-            isinstance(batch_size, int) and batch_size > 0,
-            f"batch_size={batch_size!r}; expected a positive integer",
-        )
-        _check(
-            isinstance(epochs, int) and epochs > 0,
-            f"epochs={epochs!r}; expected a positive integer",
-        )
-        _check(schedule in SCHEDULES, f"schedule={schedule!r}; expected one of {SCHEDULES}")
-        _check(
-            (isinstance(optimizer, str) and optimizer in OPTIMIZERS)
-            or isinstance(optimizer, keras.optimizers.Optimizer),
-            f"optimizer={optimizer!r}; expected one of {OPTIMIZERS} or a keras optimizer",
-        )
-        _check(0 <= label_smoothing < 1, f"label_smoothing={label_smoothing}; expected 0..1")
-        _check(
-            ema is None or (isinstance(ema, (int, float)) and 0 < ema < 1),
-            f"ema={ema!r}; expected None or a momentum between 0 and 1, such as 0.999",
-        )
-        _check(
-            ema is None or isinstance(optimizer, str),
-            f"ema={ema} with a Keras optimizer ({type(optimizer).__name__}); create the "
-            "optimizer with use_ema=True and ema_momentum instead",
-        )
-        _check(
-            class_weight in (None, "balanced") or isinstance(class_weight, dict),
-            f"class_weight={class_weight!r}; expected 'balanced', None or a dict",
-        )
+        #: The run's settings (:class:`~emorec.training.TrainerSettings`), validated.
+        self.settings = settings_from_arguments(arguments, settings)
+        s = self.settings
+        if s.precision != "float32" and not isinstance(model, str):
+            raise ValueError(
+                f"precision={s.precision!r} needs a model name, which the Trainer builds under "
+                "that policy; build your keras.Model inside "
+                "emorec.training.precision.precision_scope instead"
+            )
         self.dataset = dataset
-        self.train_split = train_split
+        self.train_split = s.train_split
         self.labels: tuple[str, ...] = tuple(dataset.label_names)
         self._check_train_split()
-        self.val_name, self.dataset = self._validation(val_split)
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.schedule = schedule
-        self.warmup_epochs = int(warmup_epochs)
-        self.weight_decay = float(weight_decay)
-        self.label_smoothing = float(label_smoothing)
-        self.ema = None if ema is None else float(ema)
-        self.augment = augment
-        make_augmenter(augment)  # fail early on bad options
-        self.class_weight = class_weight
-        self.seed = seed
-        self.strategy = strategy
-        self.overwrite = overwrite
-        self.data_source = data_source
-        self.command = command
-        self.verbose = verbose
-        self.precision = check_precision(precision)
-        _check(
-            precision == "float32" or isinstance(model, str),
-            f"precision={precision!r} needs a model name, which the Trainer builds under that "
-            "policy; build your keras.Model inside emorec.training.precision.precision_scope "
-            "instead",
-        )
+        self.val_name, self.dataset = self._validation(s.val_split)
+        # The settings as attributes, as the Trainer always had them (resolved where "auto").
+        self.batch_size, self.epochs, self.schedule = s.batch_size, s.epochs, s.schedule
+        self.warmup_epochs, self.weight_decay = s.warmup_epochs, s.weight_decay
+        self.label_smoothing, self.ema, self.augment = s.label_smoothing, s.ema, s.augment
+        make_augmenter(s.augment)  # fail early on bad options
+        self.class_weight, self.seed, self.strategy = s.class_weight, s.seed, strategy
+        self.overwrite, self.data_source, self.command = s.overwrite, s.data_source, s.command
+        self.verbose, self.precision, self.jit_compile = s.verbose, s.precision, s.jit_compile
         slow = precision_warning(self.precision)
         if slow is not None:
             warnings.warn(slow, UserWarning, stacklevel=2)
-        self.jit_compile = bool(jit_compile)
-        _check(0 < distill <= 1, f"distill={distill!r}; expected a weight above 0, at most 1")
-        self.distill = float(distill)
-        self.output_dir = Path(output_dir)
+        self.distill = s.distill
+        self.output_dir = Path(s.output_dir)
         self.run_folder = RunFolder(self.output_dir)
-        self.optimizer_name = optimizer if isinstance(optimizer, str) else type(optimizer).__name__
-        self.learning_rate = (
-            float(learning_rate)
-            if learning_rate is not None
-            else DEFAULT_LEARNING_RATES.get(self.optimizer_name, 1e-3)
-        )
-        if early_stopping_patience == "auto":
-            early_stopping_patience = 10 if schedule == "plateau" else None
-        self.early_stopping_patience = early_stopping_patience
-        self.model_kwargs = dict(model_kwargs or {})
+        self.optimizer_name = s.optimizer_name
+        self.learning_rate = s.peak_learning_rate
+        self.early_stopping_patience = s.patience
+        self.model_kwargs = dict(s.model_kwargs or {})
         #: The donor of ``init_from``: ``{"file": name, "sha256": digest}``, or None.
         self.init_from: dict[str, str] | None = None
         self._donor_training: dict[str, Any] | None = None
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
+        if s.seed is not None:
+            keras.utils.set_random_seed(s.seed)
         scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
         with scope, precision_scope(self.precision):
             self.model = self._model(model)
-            if init_from is not None:
-                self._initialise(init_from)
-            self._compile(optimizer)
+            if s.init_from is not None:
+                self._initialise(s.init_from)
+            self._compile(s.optimizer)
         #: The distillation teachers (Keras models) and their provenance, if any.
         self.teachers, self._teacher_record = load_teachers(teacher, self.model, self.labels)
         monitor = "val_accuracy" if self.val_name else "accuracy"
@@ -322,8 +230,8 @@ class Trainer:
             self.callbacks = default_callbacks(
                 self.output_dir,
                 monitor=monitor,
-                plateau=schedule == "plateau",
-                early_stopping_patience=early_stopping_patience,  # type: ignore[arg-type]
+                plateau=s.schedule == "plateau",
+                early_stopping_patience=s.patience,
                 average_weights=self._averages_weights(),
             )
 
@@ -387,8 +295,8 @@ class Trainer:
         return model
 
     def _initialise(self, source: str | os.PathLike[str]) -> None:
-        path = resolve_keras_model(source, "init_from")
-        donor = load_model(path)
+        bundle = load_bundle(source, trains="init_from", fallback_labels=self.labels)
+        path, donor = bundle.path, bundle.model
         mine = [tuple(w.shape) for w in self.model.weights]
         theirs = [tuple(w.shape) for w in donor.weights]
         if mine != theirs:
@@ -403,10 +311,10 @@ class Trainer:
             )
         self.model.set_weights(donor.get_weights())
         # Name and digest, never the path: the config and the card travel to other machines.
-        self.init_from = file_provenance(path)
+        self.init_from = bundle.provenance
         # The donor's own training record goes into this run's card: the chain of commands
         # that made a model stays in the model file.
-        card = ModelCard.read_optional(path)
+        card = bundle.card
         self._donor_training = card.training if card is not None else None
         logger.info("starting from the weights of %s", path)
 
@@ -470,44 +378,17 @@ class Trainer:
         ``init_from`` is the donor file's ``{"file": name, "sha256": digest}``: the same
         weights under another path are the same run, other weights under the same name not.
         """
-        shape = list(self.model.input_shape[1:])
-        return {
-            "model": self.model_name,
-            "model_kwargs": self.model_kwargs,
-            "parameters": int(self.model.count_params()),
-            "input_shape": shape,
-            "labels": list(self.labels),
-            "data": self.data_source,
-            "train_split": self.train_split,
-            "train_images": len(self.dataset[self.train_split]),
-            "val_split": self.val_name,
-            "val_images": len(self.dataset[self.val_name]) if self.val_name else 0,
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "optimizer": self.optimizer_name,
-            "learning_rate": self.learning_rate,
-            "schedule": self.schedule,
-            "warmup_epochs": self.warmup_epochs,
-            "weight_decay": self.weight_decay,
-            "label_smoothing": self.label_smoothing,
-            **({"ema": self.ema} if self.ema is not None else {}),
-            "augment": (
-                self.augment if isinstance(self.augment, (bool, dict)) else repr(self.augment)
-            ),
-            "init_from": self.init_from,
-            "class_weight": self.class_weight,
-            "early_stopping_patience": self.early_stopping_patience,
-            "seed": self.seed,
-            # Only when set: configs of runs from before these options still compare equal.
-            **({"precision": self.precision} if self.precision != "float32" else {}),
-            **({"jit_compile": True} if self.jit_compile else {}),
-            **({"targets": "probability"} if self._soft(self.train_split) else {}),
-            **(
-                {"teacher": self._teacher_record, "distill": self.distill}
-                if self._teacher_record
-                else {}
-            ),
-        }
+        return self.settings.to_config(
+            model=self.model_name,
+            parameters=int(self.model.count_params()),
+            input_shape=list(self.model.input_shape[1:]),
+            labels=list(self.labels),
+            train_images=len(self.dataset[self.train_split]),
+            val_images=len(self.dataset[self.val_name]) if self.val_name else 0,
+            init_from=self.init_from,
+            targets="probability" if self._soft(self.train_split) else None,
+            teacher=self._teacher_record or None,
+        )
 
     # ------------------------------------------------------------------------ data
     def _data(self, split: str, *, train: bool) -> Any:
@@ -689,8 +570,3 @@ class Trainer:
             raise ValueError(f"split {self.val_name!r} is empty: no images to calibrate on")
         probs = predict_proba(model, part.images, tta=DEFAULT_TTA)
         return calibrate(probs, part.labels, split=self.val_name, tta=DEFAULT_TTA)
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
