@@ -19,6 +19,8 @@ b'DATA'
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["FIELD", "MAX_PARTS", "UploadError", "image_bytes"]
 
 #: The multipart field that carries the image.
@@ -105,7 +107,7 @@ def _form_image(body: bytes, boundary: bytes) -> bytes:
         field.clear()
         value.clear()
 
-    callbacks = {
+    callbacks: Any = {  # the parser's own TypedDict where python-multipart is installed
         "on_part_begin": on_part_begin,
         "on_part_data": on_part_data,
         "on_header_field": on_header_field,
@@ -113,7 +115,7 @@ def _form_image(body: bytes, boundary: bytes) -> bytes:
         "on_header_end": on_header_end,
     }
     try:
-        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        parser = MultipartParser(boundary, callbacks)
         parser.write(body)
         parser.finalize()
     except UploadError:
