@@ -43,6 +43,10 @@ def test_an_exported_file_without_its_keras_file_cannot_be_trained_or_exported(t
         bundle.keras_twin("fine-tuned")
     with pytest.raises(ValueError, match="init_from='small.tflite' is a TFLite model"):
         load_bundle(path, trains="init_from")
+    onnx = tmp_path / "small.onnx"  # refused by name alone, before anything is read
+    onnx.write_bytes(b"")
+    with pytest.raises(ValueError, match="teacher='small.onnx' is an ONNX model"):
+        load_bundle(onnx, trains="teacher")
     with pytest.raises(ValueError, match="runtime='keras' runs Keras models"):
         load_bundle(path, runtime="keras")
     with pytest.raises(ValueError, match="runtime='fast'"):

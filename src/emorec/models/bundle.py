@@ -178,11 +178,6 @@ def load_bundle(
         path = resolve_keras_model(
             DEFAULT_PRETRAINED if name_or_path is None else name_or_path, trains
         )
-        if path.suffix.lower() == ".onnx":
-            raise ValueError(
-                f"{trains}={path.name!r} is an ONNX model, which cannot be trained from; give "
-                "the .keras file it was exported from (or a bundled model's name)"
-            )
     else:
         path = resolve_model(name_or_path, keras=runtime == "keras")
     kind: Runtime = _SUFFIX_RUNTIME.get(path.suffix.lower(), "keras")

@@ -194,7 +194,7 @@ def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> 
     FileNotFoundError
         If it is neither an existing file nor a bundled name (the message lists them).
     ValueError
-        If it is a ``.tflite`` file.
+        If it is a ``.tflite`` or ``.onnx`` file (no weights to train from).
 
     Examples
     --------
@@ -212,9 +212,10 @@ def resolve_keras_model(name_or_path: str | os.PathLike[str], argument: str) -> 
             f"{argument}={str(name_or_path)!r}: no such file, and not a bundled model "
             f"({', '.join(list_pretrained()) or 'none'})"
         ) from error
-    if path.suffix.lower() == ".tflite":
+    kind = {".tflite": "a TFLite", ".onnx": "an ONNX"}.get(path.suffix.lower())
+    if kind is not None:
         raise ValueError(
-            f"{argument}={path.name!r} is a TFLite model, which cannot be trained from; give "
+            f"{argument}={path.name!r} is {kind} model, which cannot be trained from; give "
             "the Keras model (.keras) it was exported from, for example fer2013_vgg_m"
         )
     return path
