@@ -154,6 +154,9 @@ def test_the_page_uses_the_api_and_the_webcam(client):
     assert '<script src="/static/app.js"' in html and 'href="/static/style.css"' in html
     assert "/v1/predict" in script and "getUserMedia" in script
     assert "state.busy" in script  # one webcam frame in flight
+    # The rest is checked in a real browser (test_serve_browser.py); here, where none is:
+    assert "Retry-After" in script  # a busy server is asked again, not shown as an error
+    assert 'id="pick" class="visually-hidden"' in html  # focusable: not the hidden attribute
 
 
 def test_other_files_are_not_served(client):

@@ -10,13 +10,24 @@ function headers(type) {
   return h;
 }
 
-async function predict(blob) {
-  const response = await fetch("/v1/predict", { method: "POST", body: blob, headers: headers(blob.type || "application/octet-stream") });
-  const answer = await response.json();
-  if (response.status === 401) $("token-label").hidden = false;
-  if (!response.ok) throw new Error(answer.error || response.statusText);
-  $("json").textContent = JSON.stringify(answer, null, 2);
-  return answer;
+const PHOTOS_AT_ONCE = 2; // photos in flight at once: a dropped folder does not flood the server
+const BUSY_RETRIES = 5; // a busy server (503) is asked again after its Retry-After, this often
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+async function predict(blob, retries = BUSY_RETRIES) {
+  for (let attempt = 0; ; attempt++) {
+    const response = await fetch("/v1/predict", { method: "POST", body: blob, headers: headers(blob.type || "application/octet-stream") });
+    if (response.status === 503 && attempt < retries) {
+      await sleep(1000 * Number(response.headers.get("Retry-After") || 1));
+      continue;
+    }
+    const answer = await response.json();
+    if (response.status === 401) $("token-label").hidden = false;
+    if (!response.ok) throw new Error(answer.error || response.statusText);
+    $("json").textContent = JSON.stringify(answer, null, 2);
+    return answer;
+  }
 }
 
 function draw(canvas, source, answer) {
@@ -61,12 +72,15 @@ function list(element, answer) {
   });
 }
 
-async function photo(file) {
+function resultBox() {
   const box = Object.assign(document.createElement("div"), { className: "result" });
-  const canvas = document.createElement("canvas");
-  const faces = Object.assign(document.createElement("ol"), { className: "faces" });
-  box.append(canvas, faces);
+  box.append(document.createElement("canvas"), Object.assign(document.createElement("ol"), { className: "faces" }));
   $("results").prepend(box);
+  return box;
+}
+
+async function photo(file, box) {
+  const [canvas, faces] = box.children;
   try {
     const answer = await predict(file);
     const image = await createImageBitmap(file);
@@ -74,13 +88,24 @@ async function photo(file) {
     list(faces, answer);
     box.dataset.faces = answer.faces.length;
   } catch (error) {
+    box.dataset.error = error.message;
     faces.replaceChildren(Object.assign(document.createElement("p"), { className: "error", textContent: `${file.name}: ${error.message}` }));
   }
 }
 
-function photos(files) {
-  $("status").textContent = `${files.length} photo(s) sent`;
-  [...files].forEach(photo);
+async function photos(files) {
+  const queue = [...files].map((file) => [file, resultBox()]);
+  const total = queue.length;
+  let done = 0;
+  $("status").textContent = `${total} photo(s) sent`;
+  const worker = async () => {
+    while (queue.length) {
+      await photo(...queue.shift());
+      done += 1;
+      $("status").textContent = `${done} of ${total} photo(s) done`;
+    }
+  };
+  await Promise.all(Array.from({ length: PHOTOS_AT_ONCE }, worker));
 }
 
 async function frame() {
@@ -92,15 +117,17 @@ async function frame() {
   grab.width = video.videoWidth;
   grab.height = video.videoHeight;
   grab.getContext("2d").drawImage(video, 0, 0);
+  const stream = state.webcam;
   try {
     const blob = await new Promise((done) => grab.toBlob(done, "image/jpeg", 0.85));
-    const answer = await predict(blob);
+    const answer = await predict(blob, 0); // busy: this frame is dropped, the next one tries
+    if (state.webcam !== stream) return; // stopped (or restarted) while this frame was out
     draw($("live-canvas"), grab, answer);
     list($("live-faces"), answer);
     $("live").dataset.frames = String(Number($("live").dataset.frames || 0) + 1);
     $("status").textContent = "webcam: live";
   } catch (error) {
-    $("status").textContent = `webcam: ${error.message}`;
+    if (state.webcam === stream) $("status").textContent = `webcam: ${error.message}`;
   } finally {
     state.busy = false;
   }
@@ -115,6 +142,7 @@ async function toggleWebcam() {
     button.textContent = "Start webcam";
     button.setAttribute("aria-pressed", "false");
     $("live").hidden = true;
+    $("status").textContent = "webcam: stopped";
     return;
   }
   try {
@@ -132,19 +160,29 @@ async function toggleWebcam() {
   state.timer = setInterval(frame, 200); // up to 5 frames a second, one in flight
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+async function showModel() {
+  try {
+    const response = await fetch("/v1/models", { headers: headers("application/json") });
+    if (response.status === 401) {
+      $("token-label").hidden = false;
+      $("status").textContent = "This server needs its token: enter it above.";
+      return;
+    }
+    const models = await response.json();
+    $("model").textContent = `Model ${models.model}: ${models.labels.join(", ")}`;
+    $("status").textContent = "";
+  } catch (error) {
+    $("status").textContent = error.message;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
   const drop = $("drop");
   drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => { e.preventDefault(); drop.classList.remove("over"); photos(e.dataTransfer.files); });
-  $("pick").addEventListener("change", (e) => photos(e.target.files));
+  $("pick").addEventListener("change", (e) => { photos(e.target.files); e.target.value = ""; });
   $("webcam").addEventListener("click", toggleWebcam);
-  try {
-    const response = await fetch("/v1/models", { headers: headers("application/json") });
-    if (response.status === 401) { $("token-label").hidden = false; return; }
-    const models = await response.json();
-    $("model").textContent = `Model ${models.model}: ${models.labels.join(", ")}`;
-  } catch (error) {
-    $("status").textContent = error.message;
-  }
+  $("token").addEventListener("change", showModel);
+  showModel();
 });
