@@ -6,6 +6,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath("../src"))
+# This project's own extensions: the model zoo and benchmark tables, the gallery's folder.
+sys.path.insert(0, os.path.abspath("_ext"))
 
 from emorec import __version__
 
@@ -22,6 +24,11 @@ extensions = [
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
     "sphinx.ext.viewcode",
+    "sphinxarg.ext",  # the CLI reference, from emorec.cli.build_parser()
+    "sphinx_gallery.gen_gallery",
+    "gallery_cwd",
+    "model_zoo",
+    "benchmark_tables",
 ]
 autosummary_generate = False
 autodoc_typehints = "description"
@@ -65,6 +72,24 @@ intersphinx_mapping = (
     if os.environ.get("EMOREC_DOCS_INTERSPHINX")
     else {}
 )
+
+# The gallery: examples/gallery/plot_*.py, run by every build that finds them changed (their
+# outputs are cached beside the generated pages, in docs/gallery/), each code block in the
+# repository's root (docs/_ext/gallery_cwd.py) so that its paths read as a reader pastes them.
+sphinx_gallery_conf = {
+    "examples_dirs": "../examples/gallery",
+    "gallery_dirs": "gallery",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "show_signature": False,
+    "reset_modules": ("matplotlib",),
+    "write_computation_times": False,
+}
+gallery_cwd_root = REPO
+gallery_cwd_examples = os.path.join(REPO, "examples", "gallery")
 
 html_theme = "furo"
 html_title = f"emorec {release}"
