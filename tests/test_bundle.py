@@ -74,3 +74,41 @@ def test_a_bundle_in_memory_names_its_model():
     model = build_model("mini_xception", num_classes=2)
     bundle = ModelBundle(model, None, None, ("a", "b"), None, "none", 1.0)  # type: ignore[arg-type]
     assert bundle.runtime == "keras" and bundle.provenance == {"model": model.name}
+
+
+def test_a_tflite_file_is_read_once_for_its_model_and_its_card(monkeypatch):
+    """The card of a .tflite comes from the bytes its interpreter already holds."""
+    from pathlib import Path
+
+    from emorec.models import card as card_module
+
+    reads: list[str] = []
+    real_read_bytes = Path.read_bytes
+    real_open = open
+
+    def counting_read_bytes(self):
+        if self.suffix == ".tflite":
+            reads.append(self.name)
+        return real_read_bytes(self)
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if str(file).endswith(".tflite") and "b" in mode:
+            reads.append(Path(file).name)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_bytes", counting_read_bytes)
+    monkeypatch.setattr(card_module, "open", counting_open, raising=False)
+    bundle = load_bundle("fer2013_mini_xception_int8")
+    assert reads == ["fer2013_mini_xception_int8.tflite"]
+    assert bundle.card is not None and bundle.card.labels == bundle.labels
+
+
+def test_a_card_is_read_from_the_bytes_given_instead_of_the_file(tmp_path):
+    from emorec import ModelCard
+    from emorec.models import pretrained_path
+
+    flat = pretrained_path("fer2013_mini_xception_int8").read_bytes()
+    other = tmp_path / "renamed.tflite"
+    other.write_bytes(b"not a model: the bytes given are read, not this file")
+    card = ModelCard.read_optional(other, content=flat)
+    assert card is not None and card.architecture_name == "mini_xception"

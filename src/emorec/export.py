@@ -202,8 +202,7 @@ def export(
         else:  # the card inside the file, written with it (one rename for both)
             from .tflite_card import with_tflite_card
 
-            text = json.dumps(card.to_dict(), indent=2).encode()
-            tmp.write_bytes(with_tflite_card(tmp.read_bytes(), text, str(out)))
+            tmp.write_bytes(with_tflite_card(tmp.read_bytes(), card.to_json().encode(), str(out)))
     return out
 
 

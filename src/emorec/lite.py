@@ -163,6 +163,9 @@ class LiteModel:
         self.output_shape: tuple[int | None, ...] = (None, out_shape[1])
         self.name = self.path.stem
         self.size_bytes = len(content)
+        #: The file's bytes as loaded (the interpreter runs on them; the model card is read
+        #: from them too, so a file is read once).
+        self.content = content
         self._batch = in_shape[0]
         self._lock = threading.Lock()
 

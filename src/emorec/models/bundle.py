@@ -189,7 +189,9 @@ def load_bundle(
         )
     model = load_model(path, rescale=rescale)
     has_card = path.suffix.lower() in (".keras", ".tflite", ".onnx")
-    card = ModelCard.read_optional(path) if has_card else None
+    # a .tflite's card is read from the bytes its interpreter holds: the file is read once
+    content = getattr(model, "content", None) if kind == "litert" else None
+    card = ModelCard.read_optional(path, content=content) if has_card else None
     return ModelBundle(
         model,
         path,

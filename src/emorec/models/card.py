@@ -271,11 +271,17 @@ class ModelCard:
         return card
 
     @classmethod
-    def read_optional(cls, path: str | os.PathLike[str]) -> ModelCard | None:
-        """:meth:`read`, but None for a model file that has no card."""
+    def read_optional(
+        cls, path: str | os.PathLike[str], *, content: bytes | None = None
+    ) -> ModelCard | None:
+        """:meth:`read`, but None for a model file that has no card.
+
+        ``content``: the bytes of a ``.tflite`` file already read (for example
+        :attr:`emorec.lite.LiteModel.content`), so that the file is not read again.
+        """
         file = resolve_model(path)
         if file.suffix.lower() == ".tflite":
-            return _read_tflite(file)
+            return _read_tflite(file, content)
         if file.suffix.lower() == ".onnx":
             from ..onnx_model import read_onnx_card
 
@@ -309,6 +315,17 @@ class ModelCard:
         out = {"format": CARD_FORMAT, **{k: v for k, v in data.items() if v is not None}}
         return {**out, **extra}
 
+    def to_json(self) -> str:
+        """The card as the JSON text every model file holds (:meth:`to_dict`, indented).
+
+        Examples
+        --------
+        >>> import json
+        >>> json.loads(ModelCard(labels=["happy", "sad"]).to_json())["labels"]
+        ['happy', 'sad']
+        """
+        return json.dumps(self.to_dict(), indent=2)
+
     def write(self, path: str | os.PathLike[str]) -> None:
         """Put (or replace) this card inside a ``.keras``, ``.tflite`` or ``.onnx`` file,
         atomically (a temporary copy, flushed and renamed over the file), as the running
@@ -322,7 +339,7 @@ class ModelCard:
         """
         file = Path(path)
         self.emorec_version = __version__
-        text = json.dumps(self.to_dict(), indent=2)
+        text = self.to_json()
         if file.suffix.lower() == ".tflite":
             from ..tflite_card import with_tflite_card
 
@@ -367,16 +384,18 @@ def _parse_card(raw: bytes, file: Path) -> Any:
         ) from None
 
 
-def _read_tflite(file: Path) -> ModelCard | None:
-    """The card inside a ``.tflite`` file (:mod:`emorec.tflite_card`), else the one beside it
-    (``<name>.card.json``, as files exported before it was inside were written), else None."""
+def _read_tflite(file: Path, flat: bytes | None = None) -> ModelCard | None:
+    """The card inside a ``.tflite`` file (:mod:`emorec.tflite_card`; ``flat``: its bytes if
+    already read), else the one beside it (``<name>.card.json``, as files exported before it
+    was inside were written), else None."""
     from ..tflite_card import read_tflite_card
 
-    try:
-        with open(file, "rb") as fh:
-            flat = fh.read()
-    except OSError as exc:
-        raise ValueError(f"{file}: unreadable ({exc})") from None
+    if flat is None:
+        try:
+            with open(file, "rb") as fh:
+                flat = fh.read()
+        except OSError as exc:
+            raise ValueError(f"{file}: unreadable ({exc})") from None
     raw = read_tflite_card(flat, str(file))
     if raw is not None:
         if len(raw) > MAX_CARD_BYTES:
