@@ -108,13 +108,34 @@ def test_models_and_healthz(client, classifier):
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_openapi_describes_predict_and_the_cdn_docs_are_off(client):
+def test_openapi_describes_predict_and_the_docs_page_loads_nothing_from_elsewhere(client):
+    import re
+
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/v1/predict"]["post"]["requestBody"]["content"]
     assert {"multipart/form-data", "image/*"} <= set(body)
     assert "/v1/models" in spec["paths"] and "/healthz" in spec["paths"]
-    for page in ("/docs", "/redoc"):  # they would load their scripts from a CDN
-        assert client.get(page).status_code == 404
+    assert client.get("/redoc").status_code == 404  # FastAPI's ReDoc loads from a CDN
+    pytest.importorskip("fastapi_offline")
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/openapi.json" in docs.text
+    assert "frame-ancestors 'none'" in docs.headers["content-security-policy"]
+    urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*['"]([^'"]+)['"]""", docs.text)
+    assert urls and not [u for u in urls if "//" in u], urls  # no CDN, no other host
+    for url in urls:
+        if url.startswith("/docs/files/"):
+            answer = client.get(url)
+            assert answer.status_code == 200 and len(answer.content) > 100, url
+    assert client.get("/docs/files/../app.py").status_code == 404
+    assert client.get("/docs/files/index.html").status_code == 404  # only the files it needs
+
+
+def test_the_docs_page_says_what_to_install_without_swagger_ui(monkeypatch, client):
+    from emorec.serve import app as app_module
+
+    monkeypatch.setattr(app_module, "swagger_ui_folder", lambda: None)
+    answer = client.get("/docs")
+    assert answer.status_code == 404 and "fastapi-offline" in answer.json()["error"]
 
 
 def test_unknown_pages_and_methods_answer_json(client):

@@ -2,8 +2,10 @@
 
 Routes: ``GET /`` (the page, with its script and style, all served from this package: no
 CDN), ``POST /v1/predict`` (an image in, its faces' emotions out), ``GET /v1/models``,
-``GET /healthz`` and ``GET /openapi.json``. FastAPI's Swagger and ReDoc pages are turned off:
-they load their scripts from a CDN, and this server works offline.
+``GET /healthz``, ``GET /openapi.json`` and ``GET /docs``, the API's Swagger UI page, its
+scripts served from the ``fastapi-offline`` package (in ``emorec[serve]``), not from a CDN:
+this server works offline. (FastAPI's own docs pages load their scripts from a CDN, so they
+are turned off, ReDoc too.)
 
 A prediction decodes the upload with :func:`emorec.load_image` (its format allow-list and
 pixel limit), then runs the library's two stages, :meth:`~emorec.EmotionClassifier.prepare`
@@ -27,6 +29,7 @@ Examples
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations, which
 # name classes imported inside create_app.
 import asyncio
+import importlib.util
 from collections.abc import Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -73,6 +76,34 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+
+#: The Swagger UI files ``/docs`` needs, from the ``fastapi-offline`` package (which ships
+#: them for exactly this: FastAPI's self-hosted docs assets).
+SWAGGER_FILES = {
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon.png": "image/png",
+}
+
+#: Headers on the docs page: as the page's, but Swagger UI starts from an inline script.
+DOCS_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'",
+}
+
+
+def swagger_ui_folder() -> Any:
+    """The folder of Swagger UI's files in the installed ``fastapi-offline``, else None."""
+    try:
+        spec = importlib.util.find_spec("fastapi_offline")
+    except ValueError:
+        return None
+    if spec is None:
+        return None
+    return resources.files("fastapi_offline") / "static"
+
 
 PREDICT_BODY = {
     "required": True,
@@ -184,7 +215,7 @@ def create_app(
         title="emorec",
         version=__version__,
         description="Emotion recognition in faces: the page at / and this REST API.",
-        docs_url=None,  # Swagger UI and ReDoc load from a CDN; this server works offline
+        docs_url=None,  # FastAPI's pages load from a CDN: /docs below serves its own files
         redoc_url=None,
     )
     app.add_middleware(
@@ -217,6 +248,33 @@ def create_app(
             raise HTTPException(404)
         data = (resources.files(__package__) / "page" / file).read_bytes()
         return Response(data, media_type=PAGE[file], headers=PAGE_HEADERS)
+
+    @app.api_route("/docs", methods=["GET", "HEAD"], include_in_schema=False)
+    def docs() -> Response:
+        if swagger_ui_folder() is None:
+            return error(
+                404,
+                "the API docs page needs the fastapi-offline package: pip install "
+                '"emorec[serve]" (the description itself is at /openapi.json)',
+            )
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        html = get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="emorec API",
+            swagger_js_url="/docs/files/swagger-ui-bundle.js",
+            swagger_css_url="/docs/files/swagger-ui.css",
+            swagger_favicon_url="/docs/files/favicon.png",
+        )
+        return Response(html.body, media_type="text/html; charset=utf-8", headers=DOCS_HEADERS)
+
+    @app.api_route("/docs/files/{file}", methods=["GET", "HEAD"], include_in_schema=False)
+    def docs_file(file: str) -> Response:
+        folder = swagger_ui_folder()
+        if folder is None or file not in SWAGGER_FILES:
+            raise HTTPException(404)
+        data = (folder / file).read_bytes()
+        return Response(data, media_type=SWAGGER_FILES[file], headers=DOCS_HEADERS)
 
     @app.get("/healthz", summary="Whether the server is up")
     def healthz() -> dict[str, str]:
