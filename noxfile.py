@@ -1,5 +1,6 @@
 """Developer sessions: ``nox -s tests``, ``lint``, ``docs``, ``faults``, ``tests-oldest``,
-``tests-latest`` and ``build`` (all but ``tests`` and ``tests-latest`` run by .ci/run)."""
+``tests-latest``, ``tests-engines`` and ``build`` (all but ``tests`` and ``tests-latest`` run
+by .ci/run)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,23 @@ def faults(session: nox.Session) -> None:
     mid-video, resumed (tests/test_faults.py)."""
     session.install(".[test]")
     session.run("pytest", "-m", "slow", "tests/test_faults.py", "-p", "no:cacheprovider")
+
+
+@nox.session(name="tests-engines")
+def tests_engines(session: nox.Session) -> None:
+    """The Apache Beam and Ray Data tests, in a venv of their own: Beam pins protobuf, pyarrow
+    and python-dateutil below what the rest of the test extras resolve to. A missing engine
+    fails here instead of skipping."""
+    session.install(".[test,beam,ray]")
+    session.run(
+        "pytest",
+        "tests/test_engines_beam.py",
+        "tests/test_engines_ray.py",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"EMOREC_REQUIRE_ENGINES": "1"},
+    )
 
 
 @nox.session

@@ -31,6 +31,8 @@ extensions = [
     "benchmark_tables",
 ]
 autosummary_generate = False
+# the engines are optional extras: their API pages build without them installed
+autodoc_mock_imports = ["apache_beam", "ray"]
 autodoc_typehints = "description"
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True, "show-inheritance": True}

@@ -31,6 +31,8 @@ EXTRAS = {
     "uvicorn": "serve",
     "multipart": "serve",
     "python_multipart": "serve",
+    "apache_beam": "beam",
+    "ray": "ray",
 }
 
 
@@ -65,6 +67,8 @@ def missing_extra(error: ImportError, feature: str) -> MissingDependencyError | 
         "keras": "Keras",
         "onnxruntime": "ONNX Runtime",
         "cv2": "OpenCV",
+        "apache_beam": "Apache Beam",
+        "ray": "Ray",
     }
     what = names.get(top, top)
     return MissingDependencyError(

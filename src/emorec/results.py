@@ -33,7 +33,15 @@ from typing import Any
 from ._files import hold_lock
 from ._optional import MissingDependencyError
 
-__all__ = ["FORMATS", "RowWriter", "columns", "output_format", "result_rows", "to_dataframe"]
+__all__ = [
+    "FORMATS",
+    "RowWriter",
+    "arrow_schema",
+    "columns",
+    "output_format",
+    "result_rows",
+    "to_dataframe",
+]
 
 #: Output formats by file extension.
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".parquet": "parquet"}
@@ -58,6 +66,34 @@ def columns(labels: Sequence[str]) -> list[str]:
         "keypoints",
         "error",
     ]
+
+
+def arrow_schema(labels: Sequence[str]) -> Any:
+    """The Arrow schema of the rows for ``labels``, as :class:`RowWriter` writes Parquet: text
+    for the names and labels, integers for the frame, face, track and box, floats for the
+    rest. Needs pyarrow.
+
+    Examples
+    --------
+    >>> from emorec.results import arrow_schema
+    >>> schema = arrow_schema(["happy", "sad"])
+    >>> str(schema.field("x").type), str(schema.field("p_sad").type)
+    ('int64', 'double')
+    """
+    import pyarrow as pa
+
+    return _arrow_schema(columns(labels), pa)
+
+
+def _arrow_schema(names: Sequence[str], pa: Any) -> Any:
+    text = {"source", "label", "keypoints", "error"}
+    whole = {"frame", "face", "track", "x", "y", "w", "h"}
+    return pa.schema(
+        [
+            (c, pa.string() if c in text else pa.int64() if c in whole else pa.float64())
+            for c in names
+        ]
+    )
 
 
 def result_rows(source: str, result: Any, labels: Sequence[str]) -> list[dict[str, Any]]:
@@ -441,15 +477,7 @@ class RowWriter:
             os.fsync(self._file.fileno())
 
     def _schema(self, pa: Any) -> Any:
-        """Text for the names and labels, integers for the face number and box, floats else."""
-        text = {"source", "label", "keypoints", "error"}
-        whole = {"frame", "face", "track", "x", "y", "w", "h"}
-        return pa.schema(
-            [
-                (c, pa.string() if c in text else pa.int64() if c in whole else pa.float64())
-                for c in self.columns
-            ]
-        )
+        return _arrow_schema(self.columns, pa)
 
     def close(self) -> None:
         """Flush and close the file (a second call does nothing)."""

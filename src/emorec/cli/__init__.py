@@ -11,6 +11,7 @@ Subcommands::
     emorec models                        registered architectures and bundled models
     emorec train DATA --model NAME ...   train (resumes an unfinished run by itself)
     emorec evaluate MODEL DATA --split   accuracy, macro-F1, per-class figures, confusion matrix
+    emorec beam-predict PATTERN --output PREFIX   score a collection on Apache Beam
 
 Each command lives in its own module (``emorec.cli.train`` and so on), with the function that
 adds its parser and ``run(args)``. A user error (bad path, bad file, missing credentials)
@@ -33,6 +34,7 @@ from .._optional import MissingDependencyError, missing_extra
 from .._version import __version__
 from ..data.ferplus_download import DownloadError
 from ..data.kaggle import KaggleError
+from .beam import add_beam_parser
 from .dataset import add_dataset_parser
 from .download import add_download_parser
 from .evaluate import add_evaluate_parser
@@ -99,6 +101,10 @@ EXAMPLES = {
     "--output runs/vgg_m",
     "evaluate": "emorec evaluate runs/vgg_m/best.keras fer2013.zip --split test "
     "--confusion-matrix cm.png",
+    "beam-predict": "emorec beam-predict 'photos/*.jpg' --output out/emotions --workers 2\n"
+    "  emorec beam-predict 'gs://bucket/photos/*' --output gs://bucket/out/emotions "
+    "--runner DataflowRunner -- --project=my-project --region=europe-west1 "
+    "--temp_location=gs://bucket/tmp",
 }
 
 
@@ -138,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_train_parser,
         add_evaluate_parser,
         add_serve_parser,
+        add_beam_parser,
     ):
         add(sub)
     _dress(parser)
