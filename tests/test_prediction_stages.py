@@ -25,7 +25,21 @@ def test_the_two_stages_give_what_predict_gives(clf, tmp_path):
     assert [p.source for p in prepared] == [str(photo), "<ndarray #1>", "<ndarray #2>"]
     assert all(p.crops.shape[1:] == clf.input_spec.shape for p in prepared)
     assert len(prepared[0].boxes) == len(prepared[0].crops) >= 1
-    staged = clf.classify(prepared)
+    calls = []
+    model_call = clf.model.predict_on_batch
+    clf.model.predict_on_batch = lambda x: calls.append(len(x)) or model_call(x)
+    try:
+        staged = clf.classify(prepared)
+    finally:
+        del clf.model.predict_on_batch
+    # one model call for the faces of all three images (the flip views in the same batch)
+    faces = sum(len(p.crops) for p in prepared)
+    assert len(calls) == 1 and calls[0] in (faces, 2 * faces), calls
+    # each face's probabilities are the model's on that face's crop, in order
+    want = clf.predict_proba(np.concatenate([p.crops for p in prepared]))
+    got = [[f.to_dict()["probabilities"][k] for k in clf.labels] for r in staged for f in r]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert [f.box for f in staged[1]] == [(0, 0, 48, 48)]  # a crop is its own face
     direct = clf.predict(images)
     assert [[f.to_dict() for f in r] for r in staged] == [[f.to_dict() for f in r] for r in direct]
 

@@ -4,22 +4,22 @@ A dataset holds, for each split (``train``, ``test``, ``public_test``...), a uin
 ``(N, H, W, C)`` and integer labels ``(N,)`` that index :attr:`EmotionDataset.label_names`.
 It is immutable: :meth:`EmotionDataset.split` returns a new dataset.
 
-This module is the container and its public way in: the classmethods and methods stay here,
-and delegate the work. Building splits from arrays or a reader's result is
-:mod:`emorec.data.dataset_build`; carving, deduplicating and relabelling splits is
-:mod:`emorec.data.dataset_edits`; class counts, weights and the summary table are
-:mod:`emorec.data.dataset_summary`. Reading and writing files is :mod:`emorec.data.readers`
-(and :mod:`emorec.data.fer_csv`); feeding a model is :mod:`emorec.data.pipeline` (imported only
-when a feed is asked for, so that ``import emorec`` stays light).
+This module is the container and its public way in; the methods delegate the work: building
+splits to :mod:`emorec.data.dataset_build`; carving, deduplicating and relabelling them to
+:mod:`emorec.data.dataset_edits`; counts, weights and the summary to
+:mod:`emorec.data.dataset_summary`; files to :mod:`emorec.data.readers`, :mod:`~emorec.data.fer_csv`
+and :mod:`~emorec.data.shards`; feeds to :mod:`emorec.data.pipeline` (imported only when asked
+for, so that ``import emorec`` stays light).
 
-The Trainer reads data only through :meth:`EmotionDataset.to_tf` (or :meth:`to_keras`), so
-that a later dataset streamed from disk can stand in for this in-memory one.
+The Trainer reads data only through :meth:`EmotionDataset.to_tf` (or :meth:`to_keras`), so a
+dataset streamed from TFRecord shards (:meth:`EmotionDataset.from_shards`) stands in for this one.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +33,8 @@ from .dataset_summary import balanced_class_weights, count_classes, summary_tabl
 from .fer_csv import read_fer2013_csv, write_fer2013_csv
 from .ferplus import FerPlusMode
 from .readers import Errors, ReadResult, read_class_folders
+from .sharded_split import keep_lazy
+from .shards import from_shards, to_shards
 from .splits import DatasetSplit
 
 if TYPE_CHECKING:
@@ -364,6 +366,9 @@ class EmotionDataset:
         """
         return write_fer2013_csv(path, self._splits, self._label_names, overwrite=overwrite)
 
+    to_shards = to_shards  # data larger than memory: defined in emorec.data.shards
+    from_shards = classmethod(from_shards)
+
     # ----------------------------------------------------------------------------- splits
     def split(
         self,
@@ -432,7 +437,7 @@ class EmotionDataset:
         (('negative', 'positive', 'other'), [0, 1, 0, 2])
         """
         splits, names = relabel_splits(self, mapping, drop_unmapped=drop_unmapped)
-        return type(self)(splits, names, skipped=self.skipped)
+        return type(self)(keep_lazy(splits), names, skipped=self.skipped)
 
     def class_counts(self, split: str | None = None) -> dict[str, int]:
         """Images per class in one split, or over all splits (``split=None``)."""
@@ -483,6 +488,7 @@ class EmotionDataset:
         ``(batch, height, width, channels)``. The split is converted to ``image_size`` and
         ``color_mode`` once, by :func:`emorec.pixels.to_model_input` (the pixel contract that
         serving uses too), then cast and augmented per batch; see :mod:`emorec.data.pipeline`.
+        A split of :meth:`from_shards` is streamed from its files, converted and augmented alike.
 
         Parameters
         ----------
@@ -522,9 +528,9 @@ class EmotionDataset:
         from .pipeline import to_tf
 
         part = self._nonempty(split)
-        return to_tf(
-            part.images,
-            part.labels,
+        # a split that streams itself (ShardedSplit, from its files) feeds itself
+        feed = getattr(part, "to_tf", None) or partial(to_tf, part.images, part.labels)
+        return feed(
             num_classes=len(self._label_names),
             batch_size=batch_size,
             image_size=image_size,

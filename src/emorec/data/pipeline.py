@@ -46,7 +46,15 @@ from .augment import make_augmenter
 if TYPE_CHECKING:
     import tensorflow as tf
 
-__all__ = ["ArrayBatches", "Augment", "LabelMode", "convert_images", "to_tf"]
+__all__ = [
+    "ArrayBatches",
+    "Augment",
+    "LabelMode",
+    "batch_preparer",
+    "check_feed",
+    "convert_images",
+    "to_tf",
+]
 
 #: How to augment: ``True`` (the default augmentation), a dict of its options, a callable
 #: (such as a ``keras.Sequential`` of preprocessing layers), or ``False``/``None`` for none.
@@ -79,7 +87,19 @@ def convert_images(
     return to_model_input(images, InputSpec.from_mode(size, color_mode))
 
 
-def _check(batch_size: int, label_mode: str, targets: Any, n: int) -> None:
+def check_feed(batch_size: int, label_mode: str, targets: Any, n: int) -> None:
+    """Check a feed's batch size, label mode and soft targets (for ``n`` images), raising a
+    ``ValueError`` that says what to pass.
+
+    Examples
+    --------
+    >>> from emorec.data.pipeline import check_feed
+    >>> check_feed(32, "categorical", None, 10)
+    >>> check_feed(32, "probability", None, 10)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: label_mode='probability' needs soft targets, and this split has none; ...
+    """
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r}; expected a positive integer")
     if label_mode not in ("int", "categorical", "probability"):
@@ -101,6 +121,38 @@ def _augment(augmenter: Callable[..., Any], x: Any) -> Any:
     if isinstance(augmenter, keras.layers.Layer):
         return augmenter(x, training=True)
     return augmenter(x)
+
+
+def batch_preparer(
+    augmenter: Callable[..., Any] | None, label_mode: str, num_classes: int
+) -> Callable[[Any, Any], tuple[Any, Any]]:
+    """The ``tf.data`` map of a batch of uint8 images and labels: float32 images, augmented
+    (clipped to 0..255) when there is an augmenter, labels as ``label_mode`` asks (one-hot,
+    int32, or the soft targets as they are). Shared by :func:`to_tf` and the sharded splits'
+    stream (:class:`emorec.data.sharded_split.ShardedSplit`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from emorec.data.pipeline import batch_preparer
+    >>> prepare = batch_preparer(None, "categorical", num_classes=3)
+    >>> x, y = prepare(np.zeros((2, 4, 4, 1), np.uint8), np.array([0, 2]))
+    >>> x.dtype.name, y.numpy().tolist()
+    ('float32', [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    """
+    import tensorflow as tf
+
+    def prepare(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        x = tf.cast(x, tf.float32)
+        if augmenter is not None:
+            x = tf.clip_by_value(_augment(augmenter, x), 0.0, 255.0)
+        if label_mode == "categorical":
+            y = tf.one_hot(y, num_classes)
+        elif label_mode == "int":
+            y = tf.cast(y, tf.int32)
+        return x, y
+
+    return prepare
 
 
 def to_tf(
@@ -145,20 +197,11 @@ def to_tf(
     """
     import tensorflow as tf
 
-    _check(batch_size, label_mode, targets, len(images))
+    check_feed(batch_size, label_mode, targets, len(images))
     x_all = convert_images(images, image_size, color_mode)
     augmenter = make_augmenter(augment, seed)
 
-    def prepare(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        x = tf.cast(x, tf.float32)
-        if augmenter is not None:
-            x = tf.clip_by_value(_augment(augmenter, x), 0.0, 255.0)
-        if label_mode == "categorical":
-            y = tf.one_hot(y, num_classes)
-        elif label_mode == "int":
-            y = tf.cast(y, tf.int32)
-        return x, y
-
+    prepare = batch_preparer(augmenter, label_mode, num_classes)
     y_all = np.asarray(targets, np.float32) if label_mode == "probability" else np.asarray(labels)
     data = tf.data.Dataset.from_tensor_slices((x_all, y_all))
     if shuffle:
@@ -219,7 +262,7 @@ class ArrayBatches(keras.utils.PyDataset):
         targets: npt.NDArray[np.floating] | None = None,
     ) -> None:
         super().__init__()
-        _check(batch_size, label_mode, targets, len(images))
+        check_feed(batch_size, label_mode, targets, len(images))
         self.targets = None if targets is None else np.asarray(targets, np.float32)
         self.images = convert_images(images, image_size, color_mode)
         self.labels = np.asarray(labels)
