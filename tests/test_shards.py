@@ -408,3 +408,16 @@ def test_trainer_on_shards_reaches_the_in_memory_accuracy(tmp_path):
         assert (tmp_path / name / "final.keras").exists()
     assert results["memory"] >= 0.9, results  # it learns
     assert abs(results["shards"] - results["memory"]) <= 0.12, results
+
+
+def test_the_command_line_reads_a_shard_folder(fer, sharded, tmp_path, capsys):
+    import json
+
+    from emorec.cli import main
+
+    folder = tmp_path / "shards"  # the fixture's
+    assert main(["dataset", "summary", str(folder), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["splits"] == {s: fer.class_counts(s) for s in fer.split_names}
+    assert main(["dataset", "summary", str(folder), "--ferplus"]) == 2
+    assert "shards carry the FER+ votes" in capsys.readouterr().err

@@ -18,7 +18,11 @@ def add_dataset_parser(sub: Any) -> None:
     q = dsub.add_parser(
         "summary", help="count images per split and class in a folder, .zip or fer2013.csv"
     )
-    q.add_argument("path", help="class folders (optionally under split folders), a .zip, or a .csv")
+    q.add_argument(
+        "path",
+        help="class folders (optionally under split folders), a .zip, a .csv, or shards "
+        "written by EmotionDataset.to_shards",
+    )
     q.add_argument("--json", action="store_true", help="print JSON")
     add_reading_arguments(q)
     q.set_defaults(func=run)

@@ -16,6 +16,16 @@ def read_dataset(path: str, args: argparse.Namespace) -> Any:
     kwargs = {"progress_bar": None}
     ferplus = getattr(args, "ferplus", None)
     is_table = p.suffix.lower() == ".csv" or p.name.lower().endswith((".tar.gz", ".tgz", ".tar"))
+    from ..data.shard_files import MANIFEST
+
+    is_shards = "://" in path or (p.is_dir() and (p / MANIFEST).is_file())
+    if is_shards:  # written by EmotionDataset.to_shards (FER+ targets, if any, are inside)
+        if ferplus is not None:
+            raise ValueError(
+                f"--ferplus with {path}: shards carry the FER+ votes they were written with; "
+                "leave --ferplus out"
+            )
+        return EmotionDataset.from_shards(path)
     if ferplus is not None and not is_table:
         raise ValueError(
             f"--ferplus with {path}: FER+ votes go with fer2013.csv (or the challenge's "
