@@ -1,5 +1,5 @@
 """Developer sessions: ``nox -s tests``, ``lint``, ``docs``, ``faults``, ``tests-oldest``,
-``tests-latest``, ``tests-engines`` and ``build`` (all but ``tests`` and ``tests-latest`` run
+``tests-latest``, ``tests-scaling`` and ``build`` (all but ``tests`` and ``tests-latest`` run
 by .ci/run)."""
 
 from __future__ import annotations
@@ -28,20 +28,25 @@ def faults(session: nox.Session) -> None:
     session.run("pytest", "-m", "slow", "tests/test_faults.py", "-p", "no:cacheprovider")
 
 
-@nox.session(name="tests-engines")
-def tests_engines(session: nox.Session) -> None:
-    """The Apache Beam and Ray Data tests, in a venv of their own: Beam pins protobuf, pyarrow
-    and python-dateutil below what the rest of the test extras resolve to. A missing engine
-    fails here instead of skipping."""
-    session.install(".[test,beam,ray]")
+@nox.session(name="tests-scaling")
+def tests_scaling(session: nox.Session) -> None:
+    """Scaling out, in a venv of its own (Beam pins protobuf, pyarrow and python-dateutil below
+    what the rest of the test extras resolve to): the Apache Beam and Ray Data tests, and the
+    two-process training tests on JAX (slow). A missing engine fails here instead of
+    skipping."""
+    session.install(".[test,beam,ray,distributed]")
+    env = {"EMOREC_REQUIRE_ENGINES": "1"}
+    engines = ["tests/test_engines_beam.py", "tests/test_engines_ray.py"]
+    session.run("pytest", *engines, "-p", "no:cacheprovider", *session.posargs, env=env)
     session.run(
         "pytest",
-        "tests/test_engines_beam.py",
-        "tests/test_engines_ray.py",
+        "tests/test_distributed.py",
+        "-m",
+        "slow or not slow",
         "-p",
         "no:cacheprovider",
         *session.posargs,
-        env={"EMOREC_REQUIRE_ENGINES": "1"},
+        env=env,
     )
 
 

@@ -88,7 +88,7 @@ def assert_same_rows(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> N
 
 def engine_or_skip(module: str, reason: str) -> Any:
     """Import an engine's module, or skip with ``reason`` where it is absent; with
-    ``EMOREC_REQUIRE_ENGINES`` set (``nox -s tests-engines``), a missing engine fails."""
+    ``EMOREC_REQUIRE_ENGINES`` set (``nox -s tests-scaling``), a missing engine fails."""
     if os.environ.get("EMOREC_REQUIRE_ENGINES"):
         return importlib.import_module(module)
     return pytest.importorskip(module, reason=reason)

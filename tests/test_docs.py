@@ -26,6 +26,8 @@ PUBLIC_MODULES = [
     "emorec.images",
     "emorec.labels",
     "emorec.training",
+    "emorec.training.launch",
+    "emorec.training.distributed",
     "emorec.evaluation",
     "emorec.inference",
     "emorec.pixels",

@@ -43,7 +43,7 @@ from .info import add_info_parser
 from .models import add_models_parser
 from .predict import add_predict_parser
 from .serve import add_serve_parser
-from .train import add_train_parser
+from .train import add_train_parser, wants_jax
 
 __all__ = ["main"]
 
@@ -177,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown = _native.SHOW
     _native.SHOW = shown or args.debug  # for this command only (main may run in a program)
     try:
+        if args.command == "train" and wants_jax(args):  # before anything imports Keras
+            os.environ.setdefault("KERAS_BACKEND", "jax")
         if _uses_tensorflow(args):
             with contextlib.suppress(ImportError):  # not installed: the command says which extra
                 _native.import_tensorflow_quietly()  # its C++ start-up lines off the terminal

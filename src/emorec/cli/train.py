@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from ..training.distributed import LaunchSettings, initialize, is_writer, requested, shutdown
 from ..training.precision import PRECISIONS
 from ..training.settings import (
     DEFAULT_LEARNING_RATES,
@@ -19,7 +21,28 @@ from ..training.settings import (
 )
 from .reading import add_reading_arguments, data_source, read_dataset
 
-__all__ = ["add_train_parser", "run"]
+__all__ = ["add_train_parser", "run", "wants_jax"]
+
+DISTRIBUTED_HELP = (
+    "train with several processes (Keras's data parallelism on the JAX backend): each feeds "
+    "its share of every --batch-size batch, process 0 writes the run. Needs JAX "
+    "(pip install 'emorec[distributed]'); sets KERAS_BACKEND=jax unless it is set. Who is who "
+    "comes from the flags below, else from KERAS_DISTRIBUTION_JOB_ADDRESSES, "
+    "KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID, else from the "
+    "cluster (Slurm, Open MPI); start the same command in every process"
+)
+
+
+def wants_jax(args: argparse.Namespace) -> bool:
+    """Whether this ``train`` runs across processes, so that Keras must start on JAX: the
+    ``emorec`` command sets ``KERAS_BACKEND=jax`` (unless it is set) before anything imports
+    Keras, whose backend is fixed at its first import."""
+    flags = ("coordinator", "num_processes", "process_id")
+    return bool(
+        getattr(args, "distributed", False)
+        or any(getattr(args, f, None) is not None for f in flags)
+        or requested()
+    )
 
 
 def add_train_parser(sub: Any) -> None:
@@ -153,8 +176,27 @@ def add_train_parser(sub: Any) -> None:
         action="store_true",
         help="replace a finished run, or an unfinished one with other settings",
     )
+    group = p.add_argument_group("training across processes (JAX backend)")
+    group.add_argument("--distributed", action="store_true", help=DISTRIBUTED_HELP)
+    group.add_argument(
+        "--coordinator",
+        metavar="HOST:PORT",
+        help="process 0's address and a free port, reachable by all (implies --distributed)",
+    )
+    group.add_argument(
+        "--num-processes",
+        type=int,
+        metavar="N",
+        help="how many processes train together (implies --distributed)",
+    )
+    group.add_argument(
+        "--process-id",
+        type=int,
+        metavar="I",
+        help="this process's index, 0 to N-1; 0 writes the run (implies --distributed)",
+    )
     add_reading_arguments(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, distributed=False)
 
 
 def parse_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
@@ -170,8 +212,35 @@ def parse_kwargs(pairs: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _launch(args: argparse.Namespace) -> LaunchSettings | None:
+    """The settings of a run across processes, or None for one process."""
+    given = {
+        "coordinator": getattr(args, "coordinator", None),
+        "num_processes": getattr(args, "num_processes", None),
+        "process_id": getattr(args, "process_id", None),
+    }
+    if not (getattr(args, "distributed", False) or requested()) and given == dict.fromkeys(given):
+        return None
+    return LaunchSettings.from_environment().merged(**given)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train (or resume) the run; print where its files are."""
+    launch = _launch(args)
+    if launch is None:
+        return _train(args)
+    if not getattr(args, "debug", False):  # JAX's start-up lines (no TPU, the service)
+        logging.getLogger("jax").setLevel(logging.WARNING)
+    initialize(launch)
+    if not is_writer():  # the same lines from every process: process 0's are enough
+        logging.getLogger("emorec").setLevel(logging.WARNING)
+    try:
+        return _train(args)
+    finally:
+        shutdown()
+
+
+def _train(args: argparse.Namespace) -> int:
     import shlex
 
     from ..training import Trainer
@@ -212,11 +281,15 @@ def run(args: argparse.Namespace) -> int:
         teacher=args.teacher or None,
         distill=args.distill,
     )
-    print(
-        f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",
-        file=sys.stderr,
-    )
+    writer = is_writer()  # with several processes, process 0 alone reports
+    if writer:
+        print(
+            f"training {args.model} on {args.data}: {len(ds)} images, splits {ds.split_names}",
+            file=sys.stderr,
+        )
     trainer.fit()
+    if not writer:
+        return 0
     run = trainer.run_folder
     print(
         f"done: {run.best_model} (best on validation), {run.final_model}, "

@@ -9,7 +9,11 @@
 - :mod:`~emorec.training.callbacks`: every callback emorec adds, and the default list
   (imported on first use: it imports Keras);
 - :mod:`~emorec.training.run_folder`: the run's files (config, history, cards, curves);
-- :mod:`~emorec.training.machine`: the one-line machine description runs record.
+- :mod:`~emorec.training.machine`: the one-line machine description runs record;
+- :mod:`~emorec.training.distributed`: training across processes (Keras's data parallelism on
+  the JAX backend): joining the run, each process's share of the data, the writer process.
+- :mod:`~emorec.training.launch`: who a process is in such a run (Keras's environment variables
+  or ``emorec train --coordinator --num-processes --process-id``).
 """
 
 from __future__ import annotations

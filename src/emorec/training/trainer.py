@@ -24,6 +24,10 @@ optimizer, schedule and loss, feeds it through :meth:`EmotionDataset.to_tf`, and
 - nothing is overwritten silently: a finished run, or an unfinished one with other settings,
   is kept unless ``overwrite=True``, and the error says which settings differ; files emorec
   did not write are never deleted.
+
+Across processes (Keras's JAX backend, after :func:`emorec.training.distributed.initialize`),
+each process trains on its share of every batch and process 0 alone writes the run folder
+(:mod:`emorec.training.distributed`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +49,7 @@ from ..data.augment import make_augmenter
 from ..models.bundle import load_bundle
 from ..models.registry import architecture_of, build_model
 from ..pixels import InputSpec
+from . import distributed as dist
 from .distill import load_teachers, with_teacher_targets
 from .machine import describe_machine
 from .precision import as_float32, precision_scope, precision_warning
@@ -200,7 +204,11 @@ class Trainer:
         if slow is not None:
             warnings.warn(slow, UserWarning, stacklevel=2)
         self.distill = s.distill
-        self.output_dir = Path(s.output_dir)
+        # several processes (distributed.py): each feeds its share of the global batch, and
+        # all but process 0 write into a scratch copy of the run folder
+        self._local_batch = dist.per_process_batch(s.batch_size)
+        self._shuffle_seed = dist.shared_seed(s.seed)
+        self.output_dir = dist.scratch_copy(s.output_dir)
         self.run_folder = RunFolder(self.output_dir)
         self.optimizer_name = s.optimizer_name
         self.learning_rate = s.peak_learning_rate
@@ -329,7 +337,7 @@ class Trainer:
         return self.dataset[split].targets is not None
 
     def _steps_per_epoch(self) -> int:
-        return -(-len(self.dataset[self.train_split]) // self.batch_size)
+        return dist.steps_per_epoch(len(self.dataset[self.train_split]), self.batch_size)
 
     def _averages_weights(self) -> bool:
         """Whether the compiled optimizer keeps a moving average of the weights (EMA)."""
@@ -400,12 +408,15 @@ class Trainer:
             color_mode=spec.color_mode,
             augment=self.augment if train else False,
             shuffle=train,
-            seed=self.seed,
+            seed=self._shuffle_seed,
             # soft targets (FER+'s vote distributions) where the split has them
             label_mode="probability" if self._soft(split) else "categorical",
         )
         if keras.backend.backend() != "tensorflow":
-            return self.dataset.to_keras(split, self.batch_size, **kwargs)
+            with dist.undistributed():  # the feed's own layers (augmentation) stay local
+                feed = self.dataset.to_keras(split, self._local_batch, **kwargs)
+            n = len(self.dataset[split])
+            return dist.shard_batches(feed, n, self._local_batch) if train else feed
         data = self.dataset.to_tf(split, self.batch_size, **kwargs)
         if train and self.teachers:
             # the class weights go with the true labels, as sample weights (see distill.py)
@@ -438,10 +449,17 @@ class Trainer:
             If the loss or the weights stop being finite (a ``ValueError``): the run is
             marked failed, and its last good backup and best model stay.
         """
+        try:
+            return self._fit()
+        finally:
+            dist.discard_scratch(self.run_folder.path)  # another process's copy: deleted
+
+    def _fit(self) -> keras.callbacks.History:
         from .callbacks import RestoreBestSoFar, RunBackup
 
         run = self.run_folder
         config = self.config()
+        dist.barrier("emorec: run folder copied")  # the others copy it before process 0 starts
         state = run.open(config, overwrite=self.overwrite)
         backup = next((c for c in self.callbacks if isinstance(c, RunBackup)), None)
         initial = 0
@@ -451,6 +469,7 @@ class Trainer:
             previous = run.rewind(initial) if state == "resume" else {}
         else:
             previous = run.read_history() if state == "resume" else {}
+        dist.check_same(initial, "the epoch the run resumes from")
         started = time.time()
         run.write_config(
             emorec_version=__version__,
@@ -476,6 +495,7 @@ class Trainer:
         verbose = self.verbose
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
+        verbose = verbose if dist.is_writer() else 0
         history = self.model.fit(
             train,
             validation_data=val,
@@ -520,7 +540,7 @@ class Trainer:
             history=whole,
             val_split=self.val_name,
             saved_as=as_float32,
-            calibrate=self._calibrate if self.val_name else None,
+            calibrate=dist.on_this_process(self._calibrate) if self.val_name else None,
         )
         return history
 
