@@ -89,7 +89,7 @@ def list_pretrained() -> list[str]:
     >>> from emorec.models import list_pretrained
     >>> list_pretrained()  # doctest: +NORMALIZE_WHITESPACE
     ['fer2013_mini_xception', 'fer2013_mini_xception_int8', 'fer2013_vgg_m',
-     'fer2013_vgg_m_int8', 'ferplus_vgg_m', 'ferplus_vgg_m_int8']
+     'fer2013_vgg_m_int8', 'ferplus_mini_xception', 'ferplus_vgg_m', 'ferplus_vgg_m_int8']
     """
     return sorted({p.stem for suffix in MODEL_SUFFIXES for p in WEIGHTS_DIR.glob(f"*{suffix}")})
 
@@ -138,7 +138,7 @@ def keras_pretrained() -> list[str]:
     --------
     >>> from emorec.models.files import keras_pretrained
     >>> keras_pretrained()
-    ['fer2013_mini_xception', 'fer2013_vgg_m', 'ferplus_vgg_m']
+    ['fer2013_mini_xception', 'fer2013_vgg_m', 'ferplus_mini_xception', 'ferplus_vgg_m']
     """
     return sorted(p.stem for p in WEIGHTS_DIR.glob("*.keras"))
 
