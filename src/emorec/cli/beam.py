@@ -14,6 +14,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from .predict import add_classifier_arguments
+
 __all__ = ["add_beam_parser", "run", "split_pipeline_args"]
 
 log = logging.getLogger("emorec")
@@ -40,21 +42,8 @@ def add_beam_parser(sub: Any) -> None:
         "files to PREFIX-errors-*.jsonl",
     )
     p.add_argument("--format", choices=["jsonl", "parquet"], default="jsonl", help="row files")
-    p.add_argument(
-        "--model", default=None, help="bundled model name, or a model file every worker can read"
-    )
-    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
-    p.add_argument(
-        "--detect-faces",
-        choices=["auto", "yes", "no"],
-        default="auto",
-        help="auto: small images (<= 96 px) are face crops; no: whole image",
-    )
-    p.add_argument(
-        "--tta",
-        choices=["none", "flip", "shift"],
-        default=None,
-        help="test-time augmentation (default: the model card's)",
+    add_classifier_arguments(
+        p, model_help="bundled model name, or a model file every worker can read"
     )
     p.add_argument("--batch-size", type=int, default=32, help="the most images classified at once")
     p.add_argument(

@@ -29,7 +29,26 @@ from .outputs import annotation_targets, check_output_path, check_timeline
 
 T = TypeVar("T")
 
-__all__ = ["add_predict_parser", "run"]
+__all__ = ["add_classifier_arguments", "add_predict_parser", "run"]
+
+
+def add_classifier_arguments(p: Any, *, model_help: str) -> None:
+    """The options that choose the classifier and how it finds faces: ``--model``,
+    ``--detector``, ``--detect-faces``, ``--tta`` (``predict`` and ``beam-predict``)."""
+    p.add_argument("--model", default=None, help=model_help)
+    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
+    p.add_argument(
+        "--detect-faces",
+        choices=["auto", "yes", "no"],
+        default="auto",
+        help="auto: small images (<= 96 px) are face crops; no: whole image",
+    )
+    p.add_argument(
+        "--tta",
+        choices=["none", "flip", "shift"],
+        default=None,
+        help="test-time augmentation (default: the model card's)",
+    )
 
 
 def add_predict_parser(sub: Any) -> None:
@@ -42,21 +61,8 @@ def add_predict_parser(sub: Any) -> None:
         help="image files, video files (.mp4, .avi, .mov, .mkv, .webm...), folders and globs "
         "('photos/*.jpg') of them, or - for a photo on standard input",
     )
-    p.add_argument(
-        "--model", default=None, help="bundled model name, or a .tflite, .onnx, .keras or .h5 file"
-    )
-    p.add_argument("--detector", default="default", help="face detector (blazeface, haar, ...)")
-    p.add_argument(
-        "--detect-faces",
-        choices=["auto", "yes", "no"],
-        default="auto",
-        help="auto: small images (<= 96 px) are face crops; no: whole image",
-    )
-    p.add_argument(
-        "--tta",
-        choices=["none", "flip", "shift"],
-        default=None,
-        help="test-time augmentation (default: the model card's; flip for fer2013_vgg_m)",
+    add_classifier_arguments(
+        p, model_help="bundled model name, or a .tflite, .onnx, .keras or .h5 file"
     )
     p.add_argument(
         "--annotate",
