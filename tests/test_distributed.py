@@ -104,9 +104,11 @@ def test_the_command_line_flags_choose_jax_and_the_launch(monkeypatch):
     from emorec.cli import train as train_cli
     from emorec.cli.train import _launch, wants_jax
 
-    monkeypatch.delenv("KERAS_BACKEND", raising=False)
-    for name in (dist.ENV_ADDRESSES, dist.ENV_COUNT, dist.ENV_ID):
-        monkeypatch.delenv(name, raising=False)
+    # setenv first, so that whatever main() sets is undone after the test (delenv of an
+    # absent name records nothing to restore)
+    for name in ("KERAS_BACKEND", dist.ENV_ADDRESSES, dist.ENV_COUNT, dist.ENV_ID):
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     parser = build_parser()
     plain = parser.parse_args(["train", "data", "--model", "vgg_m", "--output", "o"])
     assert _launch(plain) is None and not wants_jax(plain)
