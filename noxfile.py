@@ -179,7 +179,16 @@ def build(session: nox.Session) -> None:
         session.run(str(bin_ / "emorec"), "predict", str(photo), external=True)
 
     bin_ = fresh_venv("sdist-venv")
-    session.run(str(bin_ / "pip"), "install", "-q", f"emorec[test] @ file://{sdist}", external=True)
+    # --no-cache-dir: pip would otherwise reuse the wheel it built from an earlier sdist at
+    # the same path and version (a stale emorec, seen when the session ran twice)
+    session.run(
+        str(bin_ / "pip"),
+        "install",
+        "-q",
+        "--no-cache-dir",
+        f"emorec[test] @ file://{sdist}",
+        external=True,
+    )
     with session.chdir(tmp / top):
         shutil.rmtree("src", ignore_errors=True)  # the tests import the installed emorec
         session.run(str(bin_ / "pytest"), "-m", "smoke", "-p", "no:cacheprovider", external=True)
