@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from emorec.training import distributed as dist
+from emorec.training import launch as lv
 from emorec.training.distributed import LaunchSettings
 from engine_data import engine_or_skip
 
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # ----------------------------------------------------------------------------- without JAX
 def test_launch_settings_from_the_environment_and_the_flags():
-    env = {dist.ENV_ADDRESSES: "10.0.0.1:8476", dist.ENV_COUNT: "4", dist.ENV_ID: "3"}
+    env = {lv.ENV_ADDRESSES: "10.0.0.1:8476", lv.ENV_COUNT: "4", lv.ENV_ID: "3"}
     launch = LaunchSettings.from_environment(env)
     assert (launch.coordinator, launch.num_processes, launch.process_id) == ("10.0.0.1:8476", 4, 3)
     assert launch.environment() == env
@@ -32,7 +33,7 @@ def test_launch_settings_from_the_environment_and_the_flags():
     flags = launch.merged(coordinator="127.0.0.1:9000", num_processes=None, process_id=0)
     assert (flags.coordinator, flags.num_processes, flags.process_id) == ("127.0.0.1:9000", 4, 0)
     assert LaunchSettings.from_environment({}) == LaunchSettings()  # JAX detects the cluster
-    assert dist.requested(env) and not dist.requested({dist.ENV_ADDRESSES: "h:1"})
+    assert dist.requested(env) and not dist.requested({lv.ENV_ADDRESSES: "h:1"})
     # every process's address, comma-separated, is Keras's other form
     assert LaunchSettings("10.0.0.1:1,10.0.0.2:2", 2, 1).coordinator == "10.0.0.1:1,10.0.0.2:2"
 
@@ -40,12 +41,12 @@ def test_launch_settings_from_the_environment_and_the_flags():
 @pytest.mark.parametrize(
     "env, message",
     [
-        ({dist.ENV_COUNT: "two"}, "KERAS_DISTRIBUTION_NUM_PROCESSES='two'; expected an integer"),
-        ({dist.ENV_COUNT: "0"}, "0 processes; expected a positive integer"),
-        ({dist.ENV_COUNT: "2", dist.ENV_ID: "2"}, "process id 2 with 2 processes; expected 0 to 1"),
-        ({dist.ENV_ID: "-1"}, "process id -1; expected an integer from 0"),
-        ({dist.ENV_ADDRESSES: "10.0.0.1"}, "coordinator address '10.0.0.1'; expected HOST:PORT"),
-        ({dist.ENV_ADDRESSES: "h:1,h:99999"}, "coordinator address 'h:99999'"),
+        ({lv.ENV_COUNT: "two"}, "KERAS_DISTRIBUTION_NUM_PROCESSES='two'; expected an integer"),
+        ({lv.ENV_COUNT: "0"}, "0 processes; expected a positive integer"),
+        ({lv.ENV_COUNT: "2", lv.ENV_ID: "2"}, "process id 2 with 2 processes; expected 0 to 1"),
+        ({lv.ENV_ID: "-1"}, "process id -1; expected an integer from 0"),
+        ({lv.ENV_ADDRESSES: "10.0.0.1"}, "coordinator address '10.0.0.1'; expected HOST:PORT"),
+        ({lv.ENV_ADDRESSES: "h:1,h:99999"}, "coordinator address 'h:99999'"),
     ],
 )
 def test_bad_launch_settings_are_named(env, message):
@@ -106,7 +107,7 @@ def test_the_command_line_flags_choose_jax_and_the_launch(monkeypatch):
 
     # setenv first, so that whatever main() sets is undone after the test (delenv of an
     # absent name records nothing to restore)
-    for name in ("KERAS_BACKEND", dist.ENV_ADDRESSES, dist.ENV_COUNT, dist.ENV_ID):
+    for name in ("KERAS_BACKEND", lv.ENV_ADDRESSES, lv.ENV_COUNT, lv.ENV_ID):
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
     parser = build_parser()
@@ -127,7 +128,7 @@ def test_the_command_line_flags_choose_jax_and_the_launch(monkeypatch):
     assert main(["train", "data", "--model", "m", "--output", "o", "--distributed"]) == 0
     assert seen == ["jax", "torch"]
 
-    monkeypatch.setenv(dist.ENV_COUNT, "3")  # the launcher's variables alone ask for it too
+    monkeypatch.setenv(lv.ENV_COUNT, "3")  # the launcher's variables alone ask for it too
     assert _launch(plain) == LaunchSettings(None, 3, None) and wants_jax(plain)
 
 
@@ -215,7 +216,7 @@ def _free_port() -> int:
 
 
 def _start(script: Path, out: Path, seeds: str, env: dict[str, str], log: Path):
-    launcher = (dist.ENV_ADDRESSES, dist.ENV_COUNT, dist.ENV_ID)
+    launcher = (lv.ENV_ADDRESSES, lv.ENV_COUNT, lv.ENV_ID)
     inherited = {k: v for k, v in os.environ.items() if k not in launcher}
     scratch = log.parent / "tmp"  # the processes' temporary folder: their scratch copies
     scratch.mkdir(exist_ok=True)
@@ -232,8 +233,8 @@ def _run_together(script, out, seeds, logs, extra=None, timeout=600.0, expect=(0
     first ends with a status other than 0, the other is given 10 s, then killed (it would
     wait for its partner)."""
     port = _free_port()
-    env = {dist.ENV_ADDRESSES: f"127.0.0.1:{port}", dist.ENV_COUNT: "2", **(extra or {})}
-    procs = [_start(script, out, seeds, {**env, dist.ENV_ID: str(i)}, logs[i]) for i in range(2)]
+    env = {lv.ENV_ADDRESSES: f"127.0.0.1:{port}", lv.ENV_COUNT: "2", **(extra or {})}
+    procs = [_start(script, out, seeds, {**env, lv.ENV_ID: str(i)}, logs[i]) for i in range(2)]
     deadline = time.monotonic() + timeout
     codes: list[int | None] = [None, None]
     try:

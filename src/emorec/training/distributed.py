@@ -52,9 +52,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .launch import ENV_ADDRESSES, ENV_COUNT, ENV_ID, LaunchSettings, requested  # noqa: F401
+from .launch import LaunchSettings, requested
 
-# ENV_ADDRESSES, ENV_COUNT and ENV_ID (emorec.training.launch's) are importable from here too.
 __all__ = [
     "LaunchSettings",
     "barrier",
